@@ -1,0 +1,13 @@
+/**
+ * What a transfer needs from a data connection: a byte stream each way and a way to end it.
+ * A plain `Deno.Conn` is one; a TLS-wrapped connection is another.
+ *
+ * @module
+ */
+
+/** A data connection as transfers see it. */
+export interface DataConnection {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  close(): void;
+}

@@ -1,0 +1,86 @@
+/**
+ * Typed errors and the one place where any error becomes an FTP reply.
+ *
+ * Handlers throw; the session calls {@linkcode toReply}. Replies speak virtual paths only: an OS
+ * error message, which names the real path, never reaches a client.
+ *
+ * @module
+ */
+
+/** An error that already knows its reply: thrown by handlers for protocol-level refusals. */
+export class FtpError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "FtpError";
+    this.code = code;
+  }
+}
+
+/** Kinds of storage failure; each maps to exactly one reply code in {@linkcode toReply}. */
+export type StorageErrorKind =
+  | "not-found"
+  | "exists"
+  | "not-a-directory"
+  | "is-a-directory"
+  | "not-empty"
+  | "permission"
+  | "invalid-name"
+  | "no-space"
+  | "busy"
+  | "io";
+
+/**
+ * A storage back end's failure, described by kind and virtual path. Every {@linkcode Storage}
+ * implementation throws these and nothing else for expected failures.
+ */
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind;
+  /** Virtual path the failure is about (never a real filesystem path). */
+  readonly path: string;
+  constructor(kind: StorageErrorKind, path: string, options?: ErrorOptions) {
+    super(`${kind}: ${path}`, options);
+    this.name = "StorageError";
+    this.kind = kind;
+    this.path = path;
+  }
+}
+
+/** A reply code and text. */
+export interface Reply {
+  code: number;
+  text: string;
+}
+
+const STORAGE_REPLIES: Record<StorageErrorKind, { code: number; text: string }> = {
+  "not-found": { code: 550, text: "No such file or directory" },
+  "exists": { code: 550, text: "File exists" },
+  "not-a-directory": { code: 550, text: "Not a directory" },
+  "is-a-directory": { code: 550, text: "Is a directory" },
+  "not-empty": { code: 550, text: "Directory not empty" },
+  "permission": { code: 550, text: "Permission denied" },
+  "invalid-name": { code: 553, text: "File name not allowed" },
+  "no-space": { code: 452, text: "Insufficient storage space" },
+  "busy": { code: 450, text: "File busy, try again later" },
+  "io": { code: 451, text: "Local error in processing" },
+};
+
+/**
+ * Turns any error into the reply a client should see. Unknown errors become
+ * `451 Local error in processing` and are reported to the caller for logging via `unexpected`.
+ */
+export function toReply(error: unknown): Reply & { unexpected: boolean } {
+  if (error instanceof FtpError) {
+    return { code: error.code, text: error.message, unexpected: false };
+  }
+  if (error instanceof StorageError) {
+    const { code, text } = STORAGE_REPLIES[error.kind];
+    return { code, text: `${quote(error.path)}: ${text}.`, unexpected: error.kind === "io" };
+  }
+  return { code: 451, text: "Local error in processing.", unexpected: true };
+}
+
+/** Quotes a virtual path for a reply text. */
+export function quote(path: string): string {
+  return `"${path}"`;
+}

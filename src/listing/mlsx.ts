@@ -1,0 +1,93 @@
+/**
+ * Machine-readable listings: MLSD and MLST fact lines (RFC 3659 §7).
+ *
+ * `type=file;size=5;modify=20261120103000;perm=adfrw;unix.mode=0644;unique=801g2a; a.txt`
+ *
+ * @module
+ */
+
+import { singleLine } from "../protocol/reply.ts";
+import type { FileStat } from "../storage/storage.ts";
+
+/** Facts we can report, in the order we report them. */
+export const MLST_FACTS = ["type", "size", "modify", "perm", "unix.mode", "unique"] as const;
+/** One fact name. */
+export type MlstFact = typeof MLST_FACTS[number];
+
+/** The FEAT line: every fact, `*` marking those enabled (RFC 3659 §7.8). */
+export function mlstFeature(enabled: ReadonlySet<MlstFact>): string {
+  return "MLST " + MLST_FACTS.map((fact) => fact + (enabled.has(fact) ? "*;" : ";")).join("");
+}
+
+/**
+ * Parses the argument of `OPTS MLST` into the facts to enable. Unknown facts are ignored, as
+ * RFC 3659 §7.9 asks; the result lists the facts actually enabled.
+ */
+export function parseMlstOptions(arg: string): Set<MlstFact> {
+  const wanted = new Set(arg.toLowerCase().split(";").map((fact) => fact.trim()));
+  return new Set(MLST_FACTS.filter((fact) => wanted.has(fact)));
+}
+
+/** How an entry relates to the listed directory, for the `type` fact. */
+export type EntryRole = "entry" | "cdir" | "pdir";
+
+/**
+ * Formats one fact line (without line ending, without the leading space MLST needs).
+ *
+ * @param writable whether the session may change this entry: decides the `perm` fact.
+ *
+ * @example
+ * ```ts
+ * import { formatFacts, MLST_FACTS } from "./mlsx.ts";
+ * const entry = { name: "a.txt", type: "file" as const, size: 5, mode: 0o644, id: "801g2a",
+ *   mtime: new Date("2026-11-20T10:30:00Z") };
+ * formatFacts(entry, "a.txt", new Set(MLST_FACTS), true, "entry");
+ * // "type=file;size=5;modify=20261120103000;perm=adfrw;unix.mode=0644;unique=801g2a; a.txt"
+ * ```
+ */
+export function formatFacts(
+  entry: FileStat,
+  name: string,
+  facts: ReadonlySet<MlstFact>,
+  writable: boolean,
+  role: EntryRole,
+): string {
+  let out = "";
+  if (facts.has("type")) out += `type=${role === "entry" ? entry.type : role};`;
+  if (facts.has("size")) out += `size=${entry.size};`;
+  if (facts.has("modify")) out += `modify=${formatTimeVal(entry.mtime)};`;
+  if (facts.has("perm")) out += `perm=${permFact(entry, writable)};`;
+  if (facts.has("unix.mode")) out += `unix.mode=0${(entry.mode & 0o7777).toString(8)};`;
+  if (facts.has("unique")) out += `unique=${entry.id};`;
+  return `${out} ${singleLine(name)}`;
+}
+
+/** RFC 3659 §2.3 time-val: `YYYYMMDDHHMMSS` in UTC (used by MDTM and the modify fact). */
+export function formatTimeVal(date: Date): string {
+  const time = date.getTime();
+  if (Number.isNaN(time)) return "19700101000000";
+  return date.toISOString().slice(0, 19).replace(/[-T:]/g, "");
+}
+
+/**
+ * Parses a time-val (`YYYYMMDDHHMMSS[.sss]`, UTC) as sent with MFMT; null when malformed or not a
+ * real date (month 13, February 30).
+ */
+export function parseTimeVal(text: string): Date | null {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const millis = match[7] ? Number(match[7].padEnd(3, "0")) : 0;
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
+  if (
+    date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59
+  ) return null;
+  return date;
+}
+
+/** The RFC 3659 §7.5.5 perm fact for what this session may do with the entry. */
+function permFact(entry: FileStat, writable: boolean): string {
+  if (entry.type === "dir") return writable ? "cdeflmp" : "el";
+  return writable ? "adfrw" : "r";
+}

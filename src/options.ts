@@ -1,0 +1,209 @@
+/**
+ * Server options: their types, their defaults, and their validation. Pure: no I/O.
+ *
+ * Durations are milliseconds in the library (`…Ms`) and seconds on the command line.
+ *
+ * @module
+ */
+
+import type { AnonymousAccess, UserConfig } from "./auth.ts";
+import type { PortRange } from "./data/passive.ts";
+import type { Storage } from "./storage/storage.ts";
+
+/** Options for {@linkcode serve}. Every field is optional. */
+export interface ServeOptions {
+  /** Directory to serve, or a {@linkcode Storage}. Default: the current directory. */
+  root?: string | Storage;
+  /** Address to listen on. `::` listens on IPv6 and (where the OS allows) IPv4. Default `127.0.0.1`. */
+  hostname?: string;
+  /** Port to listen on; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Users who may log in. */
+  users?: UserConfig[];
+  /**
+   * Anonymous login (`anonymous` or `ftp`): `false`, `true`/`"read"` (read-only) or `"write"`.
+   * Default: read-only when no user is configured, otherwise off.
+   */
+  anonymous?: boolean | AnonymousAccess;
+  /** Ports for passive data connections, inclusive; `[from, to]` or `{ from, to }`. Default: any. */
+  passivePorts?: PortRange | readonly [number, number];
+  /** Address advertised in PASV replies, for servers behind NAT. Default: the control connection's. */
+  passiveAddress?: string;
+  /** Aborting it shuts the server down. */
+  signal?: AbortSignal;
+  /** Text of the 220 greeting. */
+  banner?: string;
+  /** Most sessions at once; the next connection gets 421. Default 1000. */
+  maxSessions?: number;
+  /** Most sessions at once from one IP address. Default 100. */
+  maxSessionsPerIp?: number;
+  /** A session with no command for this long (and no transfer running) is closed. Default 300 s. */
+  idleTimeoutMs?: number;
+  /** How long to wait for a data connection to be made (passive accept, active connect). Default 30 s. */
+  dataTimeoutMs?: number;
+  /** A transfer that moves no byte for this long is aborted. Default 120 s. */
+  stallTimeoutMs?: number;
+  /** Longest command line in bytes. Default 4096. */
+  maxLineLength?: number;
+  /** Failed logins allowed per session before it is closed. Default 3. */
+  maxLoginAttempts?: number;
+  /** Delay before answering a failed login. Default 1000 ms. */
+  loginFailureDelayMs?: number;
+  /** Failed logins from one IP (within `banDurationMs`) before that IP is refused. Default 10. */
+  banAfterFailures?: number;
+  /** How long an IP stays refused after too many failed logins. Default 10 minutes. */
+  banDurationMs?: number;
+  /** Allow PORT/EPRT to an address other than the client's (FXP). Default false. */
+  allowFxp?: boolean;
+  /** Allow active mode (PORT/EPRT). Default true. */
+  allowActive?: boolean;
+  /** Write uploads to a hidden temporary file and rename it into place on success. Default false. */
+  atomicUploads?: boolean;
+  /** On shutdown, how long running transfers may continue before they are aborted. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Called once the server is listening. */
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  root: string | Storage;
+  hostname: string;
+  port: number;
+  users: UserConfig[];
+  anonymous: AnonymousAccess;
+  passivePorts: PortRange | undefined;
+  passiveAddress: string | undefined;
+  banner: string;
+  maxSessions: number;
+  maxSessionsPerIp: number;
+  idleTimeoutMs: number;
+  dataTimeoutMs: number;
+  stallTimeoutMs: number;
+  maxLineLength: number;
+  maxLoginAttempts: number;
+  loginFailureDelayMs: number;
+  banAfterFailures: number;
+  banDurationMs: number;
+  allowFxp: boolean;
+  allowActive: boolean;
+  atomicUploads: boolean;
+  shutdownGraceMs: number;
+}
+
+/** Defaults for every limit; also shown by `--help`. */
+export const DEFAULTS = {
+  hostname: "127.0.0.1",
+  port: 0,
+  banner: "ftpgate ready.",
+  maxSessions: 1000,
+  maxSessionsPerIp: 100,
+  idleTimeoutMs: 300_000,
+  dataTimeoutMs: 30_000,
+  stallTimeoutMs: 120_000,
+  maxLineLength: 4096,
+  maxLoginAttempts: 3,
+  loginFailureDelayMs: 1000,
+  banAfterFailures: 10,
+  banDurationMs: 600_000,
+  shutdownGraceMs: 10_000,
+} as const;
+
+/**
+ * Fills in defaults and checks every value. Throws `TypeError` or `RangeError` with a message that
+ * names the option.
+ */
+export function resolveOptions(options: ServeOptions): ResolvedOptions {
+  const users = options.users ?? [];
+  for (const user of users) {
+    if (!user.name || /[\s:]/.test(user.name)) {
+      throw new TypeError(`users: invalid user name ${JSON.stringify(user.name)}`);
+    }
+    if (typeof user.password !== "string") {
+      throw new TypeError(`users: password of ${user.name} must be a string`);
+    }
+  }
+  const passivePorts = resolvePortRange(options.passivePorts);
+  const resolved: ResolvedOptions = {
+    root: options.root ?? ".",
+    hostname: options.hostname ?? DEFAULTS.hostname,
+    port: options.port ?? DEFAULTS.port,
+    users,
+    anonymous: resolveAnonymous(options.anonymous, users.length),
+    passivePorts,
+    passiveAddress: options.passiveAddress,
+    banner: options.banner ?? DEFAULTS.banner,
+    maxSessions: options.maxSessions ?? DEFAULTS.maxSessions,
+    maxSessionsPerIp: options.maxSessionsPerIp ?? DEFAULTS.maxSessionsPerIp,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    dataTimeoutMs: options.dataTimeoutMs ?? DEFAULTS.dataTimeoutMs,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
+    maxLineLength: options.maxLineLength ?? DEFAULTS.maxLineLength,
+    maxLoginAttempts: options.maxLoginAttempts ?? DEFAULTS.maxLoginAttempts,
+    loginFailureDelayMs: options.loginFailureDelayMs ?? DEFAULTS.loginFailureDelayMs,
+    banAfterFailures: options.banAfterFailures ?? DEFAULTS.banAfterFailures,
+    banDurationMs: options.banDurationMs ?? DEFAULTS.banDurationMs,
+    allowFxp: options.allowFxp ?? false,
+    allowActive: options.allowActive ?? true,
+    atomicUploads: options.atomicUploads ?? false,
+    shutdownGraceMs: options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+  };
+  checkInteger("port", resolved.port, 0, 65535);
+  for (
+    const name of [
+      "maxSessions",
+      "maxSessionsPerIp",
+      "maxLoginAttempts",
+      "banAfterFailures",
+    ] as const
+  ) checkInteger(name, resolved[name], 1, Number.MAX_SAFE_INTEGER);
+  for (
+    const name of [
+      "idleTimeoutMs",
+      "dataTimeoutMs",
+      "stallTimeoutMs",
+      "loginFailureDelayMs",
+      "banDurationMs",
+      "shutdownGraceMs",
+    ] as const
+  ) checkInteger(name, resolved[name], 0, 2 ** 31 - 1);
+  checkInteger("maxLineLength", resolved.maxLineLength, 64, 1 << 20);
+  if (/[\r\n]/.test(resolved.banner)) throw new TypeError("banner: must be one line");
+  return resolved;
+}
+
+/** Parses `LO-HI` into a port range; throws `RangeError` when malformed. */
+export function parsePortRange(text: string): PortRange {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  if (!match) throw new RangeError(`expected a port range like 50000-50100, got "${text}"`);
+  return resolvePortRange([Number(match[1]), Number(match[2])])!;
+}
+
+function resolvePortRange(
+  range: PortRange | readonly [number, number] | undefined,
+): PortRange | undefined {
+  if (range === undefined) return undefined;
+  const [from, to] = Array.isArray(range)
+    ? range
+    : [(range as PortRange).from, (range as PortRange).to];
+  checkInteger("passivePorts", from, 1024, 65535);
+  checkInteger("passivePorts", to, 1024, 65535);
+  if (from > to) throw new RangeError(`passivePorts: ${from} is above ${to}`);
+  return { from, to };
+}
+
+function resolveAnonymous(
+  value: boolean | AnonymousAccess | undefined,
+  userCount: number,
+): AnonymousAccess {
+  if (value === undefined) return userCount === 0 ? "read" : false;
+  if (value === true) return "read";
+  if (value === false || value === "read" || value === "write") return value;
+  throw new TypeError(`anonymous: expected true, false, "read" or "write"`);
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name}: expected an integer from ${min} to ${max}, got ${value}`);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Splits the control connection's byte stream into command lines.
+ *
+ * - A line ends at CRLF, bare LF (Unix clients), or bare CR. The last one matters: Python's
+ *   `ftplib.abort()` sends `ABOR\r\n` with MSG_OOB, and without SO_OOBINLINE (which Deno cannot
+ *   set) the kernel takes the urgent `\n` out of the stream, leaving `ABOR\r`.
+ * - Telnet IAC sequences (RFC 854) are removed: `IAC IP IAC DM` precedes ABOR (RFC 959 §4.1.3),
+ *   and `IAC IAC` stands for a literal 0xFF byte.
+ * - A line longer than `maxLength` bytes is skipped to its end and reported as too long, so a
+ *   client cannot make the server buffer an unbounded line.
+ * - Text is UTF-8 (RFC 2640); invalid UTF-8 is reported, not replaced, so a path is never
+ *   silently changed into another one.
+ *
+ * @module
+ */
+
+/** Anything that reads bytes: a `Deno.Conn`, or a TLS socket behind an adapter. */
+export interface ByteReader {
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** What {@linkcode LineReader.readLine} found. */
+export type LineResult =
+  | { kind: "line"; text: string }
+  | { kind: "too-long" }
+  | { kind: "bad-encoding" };
+
+const LF = 0x0a;
+const CR = 0x0d;
+const IAC = 0xff;
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads lines from a {@linkcode ByteReader}. One instance per connection; it keeps only a small
+ * read buffer, because an idle session spends its life waiting in a read.
+ */
+export class LineReader {
+  #source: ByteReader;
+  #chunk: Uint8Array;
+  #start = 0;
+  #end = 0;
+  /** Bytes of a line that spans several reads; null for the common one-read line. */
+  #pending: Uint8Array | null = null;
+  #pendingLength = 0;
+  #overflow = false;
+  /** The previous line ended with CR: an LF that follows belongs to it. */
+  #afterCR = false;
+  readonly maxLength: number;
+
+  constructor(source: ByteReader, maxLength = 4096, chunkSize = 512) {
+    this.#source = source;
+    this.maxLength = maxLength;
+    this.#chunk = new Uint8Array(chunkSize);
+  }
+
+  /** Swaps the byte source (after a TLS upgrade); buffered bytes are handed to the caller. */
+  replaceSource(source: ByteReader): Uint8Array {
+    const rest = this.#chunk.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    this.#source = source;
+    return rest;
+  }
+
+  /** Bytes received but not yet returned as a line. */
+  get buffered(): number {
+    return this.#end - this.#start + this.#pendingLength;
+  }
+
+  /** Resolves to the next line, or null at end of stream. */
+  async readLine(): Promise<LineResult | null> {
+    for (;;) {
+      if (this.#start === this.#end) {
+        const n = await this.#source.read(this.#chunk);
+        if (n === null) return null;
+        this.#start = 0;
+        this.#end = n;
+      }
+      if (this.#afterCR) {
+        this.#afterCR = false;
+        if (this.#chunk[this.#start] === LF) {
+          this.#start++;
+          continue;
+        }
+      }
+      const chunk = this.#chunk;
+      let eol = -1;
+      for (let i = this.#start; i < this.#end; i++) {
+        const byte = chunk[i];
+        if (byte === LF || byte === CR) {
+          eol = i;
+          break;
+        }
+      }
+      if (eol === -1) {
+        this.#append(chunk.subarray(this.#start, this.#end));
+        this.#start = this.#end;
+        continue;
+      }
+      this.#afterCR = chunk[eol] === CR;
+      const tail = chunk.subarray(this.#start, eol);
+      this.#start = eol + 1;
+      if (this.#overflow || this.#pendingLength + tail.length > this.maxLength) {
+        this.#resetPending();
+        return { kind: "too-long" };
+      }
+      let bytes: Uint8Array = tail;
+      if (this.#pending !== null) {
+        this.#append(tail);
+        bytes = this.#pending.subarray(0, this.#pendingLength);
+      }
+      const result = decodeLine(bytes);
+      this.#resetPending();
+      return result;
+    }
+  }
+
+  #append(bytes: Uint8Array): void {
+    if (this.#overflow) return;
+    const needed = this.#pendingLength + bytes.length;
+    if (needed > this.maxLength) {
+      this.#overflow = true;
+      this.#pending = null;
+      this.#pendingLength = 0;
+      return;
+    }
+    if (this.#pending === null || this.#pending.length < needed) {
+      const grown = new Uint8Array(Math.min(this.maxLength, Math.max(needed, 256) * 2));
+      if (this.#pending !== null) grown.set(this.#pending.subarray(0, this.#pendingLength));
+      this.#pending = grown;
+    }
+    this.#pending.set(bytes, this.#pendingLength);
+    this.#pendingLength = needed;
+  }
+
+  #resetPending(): void {
+    this.#pending = null;
+    this.#pendingLength = 0;
+    this.#overflow = false;
+  }
+}
+
+/** Decodes one line's bytes, removing Telnet commands first. */
+export function decodeLine(bytes: Uint8Array): LineResult {
+  const clean = bytes.includes(IAC) ? stripTelnet(bytes) : bytes;
+  try {
+    return { kind: "line", text: decoder.decode(clean) };
+  } catch {
+    return { kind: "bad-encoding" };
+  }
+}
+
+/**
+ * Removes Telnet command sequences (RFC 854): `IAC IAC` → 0xFF, `IAC WILL|WONT|DO|DONT opt` and
+ * `IAC cmd` dropped. A lone IAC before an ordinary byte is dropped too: when the client sent the
+ * DM as TCP urgent data the kernel removed it, leaving `IAC IP IAC` before the command.
+ */
+export function stripTelnet(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  let length = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte !== IAC) {
+      out[length++] = byte;
+      continue;
+    }
+    const next = bytes[i + 1];
+    if (next === undefined) break;
+    if (next === IAC) {
+      out[length++] = IAC;
+      i++;
+    } else if (next >= 251 && next <= 254) {
+      i += 2; // WILL, WONT, DO, DONT and their option byte
+    } else if (next >= 240) {
+      i++; // a two-byte command: IP, DM, AO, AYT, NOP, ...
+    }
+    // else: a lone IAC whose command byte was lost; keep the next byte as text
+  }
+  return out.subarray(0, length);
+}

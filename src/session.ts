@@ -1,0 +1,427 @@
+/**
+ * One control connection: its state, and the loop that reads a command, checks it, runs its
+ * handler and writes the reply.
+ *
+ * @module
+ */
+
+import type { Account, Authenticator } from "./auth.ts";
+import { COMMANDS, UNIMPLEMENTED } from "./commands/registry.ts";
+import { normalizeHost } from "./data/address.ts";
+import type { Endpoint } from "./data/address.ts";
+import type { DataConnection } from "./data/connection.ts";
+import { PassiveListener } from "./data/passive.ts";
+import {
+  type AbortReason,
+  Transfer,
+  type TransferRecord,
+  type TransferSpec,
+} from "./data/transfer.ts";
+import { FtpError, toReply } from "./errors.ts";
+import { MLST_FACTS, type MlstFact } from "./listing/mlsx.ts";
+import { log } from "./log.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { parseCommand } from "./protocol/command.ts";
+import { LineReader } from "./protocol/line_reader.ts";
+import { encodeReply } from "./protocol/reply.ts";
+import type { Storage } from "./storage/storage.ts";
+import { resolvePath } from "./storage/vpath.ts";
+
+/** What every session of one server shares. */
+export interface SessionContext {
+  readonly options: ResolvedOptions;
+  readonly storage: Storage;
+  readonly auth: Authenticator;
+  /** Called once when a session has ended. */
+  sessionEnded(session: Session): void;
+  /** Records a failed login; returns how long to wait before answering. */
+  loginFailed(session: Session, user: string): number;
+}
+
+/** The byte channel of the control connection (plain TCP, or TLS after AUTH TLS). */
+export interface ControlChannel {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Default MLST facts: all of them (RFC 3659 §7.8 lets the server choose). */
+const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
+/** An idle passive listener is closed after this long, giving its port back. */
+const PASSIVE_LINGER_MS = 5_000;
+/** Over-long lines tolerated before the session is closed as abusive. */
+const MAX_LONG_LINES = 3;
+/** How long a closing session waits for its last reply to be written. */
+const CLOSE_WRITE_TIMEOUT_MS = 1_000;
+
+let nextSessionId = 1;
+
+/** One client's control connection. */
+export class Session {
+  readonly id: number = nextSessionId++;
+  readonly ctx: SessionContext;
+  /** Client address, IPv4-mapped IPv6 shown as IPv4. */
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  /** Our address as the client reached it, IPv4-mapped IPv6 shown as IPv4. */
+  readonly localHost: string;
+  readonly openedAt: number = Date.now();
+
+  /** Logged-in identity, or null. */
+  account: Account | null = null;
+  /** Name from USER, waiting for PASS. */
+  pendingUser: string | null = null;
+  loginFailures = 0;
+  /** Current directory, a virtual path. */
+  cwd = "/";
+  /** TYPE A (the RFC 959 default) or TYPE I. */
+  ascii = true;
+  /** Offset set by REST for the next RETR/STOR. */
+  restOffset = 0;
+  /** Path named by RNFR, for the RNTO that must follow. */
+  renameFrom: string | null = null;
+  passive: PassiveListener | null = null;
+  active: Endpoint | null = null;
+  /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
+  epsvAll = false;
+  mlstFacts: ReadonlySet<MlstFact> = ALL_FACTS;
+  transfer: Transfer | null = null;
+  lastActivity: number = Date.now();
+  closed = false;
+
+  #channel: ControlChannel;
+  readonly #reader: LineReader;
+  #writeChain: Promise<unknown> = Promise.resolve();
+  #longLines = 0;
+
+  constructor(conn: Deno.TcpConn, ctx: SessionContext) {
+    this.ctx = ctx;
+    this.#channel = conn;
+    this.#reader = new LineReader(conn, ctx.options.maxLineLength);
+    this.remoteHost = normalizeHost(conn.remoteAddr.hostname);
+    this.remotePort = conn.remoteAddr.port;
+    this.localHost = normalizeHost(conn.localAddr.hostname);
+    try {
+      // Replies are small and answered one at a time: Nagle would hold the 226 after a short
+      // download until the client's delayed ACK (up to 40 ms per file).
+      conn.setNoDelay(true);
+    } catch { /* closed already */ }
+  }
+
+  /** The user name for logs. */
+  get userName(): string {
+    return this.account?.name ?? this.pendingUser ?? "-";
+  }
+
+  /** Serves the connection until QUIT, close, or error. Never rejects. */
+  async run(): Promise<void> {
+    log.session.info("Session {session} opened from {remote} port {port}", {
+      session: this.id,
+      remote: this.remoteHost,
+      port: this.remotePort,
+    });
+    try {
+      await this.reply(220, this.ctx.options.banner);
+      while (!this.closed) {
+        const line = await this.#reader.readLine();
+        if (line === null) break;
+        this.lastActivity = Date.now();
+        if (line.kind === "too-long") {
+          await this.reply(500, "Command line too long.");
+          if (++this.#longLines >= MAX_LONG_LINES) {
+            log.security.warning(
+              "Closing session {session} from {remote}: repeated over-long lines",
+              {
+                session: this.id,
+                remote: this.remoteHost,
+              },
+            );
+            break;
+          }
+          continue;
+        }
+        if (line.kind === "bad-encoding") {
+          await this.reply(501, "Command is not valid UTF-8.");
+          continue;
+        }
+        await this.#handleLine(line.text);
+      }
+    } catch (error) {
+      if (!this.closed) {
+        log.session.debug("Session {session} connection error: {error}", {
+          session: this.id,
+          error,
+        });
+      }
+    } finally {
+      this.#cleanup();
+    }
+  }
+
+  /** Writes a reply. Replies are written in order, one after another. */
+  reply(code: number, text: string | readonly string[]): Promise<void> {
+    const bytes = encodeReply(code, text);
+    const written = this.#writeChain.then(() => this.#writeAll(bytes));
+    this.#writeChain = written.catch(() => {});
+    return written;
+  }
+
+  /** Resolves a client path against the current directory (see `vpath.ts`). */
+  resolve(arg: string): string {
+    return resolvePath(this.cwd, arg);
+  }
+
+  /** Takes the REST offset for this transfer command; it applies once. */
+  takeRestOffset(): number {
+    const offset = this.restOffset;
+    this.restOffset = 0;
+    return offset;
+  }
+
+  /** Throws 425 unless PASV/EPSV or PORT/EPRT prepared a data connection. */
+  requireDataChannel(): void {
+    if (this.active === null && !this.passive?.armed) {
+      throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
+    }
+  }
+
+  /** Starts a transfer beside the command loop (see `data/transfer.ts`). */
+  startTransfer(spec: TransferSpec): void {
+    const transfer = new Transfer(spec, {
+      reply: (code, text) => this.reply(code, text),
+      connect: (signal) => this.#connectData(signal),
+      finished: (record) => this.#transferFinished(record),
+    });
+    this.transfer = transfer;
+    transfer.done.then(() => {
+      if (this.transfer === transfer) this.transfer = null;
+      this.lastActivity = Date.now();
+      if (this.passive) this.passive.idleSince = this.lastActivity;
+    });
+  }
+
+  /** Opens (or reuses) the passive listener and arms it for one connection. Returns its port. */
+  armPassive(): number {
+    this.active = null;
+    const hostname = this.localHost;
+    if (this.passive === null) {
+      this.passive = PassiveListener.open(
+        hostname,
+        this.ctx.options.passivePorts,
+        this.remoteHost,
+        (stranger) =>
+          log.security.warning(
+            "Refused data connection from {stranger} to session {session} of {remote}",
+            { stranger, session: this.id, remote: this.remoteHost },
+          ),
+      );
+    }
+    this.passive.arm();
+    return this.passive.port;
+  }
+
+  /** Closes the passive listener (on PORT/EPRT, REIN, or when idle). */
+  closePassive(): void {
+    this.passive?.close();
+    this.passive = null;
+  }
+
+  /** Aborts the running transfer (ABOR) and waits for its 426; or cancels a passive arm. */
+  async abortTransfer(reason: AbortReason = "abort"): Promise<boolean> {
+    const transfer = this.transfer;
+    if (transfer === null) {
+      this.passive?.cancel();
+      this.active = null;
+      return false;
+    }
+    transfer.abort(reason);
+    await transfer.done;
+    return true;
+  }
+
+  /** Resets the session to its just-connected state (REIN). */
+  reinitialize(): void {
+    this.account = null;
+    this.pendingUser = null;
+    this.cwd = "/";
+    this.ascii = true;
+    this.restOffset = 0;
+    this.renameFrom = null;
+    this.active = null;
+    this.epsvAll = false;
+    this.mlstFacts = ALL_FACTS;
+    this.closePassive();
+  }
+
+  /**
+   * Called periodically by the server: enforces the idle, stall and data-connection timeouts.
+   * One sweep for all sessions costs less than a timer per session and per command.
+   */
+  tick(now: number): void {
+    const { options } = this.ctx;
+    const transfer = this.transfer;
+    if (transfer) {
+      if (now - transfer.lastProgress >= options.stallTimeoutMs) {
+        transfer.abort("stall");
+      }
+    } else if (now - this.lastActivity >= options.idleTimeoutMs) {
+      log.session.info("Session {session} from {remote} timed out", {
+        session: this.id,
+        remote: this.remoteHost,
+      });
+      this.close(421, "Timeout: closing control connection.");
+      return;
+    }
+    const passive = this.passive;
+    if (passive) {
+      passive.expire(now, options.dataTimeoutMs);
+      if (!passive.armed && !transfer && now - passive.idleSince >= PASSIVE_LINGER_MS) {
+        this.closePassive();
+      }
+    }
+  }
+
+  /** Ends the session, sending a last reply (e.g. 421) when given. */
+  close(code?: number, text?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transfer?.abort("shutdown");
+    const last = code === undefined ? Promise.resolve() : this.reply(code, text ?? "Closing.");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WRITE_TIMEOUT_MS);
+    });
+    Promise.race([last.catch(() => {}), timeout]).finally(() => {
+      clearTimeout(timer);
+      this.#closeChannel();
+    });
+  }
+
+  async #handleLine(text: string): Promise<void> {
+    const command = parseCommand(text);
+    if (command === null) {
+      await this.reply(500, "Syntax error, command unrecognized.");
+      return;
+    }
+    if (this.transfer) {
+      // RFC 959 §4.1.3: ABOR and STAT are served while a transfer runs; anything else waits.
+      if (command.verb === "ABOR") {
+        await this.abortTransfer();
+        await this.reply(226, "ABOR successful.");
+        return;
+      }
+      if (command.verb === "STAT" && command.arg === "") {
+        const { spec, bytes } = this.transfer;
+        await this.reply(213, `Status: ${spec.command} ${spec.path}, ${bytes} bytes transferred.`);
+        return;
+      }
+      await this.transfer.done;
+    }
+    await this.#dispatch(command.verb, command.arg);
+  }
+
+  async #dispatch(verb: string, arg: string): Promise<void> {
+    const spec = COMMANDS.get(verb);
+    // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
+    if (verb !== "RNTO" && verb !== "RNFR") this.renameFrom = null;
+    if (spec === undefined) {
+      await (UNIMPLEMENTED.has(verb)
+        ? this.reply(502, `${verb} not implemented.`)
+        : this.reply(500, "Syntax error, command unrecognized."));
+      return;
+    }
+    if (spec.auth !== false && this.account === null) {
+      await this.reply(530, "Please login with USER and PASS.");
+      return;
+    }
+    if ((spec.arg === "required" && arg === "") || (spec.arg === "none" && arg !== "")) {
+      await this.reply(501, `Syntax: ${spec.help}`);
+      return;
+    }
+    if (spec.write && !this.account?.write) {
+      await this.reply(550, "Permission denied.");
+      return;
+    }
+    try {
+      await spec.run(this, arg);
+    } catch (error) {
+      const reply = toReply(error);
+      if (reply.unexpected) {
+        log.session.error("Session {session}: {verb} failed: {error}", {
+          session: this.id,
+          verb,
+          error,
+        });
+      }
+      await this.reply(reply.code, reply.text);
+    }
+  }
+
+  async #connectData(signal: AbortSignal): Promise<DataConnection> {
+    const active = this.active;
+    if (active !== null) {
+      this.active = null;
+      const timeout = AbortSignal.timeout(this.ctx.options.dataTimeoutMs);
+      return await Deno.connect({
+        hostname: active.host,
+        port: active.port,
+        signal: AbortSignal.any([signal, timeout]),
+      });
+    }
+    const passive = this.passive;
+    if (passive === null) throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
+    const cancel = () => passive.cancel();
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      return await passive.take();
+    } finally {
+      signal.removeEventListener("abort", cancel);
+    }
+  }
+
+  #transferFinished(record: TransferRecord): void {
+    const properties = {
+      session: this.id,
+      user: this.userName,
+      remote: this.remoteHost,
+      ...record,
+    };
+    if (record.error !== undefined) {
+      log.transfer.error(
+        "{command} {path} by {user} from {remote}: {bytes} bytes in {ms} ms, {result} ({code}): {error}",
+        properties,
+      );
+    } else {
+      log.transfer.info(
+        "{command} {path} by {user} from {remote}: {bytes} bytes in {ms} ms, {result} ({code})",
+        properties,
+      );
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) offset += await this.#channel.write(bytes.subarray(offset));
+  }
+
+  #closeChannel(): void {
+    try {
+      this.#channel.close();
+    } catch { /* already closed */ }
+  }
+
+  #cleanup(): void {
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.transfer?.abort("shutdown");
+    this.closePassive();
+    if (!wasClosed) this.#closeChannel();
+    log.session.info("Session {session} from {remote} closed (user {user}, {seconds} s)", {
+      session: this.id,
+      remote: this.remoteHost,
+      user: this.userName,
+      seconds: Math.round((Date.now() - this.openedAt) / 100) / 10,
+    });
+    this.ctx.sessionEnded(this);
+  }
+}
