@@ -11,11 +11,12 @@
  * @module
  */
 
-export { FtpServer, serve, type ShutdownOptions } from "./server.ts";
+export { FtpServer, MEMORY_ROOT, serve, type ShutdownOptions } from "./server.ts";
 export { DEFAULTS, type ServeOptions } from "./options.ts";
 export type { AnonymousAccess, UserConfig } from "./auth.ts";
 export type { PortRange } from "./data/passive.ts";
 export { LocalStorage, type LocalStorageOptions } from "./storage/local.ts";
+export { MemoryStorage, type MemoryStorageOptions } from "./storage/memory.ts";
 export type {
   FileStat,
   ReadHandle,

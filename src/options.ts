@@ -12,7 +12,10 @@ import type { Storage } from "./storage/storage.ts";
 
 /** Options for {@linkcode serve}. Every field is optional. */
 export interface ServeOptions {
-  /** Directory to serve, or a {@linkcode Storage}. Default: the current directory. */
+  /**
+   * Directory to serve, `"memory:"` for an empty in-memory tree, or a {@linkcode Storage}.
+   * Default: the current directory.
+   */
   root?: string | Storage;
   /** Address to listen on. `::` listens on IPv6 and (where the OS allows) IPv4. Default `127.0.0.1`. */
   hostname?: string;

@@ -12,8 +12,11 @@ import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./optio
 import { encodeReply } from "./protocol/reply.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { LocalStorage } from "./storage/local.ts";
+import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
 
+/** The `root` that selects an empty in-memory storage. */
+export const MEMORY_ROOT = "memory:";
 /** How often sessions are checked for idle, stalled and expired timeouts, at most. */
 const SWEEP_INTERVAL_MS = 1000;
 /** Longest pause between retries of a failing accept (EMFILE and the like). */
@@ -241,9 +244,11 @@ export class FtpServer implements AsyncDisposable {
  */
 export function serve(options: ServeOptions = {}): FtpServer {
   const resolved = resolveOptions(options);
-  const storage = typeof resolved.root === "string"
-    ? new LocalStorage(resolved.root, { onNotCapable: warnNotCapable(resolved.root) })
-    : resolved.root;
+  const storage = typeof resolved.root !== "string"
+    ? resolved.root
+    : resolved.root === MEMORY_ROOT
+    ? new MemoryStorage()
+    : new LocalStorage(resolved.root, { onNotCapable: warnNotCapable(resolved.root) });
   const listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
   const server = new FtpServer(listener, resolved, storage);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });
