@@ -248,7 +248,10 @@ export function serve(options: ServeOptions = {}): FtpServer {
     ? resolved.root
     : resolved.root === MEMORY_ROOT
     ? new MemoryStorage()
-    : new LocalStorage(resolved.root, { onNotCapable: warnNotCapable(resolved.root) });
+    : new LocalStorage(resolved.root, {
+      onNotCapable: warnNotCapable(resolved.root),
+      atomicUploads: resolved.atomicUploads,
+    });
   const listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
   const server = new FtpServer(listener, resolved, storage);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });

@@ -19,13 +19,23 @@ import { baseName, parentPath } from "./vpath.ts";
 export interface LocalStorageOptions {
   /** Called when Deno refuses an operation for lack of a permission flag (`NotCapable`). */
   onNotCapable?: (error: Error) => void;
+  /**
+   * Write each upload to a hidden temporary file in the target's directory and rename it into
+   * place when the upload completes; an interrupted upload leaves the old file untouched.
+   * Without it, an interrupted upload leaves the bytes received so far (for REST resume).
+   */
+  atomicUploads?: boolean;
 }
+
+/** Prefix of in-progress atomic uploads: hidden from listings and from clients. */
+export const UPLOAD_PREFIX = ".ftpgate-upload-";
 
 /** Serves a directory of the local filesystem. */
 export class LocalStorage implements Storage {
   /** The real (symlink-free) path of the root directory. */
   readonly root: string;
   readonly #onNotCapable: ((error: Error) => void) | undefined;
+  readonly #atomic: boolean;
   /** Real paths with an upload in progress: a second writer gets `busy`, never an interleaving. */
   readonly #writing = new Set<string>();
 
@@ -38,6 +48,7 @@ export class LocalStorage implements Storage {
     if (!Deno.statSync(real).isDirectory) throw new TypeError(`root is not a directory: ${root}`);
     this.root = real === "/" ? "" : real;
     this.#onNotCapable = options.onNotCapable;
+    this.#atomic = options.atomicUploads ?? false;
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -88,14 +99,30 @@ export class LocalStorage implements Storage {
     const target = await this.#realTarget(path);
     if (this.#writing.has(target)) throw new StorageError("busy", path);
     this.#writing.add(target);
-    let file: Deno.FsFile | undefined;
-    try {
-      file = await this.#openForWrite(path, target, options);
-    } catch (error) {
+    const release = () => {
       this.#writing.delete(target);
+    };
+    try {
+      if (!this.#atomic) {
+        const file = await this.#openForWrite(path, target, options);
+        return this.#fileSink(file, path, () => {
+          release();
+          return Promise.resolve();
+        });
+      }
+      const upload = await this.#openTemporary(path, target, options);
+      return this.#fileSink(upload.file, path, async (complete) => {
+        try {
+          if (complete) await upload.commit();
+          else await Deno.remove(upload.temporary).catch(() => {});
+        } finally {
+          release();
+        }
+      });
+    } catch (error) {
+      release();
       throw this.#error(error, path);
     }
-    return this.#fileSink(file, path, () => this.#writing.delete(target));
   }
 
   async mkdir(path: string): Promise<void> {
@@ -162,6 +189,7 @@ export class LocalStorage implements Storage {
 
   /** The real path of an existing object, refusing anything that resolves outside the root. */
   async #realExisting(path: string): Promise<string> {
+    if (isUploadName(path)) throw new StorageError("not-found", path);
     let real: string;
     try {
       real = await Deno.realPath(this.root + path);
@@ -179,6 +207,7 @@ export class LocalStorage implements Storage {
    */
   async #realTarget(path: string): Promise<string> {
     if (path === "/") return this.root || "/";
+    if (isUploadName(path)) throw new StorageError("not-found", path);
     const parent = await this.#realExisting(parentPath(path));
     return `${parent === "/" ? "" : parent}/${baseName(path)}`;
   }
@@ -224,6 +253,66 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /**
+   * Starts an atomic upload: a new hidden file beside the target, seeded with the bytes the
+   * upload keeps (REST offset, or all of them for APPE). `commit` moves it into place.
+   */
+  async #openTemporary(
+    path: string,
+    target: string,
+    options: WriteOptions,
+  ): Promise<{ file: Deno.FsFile; temporary: string; commit(): Promise<void> }> {
+    let existing: Deno.FileInfo | null = null;
+    let real = target;
+    try {
+      existing = await Deno.lstat(target);
+      if (existing.isSymlink) {
+        real = await Deno.realPath(target);
+        if (!this.#inside(real)) throw new StorageError("permission", path);
+        existing = await Deno.stat(real);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (existing?.isDirectory) throw new StorageError("is-a-directory", path);
+    if (existing && !existing.isFile) throw new StorageError("permission", path);
+    if (existing && options.exclusive) throw new StorageError("exists", path);
+    const keep = existing === null
+      ? 0
+      : options.append
+      ? existing.size
+      : Math.min(options.offset ?? 0, existing.size);
+    if (existing === null && (options.offset ?? 0) > 0) throw new StorageError("not-found", path);
+    const temporary = `${
+      real.slice(0, real.lastIndexOf("/"))
+    }/${UPLOAD_PREFIX}${crypto.randomUUID()}`;
+    const file = await Deno.open(temporary, {
+      write: true,
+      createNew: true,
+      mode: existing?.mode ?? 0o644,
+    });
+    try {
+      if (keep > 0) await copyPrefix(real, file, keep);
+    } catch (error) {
+      file.close();
+      await Deno.remove(temporary).catch(() => {});
+      throw error;
+    }
+    return {
+      file,
+      temporary,
+      commit: async () => {
+        if (options.exclusive) {
+          // link() fails if the name appeared meanwhile: exclusive even against a racing upload.
+          await Deno.link(temporary, real);
+          await Deno.remove(temporary);
+        } else {
+          await Deno.rename(temporary, real);
+        }
+      },
+    };
+  }
+
   /** Proves an opened handle is the object checked before opening, still inside the root. */
   async #verifyOpened(
     path: string,
@@ -237,16 +326,27 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Wraps an open file as the write side of an upload. */
-  #fileSink(file: Deno.FsFile, path: string, release: () => void): WriteHandle {
+  /**
+   * Wraps an open file as the write side of an upload. `finish(true)` runs after a complete
+   * upload, `finish(false)` after an aborted or failed one; the file is closed first either way.
+   */
+  #fileSink(
+    file: Deno.FsFile,
+    path: string,
+    finish: (complete: boolean) => Promise<void>,
+  ): WriteHandle {
     let done = false;
-    const finish = () => {
+    const end = async (complete: boolean) => {
       if (done) return;
       done = true;
-      release();
       try {
         file.close();
       } catch { /* already closed */ }
+      try {
+        await finish(complete);
+      } catch (error) {
+        throw this.#error(error, path);
+      }
     };
     return new WritableStream<Uint8Array>({
       write: async (chunk) => {
@@ -254,17 +354,18 @@ export class LocalStorage implements Storage {
           let offset = 0;
           while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
         } catch (error) {
-          finish();
+          await end(false).catch(() => {});
           throw this.#error(error, path);
         }
       },
-      close: finish,
-      abort: finish,
+      close: () => end(true),
+      abort: () => end(false),
     });
   }
 
   async #entryStat(dir: string, entry: Deno.DirEntry): Promise<FileStat | null> {
     const real = `${dir === "/" ? "" : dir}/${entry.name}`;
+    if (entry.name.startsWith(UPLOAD_PREFIX)) return null;
     if (entry.isSymlink) {
       // Listed only when it resolves inside the root, then shown as what it points to.
       const target = await Deno.realPath(real);
@@ -284,6 +385,26 @@ export class LocalStorage implements Storage {
     if (error instanceof StorageError) return error;
     if (error instanceof Deno.errors.NotCapable) this.#onNotCapable?.(error);
     return new StorageError(errorKind(error), path, { cause: error });
+  }
+}
+
+/** True when the path names an in-progress atomic upload, which clients may not touch. */
+function isUploadName(path: string): boolean {
+  return path.includes(UPLOAD_PREFIX) &&
+    path.slice(path.lastIndexOf("/") + 1).startsWith(UPLOAD_PREFIX);
+}
+
+/** Copies the first `length` bytes of the file at `source` into `target`. */
+async function copyPrefix(source: string, target: Deno.FsFile, length: number): Promise<void> {
+  using file = await Deno.open(source, { read: true });
+  const buffer = new Uint8Array(Math.min(length, 1 << 20));
+  let left = length;
+  while (left > 0) {
+    const n = await file.read(buffer.subarray(0, Math.min(left, buffer.length)));
+    if (n === null) break;
+    let offset = 0;
+    while (offset < n) offset += await target.write(buffer.subarray(offset, n));
+    left -= n;
   }
 }
 

@@ -31,6 +31,16 @@ const BACKENDS: Backend[] = [
     },
   },
   {
+    name: "LocalStorage (atomic uploads)",
+    create() {
+      const root = Deno.makeTempDirSync({ prefix: "ftpgate-contract-" });
+      return {
+        storage: new LocalStorage(root, { atomicUploads: true }),
+        cleanup: () => Deno.removeSync(root, { recursive: true }),
+      };
+    },
+  },
+  {
     name: "MemoryStorage",
     create: () => ({ storage: new MemoryStorage(), cleanup() {} }),
   },
@@ -185,7 +195,7 @@ for (const backend of BACKENDS) {
   test("a download in progress keeps its snapshot while the file is rewritten", async (s) => {
     await put(s, "/a", "original content");
     const { readable } = await s.read("/a");
-    if (backend.name === "LocalStorage") {
+    if (backend.name.startsWith("LocalStorage")) {
       // On disk a reader sees the file as it is when read: only check that both complete.
       await readable.cancel();
       return;
@@ -213,4 +223,50 @@ Deno.test("MemoryStorage.from() seeds files and readFile() returns them", async 
   deepEqual(storage.paths(), ["/b.bin", "/dir/a.txt"]);
   equal(decoder.decode(await storage.readFile("dir/a.txt")), "hi");
   deepEqual(await storage.readFile("/b.bin"), new Uint8Array([1, 2]));
+});
+
+for (const atomicUploads of [false, true]) {
+  Deno.test(
+    `LocalStorage: an aborted upload with atomicUploads=${atomicUploads} leaves ${
+      atomicUploads ? "the old file untouched and no temporary file" : "the bytes received so far"
+    }`,
+    async () => {
+      const root = Deno.makeTempDirSync({ prefix: "ftpgate-contract-" });
+      try {
+        const storage = new LocalStorage(root, { atomicUploads });
+        await put(storage, "/a.txt", "old content");
+        const writer = (await storage.write("/a.txt")).getWriter();
+        await writer.write(encoder.encode("partial"));
+        if (atomicUploads) {
+          // While the upload runs, readers and listings see only the old file.
+          equal(await get(storage, "/a.txt"), "old content");
+          deepEqual((await storage.list("/")).map((e) => e.name), ["a.txt"]);
+        }
+        await writer.abort(new Error("client vanished"));
+        equal(await get(storage, "/a.txt"), atomicUploads ? "old content" : "partial");
+        deepEqual([...Deno.readDirSync(root)].map((e) => e.name), ["a.txt"]);
+      } finally {
+        Deno.removeSync(root, { recursive: true });
+      }
+    },
+  );
+}
+
+Deno.test("LocalStorage: atomic REST and APPE keep the existing prefix", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "ftpgate-contract-" });
+  try {
+    const storage = new LocalStorage(root, { atomicUploads: true });
+    await put(storage, "/a.txt", "0123456789");
+    let writer = (await storage.write("/a.txt", { offset: 3 })).getWriter();
+    await writer.write(encoder.encode("abc"));
+    await writer.close();
+    equal(await get(storage, "/a.txt"), "012abc");
+    writer = (await storage.write("/a.txt", { append: true })).getWriter();
+    await writer.write(encoder.encode("!"));
+    await writer.close();
+    equal(await get(storage, "/a.txt"), "012abc!");
+    await rejects(storage.stat("/.ftpgate-upload-x"), StorageError);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
 });
