@@ -9,8 +9,9 @@
  */
 
 import { CliError, helpText, parseCli, VERSION } from "./src/cli.ts";
-import { configureLogging } from "./src/log.ts";
+import { configureLogging, log } from "./src/log.ts";
 import { serve } from "./src/server.ts";
+import { TlsConfigError } from "./src/tls/context.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -44,6 +45,18 @@ function startupError(error: unknown, root: string, host: string, port: number):
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A URL a client can connect to: wildcard listen addresses become loopback. */
+function displayUrl(scheme: string, addr: Deno.NetAddr): string {
+  const host = addr.hostname === "0.0.0.0"
+    ? "127.0.0.1"
+    : addr.hostname === "::"
+    ? "[::1]"
+    : addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  return `${scheme}://${host}:${addr.port}/`;
+}
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -68,6 +81,7 @@ async function main(): Promise<void> {
   try {
     server = serve(config.serve);
   } catch (error) {
+    if (error instanceof TlsConfigError) fail(1, error.message);
     if (error instanceof RangeError || error instanceof TypeError) fail(2, error.message);
     fail(1, startupError(error, root, hostname, port));
   }
@@ -79,16 +93,27 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  const { hostname: listenHost, port: listenPort } = server.addr;
-  const shownHost = listenHost === "0.0.0.0"
-    ? "127.0.0.1"
-    : listenHost === "::"
-    ? "[::1]"
-    : listenHost.includes(":")
-    ? `[${listenHost}]`
-    : listenHost;
+  if (server.tlsFingerprint !== undefined) {
+    // Renewed certificates without a restart: SIGHUP re-reads --tls-cert and --tls-key.
+    Deno.addSignalListener("SIGHUP", () => {
+      try {
+        server.reloadTls();
+        log.server.info("TLS certificate reloaded ({fingerprint})", {
+          fingerprint: server.tlsFingerprint,
+        });
+      } catch (error) {
+        log.server.error("TLS reload failed, keeping the old certificate: {error}", {
+          error: (error as Error).message,
+        });
+      }
+    });
+  }
+  // The ready line: scripts wait for it and take the URL from its first word.
+  const words = [displayUrl("ftp", server.addr)];
+  if (server.implicitTlsAddr) words.push(displayUrl("ftps", server.implicitTlsAddr));
+  if (server.tlsFingerprint) words.push(`sha256=${server.tlsFingerprint}`);
   // deno-lint-ignore no-console
-  console.log(`ftp://${shownHost}:${listenPort}/`);
+  console.log(words.join(" "));
   await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

@@ -38,6 +38,12 @@ try {
   throw error;
 }
 
+const tls = config.serve.tls;
+if (tls && "certFile" in tls) {
+  tls.certFile = absolute(tls.certFile);
+  tls.keyFile = absolute(tls.keyFile);
+}
+
 if (mode === "run") {
   if (!config.serve.root.startsWith("memory:")) config.serve.root = absolute(config.serve.root);
   const flags = permissionFlags(config, envNames());

@@ -9,6 +9,7 @@
 
 import { parseArgs } from "node:util";
 import type { UserConfig } from "./auth.ts";
+import { isIPv4 } from "./data/address.ts";
 import type { LogFormat } from "./log.ts";
 import { DEFAULTS, parsePortRange, type ServeOptions } from "./options.ts";
 
@@ -146,6 +147,25 @@ const FLAGS: Record<string, Flag> = {
     help: "On SIGTERM/SIGINT, let transfers finish this long",
     default: String(DEFAULTS.shutdownGraceMs / 1000),
   },
+  "tls-cert": { kind: "string", value: "FILE", help: "TLS certificate (PEM) for FTPS" },
+  "tls-key": { kind: "string", value: "FILE", help: "TLS private key (PEM); SIGHUP reloads both" },
+  "tls-self-signed": {
+    kind: "boolean",
+    help: "Generate a throwaway certificate at start (tests, CI)",
+  },
+  "implicit-tls-port": { kind: "integer", value: "N", help: "Also listen for implicit TLS here" },
+  "tls-sniff": {
+    kind: "seconds",
+    value: "S",
+    help: "Main port: wait this long for a TLS ClientHello (0: off)",
+    default: String(DEFAULTS.tlsSniffMs / 1000),
+  },
+  "require-tls": { kind: "boolean", help: "Refuse login and data without TLS" },
+  "require-tls-data": { kind: "boolean", help: "Refuse data connections without PROT P" },
+  "require-tls-session-reuse": {
+    kind: "boolean",
+    help: "Data TLS must resume the control TLS session",
+  },
   "log-format": {
     kind: "string",
     value: "text|json",
@@ -256,10 +276,39 @@ export function parseCli(
   }
   const pasvAddress = text("pasv-address");
   if (pasvAddress !== undefined) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(pasvAddress)) {
+    if (!isIPv4(pasvAddress)) {
       throw new CliError(`--pasv-address: expected an IPv4 address, got "${pasvAddress}"`);
     }
     serve.passiveAddress = pasvAddress;
+  }
+  const cert = text("tls-cert");
+  const key = text("tls-key");
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new CliError("--tls-cert and --tls-key go together");
+  }
+  if (cert !== undefined && key !== undefined) {
+    if (flag("tls-self-signed")) {
+      throw new CliError("--tls-self-signed and --tls-cert exclude each other");
+    }
+    serve.tls = { certFile: cert, keyFile: key };
+  } else if (flag("tls-self-signed")) {
+    serve.tls = { selfSigned: true };
+  }
+  for (
+    const [name, key] of [
+      ["require-tls", "requireTls"],
+      ["require-tls-data", "requireTlsData"],
+      ["require-tls-session-reuse", "requireTlsSessionReuse"],
+    ] as const
+  ) {
+    if (flag(name)) serve[key] = true;
+  }
+  const implicitPort = integer("implicit-tls-port", text("implicit-tls-port"));
+  if (implicitPort !== undefined) serve.implicitTlsPort = implicitPort;
+  const wantsTls = serve.requireTls || serve.requireTlsData || serve.requireTlsSessionReuse ||
+    serve.implicitTlsPort !== undefined;
+  if (wantsTls && !serve.tls) {
+    throw new CliError("TLS options need --tls-cert and --tls-key, or --tls-self-signed");
   }
   const limits: [string, keyof ServeOptions, "integer" | "seconds"][] = [
     ["max-sessions", "maxSessions", "integer"],
@@ -273,6 +322,7 @@ export function parseCli(
     ["ban-after", "banAfterFailures", "integer"],
     ["ban-duration", "banDurationMs", "seconds"],
     ["shutdown-grace", "shutdownGraceMs", "seconds"],
+    ["tls-sniff", "tlsSniffMs", "seconds"],
   ];
   for (const [name, key, kind] of limits) {
     const value = kind === "integer" ? integer(name, text(name)) : seconds(name, text(name));

@@ -7,8 +7,10 @@
  */
 
 import type { AnonymousAccess, UserConfig } from "./auth.ts";
+import { isIPv4 } from "./data/address.ts";
 import type { PortRange } from "./data/passive.ts";
 import type { Storage } from "./storage/storage.ts";
+import type { TlsSource } from "./tls/context.ts";
 
 /** Options for {@linkcode serve}. Every field is optional. */
 export interface ServeOptions {
@@ -64,6 +66,24 @@ export interface ServeOptions {
   atomicUploads?: boolean;
   /** On shutdown, how long running transfers may continue before they are aborted. Default 10 s. */
   shutdownGraceMs?: number;
+  /**
+   * TLS credentials for FTPS (RFC 4217): `{ certFile, keyFile }`, `{ cert, key }` (PEM text) or
+   * `{ selfSigned: true }`. Enables AUTH TLS, PBSZ, PROT, and implicit TLS.
+   */
+  tls?: TlsSource;
+  /** A second port that speaks implicit TLS from the first byte (the port 990 style). */
+  implicitTlsPort?: number;
+  /**
+   * On the main port, how long to wait for a TLS ClientHello before greeting in plain FTP
+   * (0: never serve implicit TLS on the main port). Default 50 ms when TLS is configured.
+   */
+  tlsSniffMs?: number;
+  /** Refuse USER/PASS before AUTH TLS (534), and unprotected data connections (521). */
+  requireTls?: boolean;
+  /** Refuse unprotected data connections (521) even if the control connection is plain. */
+  requireTlsData?: boolean;
+  /** Refuse a protected data connection that does not resume the control connection's TLS session. */
+  requireTlsSessionReuse?: boolean;
   /** Called once the server is listening. */
   onListen?: (addr: Deno.NetAddr) => void;
 }
@@ -92,6 +112,12 @@ export interface ResolvedOptions {
   allowActive: boolean;
   atomicUploads: boolean;
   shutdownGraceMs: number;
+  tls: TlsSource | undefined;
+  implicitTlsPort: number | undefined;
+  tlsSniffMs: number;
+  requireTls: boolean;
+  requireTlsData: boolean;
+  requireTlsSessionReuse: boolean;
 }
 
 /** Defaults for every limit; also shown by `--help`. */
@@ -110,6 +136,7 @@ export const DEFAULTS = {
   banAfterFailures: 10,
   banDurationMs: 600_000,
   shutdownGraceMs: 10_000,
+  tlsSniffMs: 50,
 } as const;
 
 /**
@@ -150,7 +177,29 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     allowActive: options.allowActive ?? true,
     atomicUploads: options.atomicUploads ?? false,
     shutdownGraceMs: options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+    tls: options.tls,
+    implicitTlsPort: options.implicitTlsPort,
+    tlsSniffMs: options.tls ? options.tlsSniffMs ?? DEFAULTS.tlsSniffMs : 0,
+    requireTls: options.requireTls ?? false,
+    requireTlsData: options.requireTlsData ?? false,
+    requireTlsSessionReuse: options.requireTlsSessionReuse ?? false,
   };
+  const needsTls = resolved.implicitTlsPort !== undefined || resolved.requireTls ||
+    resolved.requireTlsData || resolved.requireTlsSessionReuse;
+  if (needsTls && !resolved.tls) {
+    throw new TypeError(
+      "TLS options need a certificate: set tls (--tls-cert/--tls-key or --tls-self-signed)",
+    );
+  }
+  if (resolved.implicitTlsPort !== undefined) {
+    checkInteger("implicitTlsPort", resolved.implicitTlsPort, 0, 65535);
+  }
+  checkInteger("tlsSniffMs", resolved.tlsSniffMs, 0, 10_000);
+  if (resolved.passiveAddress !== undefined && !isIPv4(resolved.passiveAddress)) {
+    throw new TypeError(
+      `passiveAddress: expected an IPv4 address, got "${resolved.passiveAddress}"`,
+    );
+  }
   checkInteger("port", resolved.port, 0, 65535);
   for (
     const name of [

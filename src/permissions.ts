@@ -28,7 +28,9 @@ export function permissionFlags(
 ): string[] {
   const { root, hostname, allowActive } = config.serve;
   const memory = root.startsWith("memory:");
-  const read = [...(memory ? [] : [root]), ...(extra.read ?? [])];
+  const tls = config.serve.tls;
+  const tlsFiles = tls && "certFile" in tls ? [tls.certFile, tls.keyFile] : [];
+  const read = [...(memory ? [] : [root]), ...tlsFiles, ...(extra.read ?? [])];
   const write = [...(memory ? [] : [root]), ...(extra.write ?? [])];
   const wildcard = hostname === "0.0.0.0" || hostname === "::" || hostname === "";
   const flags = [

@@ -10,10 +10,13 @@ import { normalizeHost } from "./data/address.ts";
 import { log } from "./log.ts";
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
 import { encodeReply } from "./protocol/reply.ts";
-import { Session, type SessionContext } from "./session.ts";
+import { type ControlChannel, Session, type SessionContext } from "./session.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
+import { TlsContext } from "./tls/context.ts";
+import { sniff } from "./tls/sniff.ts";
+import { TlsChannel } from "./tls/socket.ts";
 
 /** The `root` that selects an empty in-memory storage. */
 export const MEMORY_ROOT = "memory:";
@@ -21,6 +24,10 @@ export const MEMORY_ROOT = "memory:";
 const SWEEP_INTERVAL_MS = 1000;
 /** Longest pause between retries of a failing accept (EMFILE and the like). */
 const MAX_ACCEPT_BACKOFF_MS = 1000;
+/** How long a client may take to finish a TLS handshake on a new connection. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+type TcpListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
 
 /** Options for {@linkcode FtpServer.shutdown}. */
 export interface ShutdownOptions {
@@ -32,6 +39,8 @@ export interface ShutdownOptions {
 export class FtpServer implements AsyncDisposable {
   /** The address the server listens on (the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;
+  /** The implicit-TLS listener's address, when `implicitTlsPort` was given. */
+  readonly implicitTlsAddr: Deno.NetAddr | undefined;
   /** `ftp://` URL of the server, with the first user's credentials when one is configured. */
   readonly url: string;
   /** Resolves once the server has shut down and every session has ended. */
@@ -39,9 +48,12 @@ export class FtpServer implements AsyncDisposable {
   /** The storage sessions see. */
   readonly storage: Storage;
 
-  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #listeners: TcpListener[];
   readonly #options: ResolvedOptions;
+  readonly #tls: TlsContext | null;
   readonly #sessions = new Set<Session>();
+  /** Connections accepted but not yet sessions (TLS sniffing or handshaking). */
+  readonly #pending = new Set<Deno.Conn>();
   readonly #perIp = new Map<string, number>();
   readonly #failures = new Map<string, { count: number; since: number; bannedUntil: number }>();
   readonly #context: SessionContext;
@@ -52,19 +64,24 @@ export class FtpServer implements AsyncDisposable {
 
   /** @internal Use {@linkcode serve}. */
   constructor(
-    listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
+    listener: TcpListener,
+    implicitListener: TcpListener | null,
     options: ResolvedOptions,
     storage: Storage,
+    tls: TlsContext | null,
   ) {
-    this.#listener = listener;
+    this.#listeners = implicitListener ? [listener, implicitListener] : [listener];
     this.#options = options;
+    this.#tls = tls;
     this.storage = storage;
     this.addr = listener.addr;
+    this.implicitTlsAddr = implicitListener?.addr;
     this.url = serverUrl(listener.addr, options);
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     this.#context = {
       options,
       storage,
+      tls,
       auth: new Authenticator(options.users, options.anonymous),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (session, user) => this.#loginFailed(session, user),
@@ -79,12 +96,26 @@ export class FtpServer implements AsyncDisposable {
       ),
     );
     this.#sweeper = setInterval(() => this.#sweep(), interval);
-    this.#acceptLoop();
+    this.#acceptLoop(listener, false);
+    if (implicitListener) this.#acceptLoop(implicitListener, true);
   }
 
   /** Sessions currently connected. */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** SHA-256 fingerprint of the TLS certificate, when TLS is configured. */
+  get tlsFingerprint(): string | undefined {
+    return this.#tls?.fingerprint;
+  }
+
+  /**
+   * Re-reads the TLS certificate and key files (on SIGHUP). New handshakes use them; running
+   * sessions keep theirs. Throws, keeping the old credentials, when the new ones are unusable.
+   */
+  reloadTls(): void {
+    this.#tls?.reload();
   }
 
   /**
@@ -102,14 +133,20 @@ export class FtpServer implements AsyncDisposable {
   }
 
   async #shutdown(graceMs: number): Promise<void> {
-    try {
-      this.#listener.close();
-    } catch { /* already closed */ }
-    clearInterval(this.#sweeper);
-    const deadline = Date.now() + graceMs;
-    for (const session of this.#sessions) {
-      if (!session.transfer) session.close(421, "Server shutting down.");
+    for (const listener of this.#listeners) {
+      try {
+        listener.close();
+      } catch { /* already closed */ }
     }
+    clearInterval(this.#sweeper);
+    for (const conn of this.#pending) closeQuietly(conn);
+    const deadline = Date.now() + graceMs;
+    const closeIdle = () => {
+      for (const session of this.#sessions) {
+        if (!session.transfer) session.close(421, "Server shutting down.");
+      }
+    };
+    closeIdle();
     while (this.#sessions.size > 0 && Date.now() < deadline) {
       const transfers = [...this.#sessions].flatMap((s) => (s.transfer ? [s.transfer.done] : []));
       if (transfers.length === 0) break;
@@ -119,9 +156,7 @@ export class FtpServer implements AsyncDisposable {
         new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
-      for (const session of this.#sessions) {
-        if (!session.transfer) session.close(421, "Server shutting down.");
-      }
+      closeIdle();
     }
     for (const session of this.#sessions) session.close(421, "Server shutting down.");
     if (this.#sessions.size > 0) {
@@ -134,12 +169,12 @@ export class FtpServer implements AsyncDisposable {
     this.#resolveFinished();
   }
 
-  async #acceptLoop(): Promise<void> {
+  async #acceptLoop(listener: TcpListener, implicitTls: boolean): Promise<void> {
     let backoff = 0;
     for (;;) {
       let conn: Deno.TcpConn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
         backoff = 0;
       } catch (error) {
         if (this.#shuttingDown || error instanceof Deno.errors.BadResource) return;
@@ -149,12 +184,12 @@ export class FtpServer implements AsyncDisposable {
         await new Promise((resolve) => setTimeout(resolve, backoff));
         continue;
       }
-      this.#admit(conn);
+      this.#admit(conn, implicitTls);
     }
   }
 
   /** Starts a session, or refuses the connection with 421 when a limit is reached. */
-  #admit(conn: Deno.TcpConn): void {
+  #admit(conn: Deno.TcpConn, implicitTls: boolean): void {
     const ip = normalizeHost(conn.remoteAddr.hostname);
     const refusal = this.#refusal(ip);
     if (refusal !== null) {
@@ -162,18 +197,75 @@ export class FtpServer implements AsyncDisposable {
         remote: ip,
         reason: refusal,
       });
-      refuse(conn, refusal);
+      if (implicitTls) closeQuietly(conn); // a 421 in clear text would only confuse a TLS client
+      else refuse(conn, refusal);
       return;
     }
-    const session = new Session(conn, this.#context);
-    this.#sessions.add(session);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    const tls = this.#tls;
+    if (tls === null || (!implicitTls && this.#options.tlsSniffMs === 0)) {
+      this.#start(conn, conn, false);
+      return;
+    }
+    this.#pending.add(conn);
+    this.#secure(conn, tls, implicitTls).then(
+      (result) => {
+        this.#pending.delete(conn);
+        if (result === null || this.#shuttingDown) {
+          if (result) closeQuietly(result.channel);
+          this.#release(ip);
+          return;
+        }
+        this.#start(conn, result.channel, result.secure);
+      },
+      (error) => {
+        this.#pending.delete(conn);
+        this.#release(ip);
+        log.security.warning("TLS handshake with {remote} failed: {error}", {
+          remote: ip,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      },
+    );
+  }
+
+  /**
+   * Implicit TLS (second port, or a ClientHello sniffed on the main port) or plain. Resolves to
+   * null when the client went away first.
+   */
+  async #secure(
+    conn: Deno.TcpConn,
+    tls: TlsContext,
+    implicitTls: boolean,
+  ): Promise<{ channel: ControlChannel; secure: boolean } | null> {
+    let initial: Uint8Array | undefined;
+    if (!implicitTls) {
+      const sniffed = await sniff(conn, this.#options.tlsSniffMs);
+      if (sniffed.kind === "closed") {
+        closeQuietly(conn);
+        return null;
+      }
+      if (sniffed.kind === "plain") return { channel: sniffed.channel, secure: false };
+      initial = sniffed.initial;
+    }
+    const channel = await TlsChannel.accept(conn, tls.secureContext, {
+      initial,
+      timeoutMs: HANDSHAKE_TIMEOUT_MS,
+    });
+    return { channel, secure: true };
+  }
+
+  #start(conn: Deno.TcpConn, channel: ControlChannel, secure: boolean): void {
+    const session = new Session(conn, this.#context, channel, secure);
+    this.#sessions.add(session);
     session.run();
   }
 
   #refusal(ip: string): string | null {
     const options = this.#options;
-    if (this.#sessions.size >= options.maxSessions) return "Too many users, try again later.";
+    if (this.#sessions.size + this.#pending.size >= options.maxSessions) {
+      return "Too many users, try again later.";
+    }
     if ((this.#perIp.get(ip) ?? 0) >= options.maxSessionsPerIp) {
       return "Too many connections from your address.";
     }
@@ -184,12 +276,15 @@ export class FtpServer implements AsyncDisposable {
     return null;
   }
 
-  #sessionEnded(session: Session): void {
-    if (!this.#sessions.delete(session)) return;
-    const ip = session.remoteHost;
+  #release(ip: string): void {
     const count = (this.#perIp.get(ip) ?? 1) - 1;
     if (count <= 0) this.#perIp.delete(ip);
     else this.#perIp.set(ip, count);
+  }
+
+  #sessionEnded(session: Session): void {
+    if (!this.#sessions.delete(session)) return;
+    this.#release(session.remoteHost);
     if (this.#sessions.size === 0) this.#allSessionsEnded?.();
   }
 
@@ -244,6 +339,7 @@ export class FtpServer implements AsyncDisposable {
  */
 export function serve(options: ServeOptions = {}): FtpServer {
   const resolved = resolveOptions(options);
+  const tls = resolved.tls ? new TlsContext(resolved.tls, resolved.requireTlsSessionReuse) : null;
   const storage = typeof resolved.root !== "string"
     ? resolved.root
     : resolved.root === MEMORY_ROOT
@@ -253,8 +349,23 @@ export function serve(options: ServeOptions = {}): FtpServer {
       atomicUploads: resolved.atomicUploads,
     });
   const listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
-  const server = new FtpServer(listener, resolved, storage);
+  let implicitListener: TcpListener | null = null;
+  if (resolved.implicitTlsPort !== undefined) {
+    try {
+      implicitListener = Deno.listen({
+        hostname: resolved.hostname,
+        port: resolved.implicitTlsPort,
+      });
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+  }
+  const server = new FtpServer(listener, implicitListener, resolved, storage, tls);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });
+  if (server.implicitTlsAddr) {
+    log.server.info("Implicit TLS on port {port}", { port: server.implicitTlsAddr.port });
+  }
   options.onListen?.(server.addr);
   options.signal?.addEventListener("abort", () => server.shutdown(), { once: true });
   if (options.signal?.aborted) server.shutdown();
@@ -262,11 +373,13 @@ export function serve(options: ServeOptions = {}): FtpServer {
 }
 
 function refuse(conn: Deno.Conn, text: string): void {
-  conn.write(encodeReply(421, text)).catch(() => {}).finally(() => {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-  });
+  conn.write(encodeReply(421, text)).catch(() => {}).finally(() => closeQuietly(conn));
+}
+
+function closeQuietly(closable: { close(): void }): void {
+  try {
+    closable.close();
+  } catch { /* already closed */ }
 }
 
 function warnNotCapable(root: string): (error: Error) => void {

@@ -26,12 +26,16 @@ import { LineReader } from "./protocol/line_reader.ts";
 import { encodeReply } from "./protocol/reply.ts";
 import type { Storage } from "./storage/storage.ts";
 import { resolvePath } from "./storage/vpath.ts";
+import type { TlsContext } from "./tls/context.ts";
+import { TlsChannel } from "./tls/socket.ts";
 
 /** What every session of one server shares. */
 export interface SessionContext {
   readonly options: ResolvedOptions;
   readonly storage: Storage;
   readonly auth: Authenticator;
+  /** TLS credentials, when FTPS is configured. */
+  readonly tls: TlsContext | null;
   /** Called once when a session has ended. */
   sessionEnded(session: Session): void;
   /** Records a failed login; returns how long to wait before answering. */
@@ -88,16 +92,35 @@ export class Session {
   transfer: Transfer | null = null;
   lastActivity: number = Date.now();
   closed = false;
+  /** The control connection is TLS (after AUTH TLS, or implicit TLS). */
+  secure: boolean;
+  /** PBSZ was sent (RFC 4217 §8: PROT needs it first). */
+  pbszDone = false;
+  /** PROT P: data connections are TLS too. Implicit TLS starts protected, as clients expect. */
+  protectData: boolean;
 
   #channel: ControlChannel;
+  readonly #conn: Deno.TcpConn;
   readonly #reader: LineReader;
   #writeChain: Promise<unknown> = Promise.resolve();
   #longLines = 0;
 
-  constructor(conn: Deno.TcpConn, ctx: SessionContext) {
+  /**
+   * @param channel what replies and commands go through: `conn` itself, or a TLS layer on it.
+   * @param secure the channel is TLS (implicit TLS).
+   */
+  constructor(
+    conn: Deno.TcpConn,
+    ctx: SessionContext,
+    channel: ControlChannel = conn,
+    secure = false,
+  ) {
     this.ctx = ctx;
-    this.#channel = conn;
-    this.#reader = new LineReader(conn, ctx.options.maxLineLength);
+    this.#conn = conn;
+    this.#channel = channel;
+    this.secure = secure;
+    this.protectData = secure;
+    this.#reader = new LineReader(channel, ctx.options.maxLineLength);
     this.remoteHost = normalizeHost(conn.remoteAddr.hostname);
     this.remotePort = conn.remoteAddr.port;
     this.localHost = normalizeHost(conn.localAddr.hostname);
@@ -178,11 +201,46 @@ export class Session {
     return offset;
   }
 
-  /** Throws 425 unless PASV/EPSV or PORT/EPRT prepared a data connection. */
+  /**
+   * Throws 425 unless PASV/EPSV or PORT/EPRT prepared a data connection, and 521 when policy
+   * wants data protected and PROT P was not given (RFC 4217 §9).
+   */
   requireDataChannel(): void {
+    const { requireTls, requireTlsData } = this.ctx.options;
+    if ((requireTls || requireTlsData) && !this.protectData) {
+      throw new FtpError(521, "Data connections must be protected: use PROT P.");
+    }
     if (this.active === null && !this.passive?.armed) {
       throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
     }
+  }
+
+  /**
+   * Upgrades the control connection to TLS after the 234 reply (AUTH TLS). Bytes the client
+   * sent after the AUTH line already belong to the handshake.
+   */
+  async startTls(): Promise<void> {
+    const tls = this.ctx.tls;
+    if (tls === null) throw new FtpError(502, "TLS is not configured.");
+    const { rest, expectLF } = this.#reader.switchSource(this.#conn);
+    let channel: TlsChannel;
+    try {
+      channel = await TlsChannel.accept(this.#conn, tls.secureContext, {
+        initial: rest,
+        skipLeadingLF: expectLF,
+        timeoutMs: this.ctx.options.dataTimeoutMs,
+      });
+    } catch (error) {
+      log.security.warning("TLS handshake with {remote} failed: {error}", {
+        remote: this.remoteHost,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.close(); // the connection is in an unknown state: nothing more can be said
+      return;
+    }
+    this.#channel = channel;
+    this.#reader.switchSource(channel);
+    this.secure = true;
   }
 
   /** Starts a transfer beside the command loop (see `data/transfer.ts`). */
@@ -330,6 +388,12 @@ export class Session {
         : this.reply(500, "Syntax error, command unrecognized."));
       return;
     }
+    if (
+      this.ctx.options.requireTls && !this.secure && (verb === "USER" || verb === "PASS")
+    ) {
+      await this.reply(534, "TLS required: use AUTH TLS first.");
+      return;
+    }
     if (spec.auth !== false && this.account === null) {
       await this.reply(530, "Please login with USER and PASS.");
       return;
@@ -358,6 +422,24 @@ export class Session {
   }
 
   async #connectData(signal: AbortSignal): Promise<DataConnection> {
+    const conn = await this.#connectRaw(signal);
+    if (!this.protectData || this.ctx.tls === null) return conn;
+    const channel = await TlsChannel.accept(conn, this.ctx.tls.dataContext, {
+      timeoutMs: this.ctx.options.dataTimeoutMs,
+      signal,
+    }).catch((error) => {
+      throw new FtpError(425, `TLS handshake on the data connection failed: ${error.message}.`);
+    });
+    // vsftpd and proftpd ask for this by default: it proves the data connection comes from the
+    // client that holds the control session, not from someone racing to the passive port.
+    if (this.ctx.options.requireTlsSessionReuse && !channel.sessionReused) {
+      channel.close();
+      throw new FtpError(522, "TLS session reuse required on the data connection.");
+    }
+    return channel;
+  }
+
+  async #connectRaw(signal: AbortSignal): Promise<Deno.TcpConn> {
     const active = this.active;
     if (active !== null) {
       this.active = null;

@@ -21,7 +21,9 @@ async function noop(session: Session): Promise<void> {
 
 /** The FEAT lines for this session (RFC 2389 §3.2): one feature per line, each after a space. */
 export function features(session: Session): string[] {
+  const tls = session.ctx.tls === null ? [] : ["AUTH TLS", "AUTH SSL", "PBSZ", "PROT"];
   return [
+    ...tls,
     "EPRT",
     "EPSV",
     "HOST",

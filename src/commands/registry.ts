@@ -12,6 +12,7 @@ import { INFO_COMMANDS } from "./info.ts";
 import { LISTING_COMMANDS } from "./listing.ts";
 import { NAVIGATION_COMMANDS } from "./navigation.ts";
 import { PARAMETER_COMMANDS } from "./parameters.ts";
+import { SECURITY_COMMANDS } from "./security.ts";
 
 /** How one verb is checked and run. */
 export interface CommandSpec {
@@ -47,18 +48,15 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = buildTable([
   FILE_COMMANDS,
   LISTING_COMMANDS,
   INFO_COMMANDS,
+  SECURITY_COMMANDS,
 ]);
 
 /**
  * Verbs we know of but do not implement: they get 502 rather than 500 (unknown), so that a
- * client can tell "not here" from "mistyped". AUTH, PBSZ, PROT and CCC are here until TLS is
- * configured.
+ * client can tell "not here" from "mistyped".
  */
 export const UNIMPLEMENTED: ReadonlySet<string> = new Set([
   "SMNT",
-  "AUTH",
-  "PBSZ",
-  "PROT",
   "CCC",
   "ADAT",
   "MIC",

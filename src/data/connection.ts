@@ -10,4 +10,9 @@ export interface DataConnection {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   close(): void;
+  /**
+   * Ends the connection gracefully before close, where the protocol has such a thing: TLS
+   * sends close_notify, which clients such as Python's ftplib wait for after an upload.
+   */
+  finish?(): Promise<void>;
 }

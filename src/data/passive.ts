@@ -27,7 +27,7 @@ export interface PortRange {
   to: number;
 }
 
-type Waiter = { resolve: (conn: Deno.Conn) => void; reject: (error: Error) => void };
+type Waiter = { resolve: (conn: Deno.TcpConn) => void; reject: (error: Error) => void };
 
 /** One session's passive data listener. */
 export class PassiveListener {
@@ -37,7 +37,7 @@ export class PassiveListener {
   /** When the current arm was made (ms since epoch); 0 when not armed. */
   #armedAt = 0;
   /** The connection accepted for the current arm, not yet taken by a transfer. */
-  #ready: Deno.Conn | null = null;
+  #ready: Deno.TcpConn | null = null;
   #waiter: Waiter | null = null;
   #expired = false;
   #closed = false;
@@ -104,7 +104,7 @@ export class PassiveListener {
    * The connection for the current arm, waiting for it if needed. Rejects with FtpError 425 when
    * the arm expired or there was none. Each arm yields at most one connection.
    */
-  take(): Promise<Deno.Conn> {
+  take(): Promise<Deno.TcpConn> {
     if (this.#ready) {
       const conn = this.#ready;
       this.#ready = null;

@@ -99,6 +99,7 @@ export class Transfer {
       }
       if (this.#abortReason) throw new FtpError(426, "Transfer aborted.");
       await this.#pump(this.#connection);
+      await this.#connection.finish?.();
       this.#closeConnection();
       await this.#host.reply(226, spec.completeText ?? "Transfer complete.");
     } catch (error) {

@@ -1,7 +1,10 @@
 /**
  * `ls -l` lines for LIST and STAT (RFC 959 leaves the format open; every client parses this one).
  *
- * `drwxr-xr-x    1 ftp      ftp          4096 Nov 22 03:00 name`
+ * `drwxr-xr-x    1 ftp      ftp              4096 Nov 22 03:00 name`
+ *
+ * Owner and group are always `ftp`: real user names are none of a client's business. The size
+ * column is 12 wide, so listings stay aligned up to a terabyte.
  *
  * Times are UTC. Like GNU ls, a time within the last six months shows `HH:MM`, anything older or
  * in the future shows the year instead; we allow one day of future for clock skew.
@@ -27,7 +30,7 @@ const TRIPLES = ["---", "--x", "-w-", "-wx", "r--", "r-x", "rw-", "rwx"];
  * const entry = { name: "a.txt", type: "file" as const, size: 5, mode: 0o644, id: "1",
  *   mtime: new Date("2026-11-20T10:30:00Z") };
  * formatLsLine(entry, Date.parse("2026-11-22T00:00:00Z"));
- * // "-rw-r--r--    1 ftp      ftp             5 Nov 20 10:30 a.txt"
+ * // "-rw-r--r--    1 ftp      ftp                 5 Nov 20 10:30 a.txt"
  * ```
  */
 export function formatLsLine(entry: FileStat, now: number): string {

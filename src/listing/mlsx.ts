@@ -70,14 +70,16 @@ export function formatTimeVal(date: Date): string {
 }
 
 /**
- * Parses a time-val (`YYYYMMDDHHMMSS[.sss]`, UTC) as sent with MFMT; null when malformed or not a
- * real date (month 13, February 30).
+ * Parses a time-val (`YYYYMMDDHHMMSS[.fraction]`, UTC) as sent with MFMT; null when malformed or
+ * not a real date (month 13, February 30). RFC 3659 §2.3 allows any number of fraction digits
+ * (we keep milliseconds) and second 60 for a leap second (kept as :59, as Date cannot hold it).
  */
 export function parseTimeVal(text: string): Date | null {
-  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,3}))?$/.exec(text);
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?$/.exec(text);
   if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
-  const millis = match[7] ? Number(match[7].padEnd(3, "0")) : 0;
+  const [year, month, day, hour, minute, rawSecond] = match.slice(1, 7).map(Number);
+  const second = rawSecond === 60 ? 59 : rawSecond;
+  const millis = match[7] ? Number(match[7].slice(0, 3).padEnd(3, "0")) : 0;
   const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
   if (
     date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 ||

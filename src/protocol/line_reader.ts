@@ -53,17 +53,23 @@ export class LineReader {
     this.#chunk = new Uint8Array(chunkSize);
   }
 
-  /** Swaps the byte source (after a TLS upgrade); buffered bytes are handed to the caller. */
-  replaceSource(source: ByteReader): Uint8Array {
-    const rest = this.#chunk.slice(this.#start, this.#end);
+  /**
+   * Switches to another byte source (the TLS layer after AUTH TLS). Returns the bytes received
+   * but not yet read as a line — they belong to the new layer (a ClientHello sent early) — and
+   * whether the LF of a CRLF is still to come on the raw connection.
+   */
+  switchSource(source: ByteReader): { rest: Uint8Array; expectLF: boolean } {
+    let rest = this.#chunk.slice(this.#start, this.#end);
+    let expectLF = this.#afterCR;
+    if (expectLF && rest.length > 0) {
+      expectLF = false;
+      if (rest[0] === LF) rest = rest.subarray(1);
+    }
+    this.#afterCR = false;
     this.#start = this.#end = 0;
+    this.#resetPending();
     this.#source = source;
-    return rest;
-  }
-
-  /** Bytes received but not yet returned as a line. */
-  get buffered(): number {
-    return this.#end - this.#start + this.#pendingLength;
+    return { rest, expectLF };
   }
 
   /** Resolves to the next line, or null at end of stream. */
@@ -72,6 +78,8 @@ export class LineReader {
       if (this.#start === this.#end) {
         const n = await this.#source.read(this.#chunk);
         if (n === null) return null;
+        // A read may return 0 bytes without meaning end of stream (Deno's Reader contract).
+        if (n === 0) continue;
         this.#start = 0;
         this.#end = n;
       }

@@ -1,0 +1,135 @@
+/**
+ * The server's TLS credentials: loaded from PEM files (reloadable, for certificate renewals
+ * without a restart) or generated at start-up (`selfSigned`).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { createSecureContext, type SecureContext } from "node:tls";
+import { generateSelfSigned } from "./self_signed.ts";
+
+/** Where the certificate and key come from. */
+export type TlsSource =
+  | { certFile: string; keyFile: string }
+  | { cert: string; key: string }
+  | { selfSigned: true };
+
+/** A startup or reload problem with the certificate or key; the message says which file. */
+export class TlsConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsConfigError";
+  }
+}
+
+/**
+ * The current TLS contexts. Sessions read them per handshake, so a reload applies to the next
+ * connection.
+ *
+ * Data connections are held to TLS 1.2. TLS 1.3 servers send session tickets *after* the
+ * handshake; a client that only uploads never reads them, and closing a socket with unread data
+ * makes its kernel send RST instead of FIN — which throws away upload bytes still queued on our
+ * side (seen with lftp/GnuTLS: 1 in 16 uploads cut short). TLS 1.2 has no post-handshake
+ * messages. When data connections must resume the control session, the control connection is
+ * held to 1.2 too, and both share one context (a 1.3 session cannot be resumed in 1.2).
+ */
+export class TlsContext {
+  readonly #source: TlsSource;
+  readonly #sharedSession: boolean;
+  #control: SecureContext;
+  #data: SecureContext;
+  #fingerprint: string;
+
+  /**
+   * Loads or generates the credentials; throws {@linkcode TlsConfigError} when unusable.
+   *
+   * @param sharedSession data connections must resume the control session.
+   */
+  constructor(source: TlsSource, sharedSession = false) {
+    this.#source = source;
+    this.#sharedSession = sharedSession;
+    const loaded = load(source, sharedSession);
+    this.#control = loaded.control;
+    this.#data = loaded.data;
+    this.#fingerprint = loaded.fingerprint;
+  }
+
+  /** The context for the next control connection handshake. */
+  get secureContext(): SecureContext {
+    return this.#control;
+  }
+
+  /** The context for the next data connection handshake. */
+  get dataContext(): SecureContext {
+    return this.#data;
+  }
+
+  /** SHA-256 fingerprint of the certificate, `AB:CD:...`. */
+  get fingerprint(): string {
+    return this.#fingerprint;
+  }
+
+  /**
+   * Re-reads the certificate and key files. On error the old credentials stay in use and the
+   * error is thrown. Generated and in-memory credentials are kept as they are.
+   */
+  reload(): void {
+    if (!("certFile" in this.#source)) return;
+    const loaded = load(this.#source, this.#sharedSession);
+    this.#control = loaded.control;
+    this.#data = loaded.data;
+    this.#fingerprint = loaded.fingerprint;
+  }
+}
+
+function load(
+  source: TlsSource,
+  sharedSession: boolean,
+): { control: SecureContext; data: SecureContext; fingerprint: string } {
+  let cert: string;
+  let key: string;
+  if ("selfSigned" in source) {
+    ({ cert, key } = generateSelfSigned());
+  } else if ("certFile" in source) {
+    cert = readPem(source.certFile, "certificate");
+    key = readPem(source.keyFile, "key");
+  } else {
+    ({ cert, key } = source);
+  }
+  let control: SecureContext;
+  let data: SecureContext;
+  try {
+    // TLS 1.2 is the floor: 1.0 and 1.1 are broken and disabled by current clients anyway.
+    data = createSecureContext({ cert, key, minVersion: "TLSv1.2", maxVersion: "TLSv1.2" });
+    control = sharedSession ? data : createSecureContext({ cert, key, minVersion: "TLSv1.2" });
+  } catch (error) {
+    const where = "certFile" in source ? ` (${source.certFile}, ${source.keyFile})` : "";
+    throw new TlsConfigError(
+      `unusable TLS certificate or key${where}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return { control, data, fingerprint: fingerprint(cert) };
+}
+
+function readPem(path: string, what: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new TlsConfigError(`cannot read TLS ${what} ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!text.includes("-----BEGIN")) throw new TlsConfigError(`TLS ${what} ${path} is not PEM`);
+  return text;
+}
+
+/** SHA-256 over the DER of the first certificate in a PEM bundle. */
+function fingerprint(certPem: string): string {
+  const match = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/.exec(certPem);
+  if (!match) throw new TlsConfigError("the certificate PEM holds no CERTIFICATE block");
+  const der = Uint8Array.from(atob(match[1].replace(/\s+/g, "")), (char) => char.charCodeAt(0));
+  return createHash("sha256").update(der).digest("hex").toUpperCase().match(/../g)!.join(":");
+}

@@ -1,0 +1,410 @@
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { CliError, envName, envNames, helpText, parseCli, VERSION } from "../../src/cli.ts";
+
+/** An env lookup backed by a plain object. */
+function envOf(vars: Record<string, string>): (name: string) => string | undefined {
+  return (name) => vars[name];
+}
+
+function cliError(pattern?: RegExp): (error: unknown) => boolean {
+  return (error) => error instanceof CliError && (!pattern || pattern.test(error.message));
+}
+
+/** Flags that exist today; more may be added, none may disappear silently. */
+const FLAGS = [
+  "root",
+  "host",
+  "port",
+  "user",
+  "anonymous",
+  "anonymous-write",
+  "pasv-ports",
+  "pasv-address",
+  "max-sessions",
+  "max-sessions-per-ip",
+  "idle-timeout",
+  "data-timeout",
+  "stall-timeout",
+  "max-line-length",
+  "max-login-attempts",
+  "login-failure-delay",
+  "ban-after",
+  "ban-duration",
+  "allow-fxp",
+  "no-active",
+  "atomic-uploads",
+  "shutdown-grace",
+  "tls-cert",
+  "tls-key",
+  "tls-self-signed",
+  "implicit-tls-port",
+  "tls-sniff",
+  "require-tls",
+  "require-tls-data",
+  "require-tls-session-reuse",
+  "log-format",
+  "log-level",
+  "help",
+  "version",
+];
+
+Deno.test("parseCli() returns the defaults for no arguments", () => {
+  const config = parseCli([]);
+  deepEqual(config.serve, {
+    root: ".",
+    hostname: "127.0.0.1",
+    port: 2121,
+    users: [],
+    anonymous: "read",
+    allowFxp: false,
+    allowActive: true,
+    atomicUploads: false,
+  });
+  equal(config.logFormat, "text");
+  equal(config.logLevel, "info");
+  equal(config.help, false);
+  equal(config.version, false);
+});
+
+Deno.test("parseCli() reads every flag", () => {
+  const config = parseCli([
+    "--root=/srv/ftp",
+    "--host",
+    "::",
+    "--port",
+    "21",
+    "--user",
+    "alice:pw1",
+    "--user=bob:p:w:2",
+    "--anonymous",
+    "--pasv-ports",
+    "50000-50100",
+    "--pasv-address",
+    "203.0.113.7",
+    "--max-sessions",
+    "10",
+    "--max-sessions-per-ip",
+    "2",
+    "--idle-timeout",
+    "60",
+    "--data-timeout",
+    "1.5",
+    "--stall-timeout",
+    "0",
+    "--max-line-length",
+    "512",
+    "--max-login-attempts",
+    "5",
+    "--login-failure-delay",
+    "0.25",
+    "--ban-after",
+    "7",
+    "--ban-duration",
+    "3600",
+    "--allow-fxp",
+    "--no-active",
+    "--atomic-uploads",
+    "--shutdown-grace",
+    "2",
+    "--log-format",
+    "json",
+    "--log-level",
+    "debug",
+  ]);
+  deepEqual(config.serve, {
+    root: "/srv/ftp",
+    hostname: "::",
+    port: 21,
+    users: [{ name: "alice", password: "pw1" }, { name: "bob", password: "p:w:2" }],
+    anonymous: "read",
+    allowFxp: true,
+    allowActive: false,
+    atomicUploads: true,
+    passivePorts: { from: 50000, to: 50100 },
+    passiveAddress: "203.0.113.7",
+    maxSessions: 10,
+    maxSessionsPerIp: 2,
+    idleTimeoutMs: 60_000,
+    dataTimeoutMs: 1500,
+    stallTimeoutMs: 0,
+    maxLineLength: 512,
+    maxLoginAttempts: 5,
+    loginFailureDelayMs: 250,
+    banAfterFailures: 7,
+    banDurationMs: 3_600_000,
+    shutdownGraceMs: 2000,
+  });
+  equal(config.logFormat, "json");
+  equal(config.logLevel, "debug");
+});
+
+Deno.test("parseCli() decides anonymous access from --anonymous, --anonymous-write and users", () => {
+  const cases: [args: string[], expected: false | "read" | "write"][] = [
+    [[], "read"],
+    [["--user", "a:b"], false],
+    [["--user", "a:b", "--anonymous"], "read"],
+    [["--anonymous-write"], "write"],
+    [["--user", "a:b", "--anonymous-write"], "write"],
+    [["--anonymous", "--anonymous-write"], "write"],
+  ];
+  for (const [args, expected] of cases) {
+    equal(parseCli(args).serve.anonymous, expected, args.join(" "));
+  }
+});
+
+Deno.test("parseCli() sets --help and --version", () => {
+  equal(parseCli(["--help"]).help, true);
+  equal(parseCli(["--version"]).version, true);
+  equal(parseCli(["--help"]).version, false);
+  ok(/^\d+\.\d+\.\d+/.test(VERSION));
+});
+
+Deno.test("parseCli() converts seconds to milliseconds", () => {
+  const cases: [text: string, ms: number][] = [
+    ["0", 0],
+    ["1", 1000],
+    ["2.5", 2500],
+    ["0.001", 1],
+    ["0.0004", 0],
+    ["300", 300_000],
+  ];
+  for (const [text, ms] of cases) {
+    equal(parseCli(["--idle-timeout", text]).serve.idleTimeoutMs, ms, text);
+  }
+});
+
+Deno.test("parseCli() throws CliError for unknown flags and stray arguments", () => {
+  throws(() => parseCli(["--nope"]), cliError());
+  throws(() => parseCli(["-x"]), cliError());
+  throws(() => parseCli(["positional"]), cliError());
+  throws(() => parseCli(["--root"]), cliError()); // missing value
+  throws(() => parseCli(["--anonymous=yes"]), cliError()); // booleans take no value
+});
+
+Deno.test("parseCli() throws CliError naming the flag for bad values", () => {
+  const cases: [args: string[], pattern: RegExp][] = [
+    [["--port", "abc"], /^--port:/],
+    [["--port=-1"], /^--port:/],
+    [["--port", "21.5"], /^--port:/],
+    [["--port", ""], /^--port:/],
+    [["--max-sessions", "1e3"], /^--max-sessions:/],
+    [["--max-line-length", "0x100"], /^--max-line-length:/],
+    [["--idle-timeout", "abc"], /^--idle-timeout:/],
+    [["--idle-timeout", "-1"], /./],
+    [["--idle-timeout=-1"], /^--idle-timeout:/],
+    [["--data-timeout", "1."], /^--data-timeout:/],
+    [["--ban-duration", "1h"], /^--ban-duration:/],
+    [["--user", "nocolon"], /^--user:/],
+    [["--user", ":password"], /^--user:/],
+    [["--pasv-ports", "50000"], /^--pasv-ports:/],
+    [["--pasv-ports", "2000-1999"], /^--pasv-ports:/],
+    [["--pasv-ports", "80-90"], /^--pasv-ports:/],
+    [["--pasv-address", "example.com"], /^--pasv-address:/],
+    [["--pasv-address", "::1"], /^--pasv-address:/],
+    [["--pasv-address", "1.2.3"], /^--pasv-address:/],
+    [["--log-format", "xml"], /^--log-format:/],
+    [["--log-level", "verbose"], /^--log-level:/],
+    [["--log-level", "INFO"], /^--log-level:/],
+  ];
+  for (const [args, pattern] of cases) {
+    throws(() => parseCli(args), cliError(pattern), args.join(" "));
+  }
+});
+
+Deno.test({
+  name: "parseCli() rejects a --pasv-address that is not an IPv4 address",
+  fn: () => {
+    for (const address of ["999.1.1.1", "256.0.0.1", "1.2.3.300"]) {
+      throws(() => parseCli(["--pasv-address", address]), cliError(/^--pasv-address:/), address);
+    }
+  },
+});
+
+Deno.test("parseCli() reads FTPGATE_* environment variables", () => {
+  const config = parseCli(
+    [],
+    envOf({
+      FTPGATE_ROOT: "/data",
+      FTPGATE_HOST: "0.0.0.0",
+      FTPGATE_PORT: "2100",
+      FTPGATE_PASV_PORTS: "6000-6010",
+      FTPGATE_PASV_ADDRESS: "198.51.100.1",
+      FTPGATE_IDLE_TIMEOUT: "10",
+      FTPGATE_MAX_SESSIONS: "3",
+      FTPGATE_ALLOW_FXP: "true",
+      FTPGATE_NO_ACTIVE: "1",
+      FTPGATE_ATOMIC_UPLOADS: "yes",
+      FTPGATE_LOG_FORMAT: "json",
+      FTPGATE_LOG_LEVEL: "warning",
+    }),
+  );
+  equal(config.serve.root, "/data");
+  equal(config.serve.hostname, "0.0.0.0");
+  equal(config.serve.port, 2100);
+  deepEqual(config.serve.passivePorts, { from: 6000, to: 6010 });
+  equal(config.serve.passiveAddress, "198.51.100.1");
+  equal(config.serve.idleTimeoutMs, 10_000);
+  equal(config.serve.maxSessions, 3);
+  equal(config.serve.allowFxp, true);
+  equal(config.serve.allowActive, false);
+  equal(config.serve.atomicUploads, true);
+  equal(config.logFormat, "json");
+  equal(config.logLevel, "warning");
+});
+
+Deno.test("parseCli() reads users from FTPGATE_USERS or FTPGATE_USER as a comma list", () => {
+  const expected = [{ name: "alice", password: "one" }, { name: "bob", password: "t:wo" }];
+  deepEqual(parseCli([], envOf({ FTPGATE_USERS: "alice:one,bob:t:wo" })).serve.users, expected);
+  deepEqual(
+    parseCli([], envOf({ FTPGATE_USERS: " alice:one , bob:t:wo ," })).serve.users,
+    expected,
+  );
+  deepEqual(parseCli([], envOf({ FTPGATE_USER: "alice:one,bob:t:wo" })).serve.users, expected);
+  // FTPGATE_USER wins over FTPGATE_USERS; --user wins over both.
+  deepEqual(
+    parseCli([], envOf({ FTPGATE_USER: "a:1", FTPGATE_USERS: "b:2" })).serve.users,
+    [{ name: "a", password: "1" }],
+  );
+  deepEqual(
+    parseCli(["--user", "c:3"], envOf({ FTPGATE_USERS: "b:2" })).serve.users,
+    [{ name: "c", password: "3" }],
+  );
+  equal(parseCli([], envOf({ FTPGATE_USERS: "alice:one" })).serve.anonymous, false);
+  throws(() => parseCli([], envOf({ FTPGATE_USERS: "alice" })), cliError(/^--user:/));
+});
+
+Deno.test("parseCli() lets a command-line flag win over its environment variable", () => {
+  const env = envOf({ FTPGATE_PORT: "2100", FTPGATE_ROOT: "/env", FTPGATE_LOG_LEVEL: "error" });
+  const config = parseCli(["--port", "21", "--root", "/flag", "--log-level", "debug"], env);
+  equal(config.serve.port, 21);
+  equal(config.serve.root, "/flag");
+  equal(config.logLevel, "debug");
+});
+
+Deno.test("parseCli() reads boolean variables as true only for 1, true, yes, on", () => {
+  const cases: [value: string, expected: boolean][] = [
+    ["1", true],
+    ["true", true],
+    ["TRUE", true],
+    ["yes", true],
+    ["On", true],
+    ["0", false],
+    ["false", false],
+    ["no", false],
+    ["off", false],
+    ["", false],
+    ["2", false],
+  ];
+  for (const [value, expected] of cases) {
+    equal(parseCli([], envOf({ FTPGATE_ALLOW_FXP: value })).serve.allowFxp, expected, value);
+  }
+});
+
+Deno.test("parseCli() ignores empty variables and validates the others like flags", () => {
+  equal(parseCli([], envOf({ FTPGATE_PORT: "", FTPGATE_ROOT: "" })).serve.port, 2121);
+  equal(parseCli([], envOf({ FTPGATE_ROOT: "" })).serve.root, ".");
+  throws(() => parseCli([], envOf({ FTPGATE_PORT: "abc" })), cliError(/^--port:/));
+  throws(() => parseCli([], envOf({ FTPGATE_IDLE_TIMEOUT: "5m" })), cliError(/^--idle-timeout:/));
+  throws(() => parseCli([], envOf({ FTPGATE_PASV_PORTS: "x" })), cliError(/^--pasv-ports:/));
+  throws(() => parseCli([], envOf({ FTPGATE_LOG_FORMAT: "xml" })), cliError(/^--log-format:/));
+});
+
+Deno.test("envName() maps a flag to its variable", () => {
+  equal(envName("pasv-ports"), "FTPGATE_PASV_PORTS");
+  equal(envName("root"), "FTPGATE_ROOT");
+  equal(envName("max-sessions-per-ip"), "FTPGATE_MAX_SESSIONS_PER_IP");
+});
+
+Deno.test("envNames() lists the variable of every flag, and FTPGATE_USERS", () => {
+  const names = envNames();
+  for (const flag of FLAGS) ok(names.includes(envName(flag)), flag);
+  ok(names.includes("FTPGATE_USERS"));
+  equal(new Set(names).size, names.length);
+  ok(names.every((name) => /^FTPGATE_[A-Z0-9_]+$/.test(name)), names.join(" "));
+});
+
+Deno.test("helpText() mentions every flag", () => {
+  const text = helpText();
+  const flags = envNames()
+    .filter((name) => name !== "FTPGATE_USERS")
+    .map((name) => "--" + name.slice("FTPGATE_".length).toLowerCase().replaceAll("_", "-"));
+  ok(flags.length >= FLAGS.length);
+  for (const flag of [...flags, ...FLAGS.map((name) => `--${name}`)]) {
+    ok(new RegExp(`^  ${flag}\\b(?!-)`, "m").test(text), flag);
+  }
+  // Every flag the help mentions is accepted.
+  for (const [, flag] of text.matchAll(/^ {2}--([a-z-]+)/gm)) ok(flags.includes(`--${flag}`), flag);
+});
+
+Deno.test("helpText() shows the version, defaults and the environment rule", () => {
+  const text = helpText();
+  ok(text.includes(VERSION));
+  ok(/--port N\s.*\[2121\]/.test(text));
+  ok(/--idle-timeout S\s.*\[300\]/.test(text));
+  ok(/--max-line-length BYTES\s.*\[4096\]/.test(text));
+  ok(/--host ADDR\s.*\[127\.0\.0\.1\]/.test(text));
+  ok(text.includes("FTPGATE_"));
+});
+
+Deno.test("parseCli() reads the TLS flags", () => {
+  const files = parseCli([
+    "--tls-cert",
+    "/etc/tls/cert.pem",
+    "--tls-key",
+    "/etc/tls/key.pem",
+    "--implicit-tls-port",
+    "990",
+    "--tls-sniff",
+    "0.1",
+    "--require-tls",
+    "--require-tls-data",
+    "--require-tls-session-reuse",
+  ]).serve;
+  deepEqual(files.tls, { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" });
+  equal(files.implicitTlsPort, 990);
+  equal(files.tlsSniffMs, 100);
+  equal(files.requireTls, true);
+  equal(files.requireTlsData, true);
+  equal(files.requireTlsSessionReuse, true);
+  deepEqual(parseCli(["--tls-self-signed"]).serve.tls, { selfSigned: true });
+  const plain = parseCli([]).serve;
+  equal(plain.tls, undefined);
+  equal(plain.requireTls, undefined);
+  equal(plain.implicitTlsPort, undefined);
+});
+
+Deno.test("parseCli() reads the TLS flags from the environment", () => {
+  const serve = parseCli(
+    [],
+    envOf({
+      FTPGATE_TLS_CERT: "/c.pem",
+      FTPGATE_TLS_KEY: "/k.pem",
+      FTPGATE_REQUIRE_TLS: "on",
+      FTPGATE_IMPLICIT_TLS_PORT: "990",
+    }),
+  ).serve;
+  deepEqual(serve.tls, { certFile: "/c.pem", keyFile: "/k.pem" });
+  equal(serve.requireTls, true);
+  equal(serve.implicitTlsPort, 990);
+});
+
+Deno.test("parseCli() throws CliError for inconsistent TLS flags", () => {
+  const cases: string[][] = [
+    ["--tls-cert", "/c.pem"],
+    ["--tls-key", "/k.pem"],
+    ["--tls-cert", "/c.pem", "--tls-key", "/k.pem", "--tls-self-signed"],
+    ["--require-tls"],
+    ["--require-tls-data"],
+    ["--implicit-tls-port", "990"],
+    ["--tls-self-signed", "--implicit-tls-port", "x"],
+    ["--tls-self-signed", "--tls-sniff", "fast"],
+  ];
+  for (const args of cases) throws(() => parseCli(args), cliError(), args.join(" "));
+});
+
+Deno.test({
+  name: "parseCli() refuses --require-tls-session-reuse without a certificate",
+  fn: () => {
+    throws(() => parseCli(["--require-tls-session-reuse"]), cliError());
+  },
+});

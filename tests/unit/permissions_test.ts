@@ -1,0 +1,108 @@
+import { deepEqual, throws } from "node:assert/strict";
+import type { CliConfig } from "../../src/cli.ts";
+import { permissionFlags } from "../../src/permissions.ts";
+
+function config(serve: Partial<CliConfig["serve"]> = {}): CliConfig {
+  return {
+    serve: { root: "/srv/ftp", hostname: "127.0.0.1", port: 2121, allowActive: true, ...serve },
+    logFormat: "text",
+    logLevel: "info",
+    help: false,
+    version: false,
+  };
+}
+
+const ENV = ["FTPGATE_ROOT", "FTPGATE_PORT"];
+
+Deno.test("permissionFlags() grants the root, all of the net for active mode, and the env names", () => {
+  deepEqual(permissionFlags(config(), ENV), [
+    "--allow-net",
+    "--allow-read=/srv/ftp",
+    "--allow-write=/srv/ftp",
+    "--allow-env=FTPGATE_ROOT,FTPGATE_PORT",
+  ]);
+});
+
+Deno.test("permissionFlags() limits the net to the listen address without active mode", () => {
+  const cases: [hostname: string, net: string][] = [
+    ["127.0.0.1", "--allow-net=127.0.0.1"],
+    ["192.0.2.10", "--allow-net=192.0.2.10"],
+    ["::1", "--allow-net=[::1]"],
+    ["fe80::1", "--allow-net=[fe80::1]"],
+    ["localhost", "--allow-net=localhost"],
+    // Wildcards: passive listeners bind wherever the client connected.
+    ["0.0.0.0", "--allow-net"],
+    ["::", "--allow-net"],
+    ["", "--allow-net"],
+  ];
+  for (const [hostname, net] of cases) {
+    deepEqual(permissionFlags(config({ hostname, allowActive: false }), [])[0], net, hostname);
+  }
+});
+
+Deno.test("permissionFlags() treats an unset allowActive as active mode on", () => {
+  deepEqual(permissionFlags(config({ allowActive: undefined }), [])[0], "--allow-net");
+});
+
+Deno.test("permissionFlags() grants no file access for an in-memory root", () => {
+  deepEqual(permissionFlags(config({ root: "memory:" }), []), ["--allow-net"]);
+  deepEqual(permissionFlags(config({ root: "memory:demo", allowActive: false }), ENV), [
+    "--allow-net=127.0.0.1",
+    "--allow-env=FTPGATE_ROOT,FTPGATE_PORT",
+  ]);
+});
+
+Deno.test("permissionFlags() adds the extra paths after the root", () => {
+  deepEqual(
+    permissionFlags(config(), [], {
+      read: ["/etc/ftpgate/cert.pem", "/etc/ftpgate/key.pem"],
+      write: ["/run/ftpgate.ready"],
+    }),
+    [
+      "--allow-net",
+      "--allow-read=/srv/ftp,/etc/ftpgate/cert.pem,/etc/ftpgate/key.pem",
+      "--allow-write=/srv/ftp,/run/ftpgate.ready",
+    ],
+  );
+  deepEqual(permissionFlags(config({ root: "memory:" }), [], { read: ["/etc/cert.pem"] }), [
+    "--allow-net",
+    "--allow-read=/etc/cert.pem",
+  ]);
+});
+
+Deno.test("permissionFlags() refuses a path containing a comma", () => {
+  throws(() => permissionFlags(config({ root: "/srv/a,b" }), []), RangeError);
+  throws(() => permissionFlags(config(), [], { read: ["/etc/x,y.pem"] }), RangeError);
+  throws(() => permissionFlags(config(), [], { write: ["/run/a,b"] }), RangeError);
+});
+
+Deno.test("permissionFlags() leaves out --allow-env when no variable is read", () => {
+  deepEqual(permissionFlags(config(), []), [
+    "--allow-net",
+    "--allow-read=/srv/ftp",
+    "--allow-write=/srv/ftp",
+  ]);
+});
+
+Deno.test("permissionFlags() grants read access to TLS certificate and key files", () => {
+  deepEqual(
+    permissionFlags(
+      config({ tls: { certFile: "/etc/tls/cert.pem", keyFile: "/etc/tls/key.pem" } }),
+      [],
+      { read: ["/etc/extra"] },
+    ),
+    [
+      "--allow-net",
+      "--allow-read=/srv/ftp,/etc/tls/cert.pem,/etc/tls/key.pem,/etc/extra",
+      "--allow-write=/srv/ftp",
+    ],
+  );
+  // Generated or inline credentials need no file.
+  for (const tls of [{ selfSigned: true as const }, { cert: "PEM", key: "PEM" }]) {
+    deepEqual(permissionFlags(config({ root: "memory:", tls }), []), ["--allow-net"]);
+  }
+  throws(
+    () => permissionFlags(config({ tls: { certFile: "/a,b.pem", keyFile: "/k.pem" } }), []),
+    RangeError,
+  );
+});
