@@ -1,16 +1,16 @@
 /**
  * ftpgate command line: parse options, start the server, print the ready line, stop cleanly on
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM (and, when asked, after a time or when stdin closes).
  *
  * Exit codes: 0 after a clean shutdown, 1 when the server cannot start (port busy, root missing,
- * permission missing), 2 for bad command-line flags.
+ * permission missing, unusable certificate), 2 for bad command-line flags.
  *
  * @module
  */
 
-import { CliError, helpText, parseCli, VERSION } from "./src/cli.ts";
+import { type CliConfig, CliError, helpText, parseCli, VERSION } from "./src/cli.ts";
 import { configureLogging, log } from "./src/log.ts";
-import { serve } from "./src/server.ts";
+import { connectableHost, type FtpServer, serve } from "./src/server.ts";
 import { TlsConfigError } from "./src/tls/context.ts";
 
 function env(name: string): string | undefined {
@@ -27,96 +27,152 @@ function fail(code: number, message: string): never {
   Deno.exit(code);
 }
 
-function startupError(error: unknown, root: string, host: string, port: number): string {
-  if (error instanceof Deno.errors.AddrInUse) return `port ${port} on ${host} is already in use`;
+function say(line: string): void {
+  // deno-lint-ignore no-console
+  console.log(line);
+}
+
+function startupError(error: unknown, config: CliConfig): string {
+  const { root, hostname, port } = config.serve;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `port ${port} on ${hostname} is already in use`;
+  }
   if (error instanceof Deno.errors.AddrNotAvailable) {
-    return `cannot listen on ${host}: no such address here`;
+    return `cannot listen on ${hostname}: no such address here`;
   }
   if (error instanceof Deno.errors.NotFound) return `root directory not found: ${root}`;
   if (error instanceof Deno.errors.NotCapable) {
-    const flag = /net/i.test(String((error as Error).message))
-      ? `--allow-net`
+    const flag = /net/i.test(message)
+      ? "--allow-net"
+      : /env/i.test(message)
+      ? "--allow-env"
       : `--allow-read=${root} --allow-write=${root}`;
-    return `Deno permission missing (${(error as Error).message}); run deno with ${flag}`;
+    return `Deno permission missing (${message}); run deno with ${flag}`;
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return `permission denied: ${(error as Error).message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.PermissionDenied) return `permission denied: ${message}`;
+  return message;
 }
 
-/** A URL a client can connect to: wildcard listen addresses become loopback. */
-function displayUrl(scheme: string, addr: Deno.NetAddr): string {
-  const host = addr.hostname === "0.0.0.0"
-    ? "127.0.0.1"
-    : addr.hostname === "::"
-    ? "[::1]"
-    : addr.hostname.includes(":")
-    ? `[${addr.hostname}]`
-    : addr.hostname;
-  return `${scheme}://${host}:${addr.port}/`;
+/** The JSON ready line for --ready-file: what a test harness in any language needs. */
+function readyJson(server: FtpServer, config: CliConfig): string {
+  const user = config.serve.users?.[0];
+  return JSON.stringify({
+    event: "ready",
+    url: server.url,
+    host: connectableHost(server.addr.hostname).replace(/^\[|\]$/g, ""),
+    port: server.addr.port,
+    pid: Deno.pid,
+    ...(user ? { user: user.name, password: user.password } : {}),
+    ...(server.implicitTlsAddr ? { implicitTlsPort: server.implicitTlsAddr.port } : {}),
+    ...(server.tlsFingerprint ? { tlsFingerprint: server.tlsFingerprint } : {}),
+  });
+}
+
+/** Writes the file whole or not at all: a reader polling for it never sees half a line. */
+function writeAtomically(path: string, text: string): void {
+  const temporary = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(temporary, text);
+  Deno.renameSync(temporary, path);
+}
+
+function announce(server: FtpServer, config: CliConfig): void {
+  if (config.readyFile !== undefined) {
+    const line = readyJson(server, config);
+    if (config.readyFile !== "-") writeAtomically(config.readyFile, line + "\n");
+    say(line);
+    return;
+  }
+  // The ready line: scripts wait for it and take the URL from its first word.
+  const words = [`ftp://${connectableHost(server.addr.hostname)}:${server.addr.port}/`];
+  if (server.implicitTlsAddr) {
+    words.push(
+      `ftps://${connectableHost(server.implicitTlsAddr.hostname)}:${server.implicitTlsAddr.port}/`,
+    );
+  }
+  if (server.tlsFingerprint) words.push(`sha256=${server.tlsFingerprint}`);
+  say(words.join(" "));
+}
+
+/** SIGINT/SIGTERM stop the server; a second signal skips the grace period. */
+function handleSignals(server: FtpServer): () => void {
+  let signals = 0;
+  const stop = () => {
+    server.shutdown({ graceMs: signals++ === 0 ? undefined : 0 });
+    if (signals > 2) Deno.exit(1);
+  };
+  const reload = () => {
+    try {
+      server.reloadTls();
+      log.server.info("TLS certificate reloaded ({fingerprint})", {
+        fingerprint: server.tlsFingerprint,
+      });
+    } catch (error) {
+      log.server.error("TLS reload failed, keeping the old certificate: {error}", {
+        error: (error as Error).message,
+      });
+    }
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  // Renewed certificates without a restart: SIGHUP re-reads --tls-cert and --tls-key.
+  if (server.tlsFingerprint !== undefined) Deno.addSignalListener("SIGHUP", reload);
+  return () => {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    if (server.tlsFingerprint !== undefined) Deno.removeSignalListener("SIGHUP", reload);
+  };
+}
+
+/** --stdin-lifeline: a test runner that dies closes our stdin; we follow it. */
+async function watchStdin(server: FtpServer): Promise<void> {
+  const buffer = new Uint8Array(1024);
+  try {
+    while ((await Deno.stdin.read(buffer)) !== null) { /* ignore input */ }
+  } catch { /* stdin gone: same thing */ }
+  log.server.info("stdin closed: shutting down");
+  server.shutdown();
 }
 
 async function main(): Promise<void> {
-  let config;
+  let config: CliConfig;
   try {
     config = parseCli(Deno.args, env);
   } catch (error) {
     if (error instanceof CliError) fail(2, `${error.message}\nTry --help.`);
     throw error;
   }
-  if (config.help) {
-    // deno-lint-ignore no-console
-    console.log(helpText());
-    return;
-  }
-  if (config.version) {
-    // deno-lint-ignore no-console
-    console.log(`ftpgate ${VERSION}`);
-    return;
-  }
+  if (config.help) return say(helpText());
+  if (config.version) return say(`ftpgate ${VERSION}`);
   await configureLogging(config.logFormat, config.logLevel);
-  const { root, hostname, port } = config.serve;
-  let server;
+  let server: FtpServer;
   try {
     server = serve(config.serve);
   } catch (error) {
     if (error instanceof TlsConfigError) fail(1, error.message);
     if (error instanceof RangeError || error instanceof TypeError) fail(2, error.message);
-    fail(1, startupError(error, root, hostname, port));
+    fail(1, startupError(error, config));
   }
-  let signals = 0;
-  const stop = () => {
-    // A second signal means "now": skip the grace period.
-    server.shutdown({ graceMs: signals++ === 0 ? undefined : 0 });
-    if (signals > 2) Deno.exit(1);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  if (server.tlsFingerprint !== undefined) {
-    // Renewed certificates without a restart: SIGHUP re-reads --tls-cert and --tls-key.
-    Deno.addSignalListener("SIGHUP", () => {
-      try {
-        server.reloadTls();
-        log.server.info("TLS certificate reloaded ({fingerprint})", {
-          fingerprint: server.tlsFingerprint,
-        });
-      } catch (error) {
-        log.server.error("TLS reload failed, keeping the old certificate: {error}", {
-          error: (error as Error).message,
-        });
-      }
-    });
+  const unlisten = handleSignals(server);
+  try {
+    announce(server, config);
+  } catch (error) {
+    await server.shutdown({ graceMs: 0 });
+    fail(1, `cannot write the ready file: ${(error as Error).message}`);
   }
-  // The ready line: scripts wait for it and take the URL from its first word.
-  const words = [displayUrl("ftp", server.addr)];
-  if (server.implicitTlsAddr) words.push(displayUrl("ftps", server.implicitTlsAddr));
-  if (server.tlsFingerprint) words.push(`sha256=${server.tlsFingerprint}`);
-  // deno-lint-ignore no-console
-  console.log(words.join(" "));
+  let exitTimer: ReturnType<typeof setTimeout> | undefined;
+  if (config.exitAfterMs !== undefined) {
+    exitTimer = setTimeout(() => {
+      log.server.info("--exit-after reached: shutting down");
+      server.shutdown();
+    }, config.exitAfterMs);
+  }
+  if (config.stdinLifeline) watchStdin(server);
   await server.finished;
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
+  clearTimeout(exitTimer);
+  unlisten();
+  // A pending stdin read would keep the process alive.
+  if (config.stdinLifeline) Deno.exit(0);
 }
 
 if (import.meta.main) await main();

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import type { UserConfig } from "./auth.ts";
 import { isIPv4 } from "./data/address.ts";
 import type { LogFormat } from "./log.ts";
+import { parseFaults } from "./faults.ts";
 import { DEFAULTS, parsePortRange, type ServeOptions } from "./options.ts";
 
 /** The version printed by `--version`. */
@@ -23,6 +24,12 @@ export interface CliConfig {
   logLevel: "debug" | "info" | "warning" | "error";
   help: boolean;
   version: boolean;
+  /** Where to write the JSON ready line; "-" for stdout only. */
+  readyFile: string | undefined;
+  /** Shut down after this many milliseconds. */
+  exitAfterMs: number | undefined;
+  /** Shut down when stdin reaches end of file. */
+  stdinLifeline: boolean;
 }
 
 /** A command-line mistake: main.ts prints it and exits with code 2. */
@@ -165,6 +172,24 @@ const FLAGS: Record<string, Flag> = {
   "require-tls-session-reuse": {
     kind: "boolean",
     help: "Data TLS must resume the control TLS session",
+  },
+  "ready-file": {
+    kind: "string",
+    value: "PATH",
+    help: "When listening, write a JSON ready line here (and print it; - prints only)",
+  },
+  "exit-after": { kind: "seconds", value: "S", help: "Shut down after this long" },
+  "stdin-lifeline": { kind: "boolean", help: "Shut down when stdin closes (parent died)" },
+  "fault": {
+    kind: "list",
+    value: "SPEC",
+    help:
+      "Misbehave on purpose (repeatable): delay=MS, drop-after=VERB, dead-pasv, stall-retr=BYTES, fail-stor=BYTES[:CODE], reject-login=N, split-replies",
+  },
+  "transcript": {
+    kind: "string",
+    value: "FILE",
+    help: "Append every command and reply (JSON lines)",
   },
   "log-format": {
     kind: "string",
@@ -328,8 +353,21 @@ export function parseCli(
     const value = kind === "integer" ? integer(name, text(name)) : seconds(name, text(name));
     if (value !== undefined) Object.assign(serve, { [key]: value });
   }
+  const faults = (get("fault") as string[] | undefined) ?? [];
+  if (faults.length > 0) {
+    try {
+      serve.faults = parseFaults(faults);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  }
+  const transcript = text("transcript");
+  if (transcript !== undefined) serve.transcript = transcript;
   return {
     serve,
+    readyFile: text("ready-file"),
+    exitAfterMs: seconds("exit-after", text("exit-after")),
+    stdinLifeline: flag("stdin-lifeline"),
     logFormat,
     logLevel: logLevel as CliConfig["logLevel"],
     help: flag("help"),
@@ -351,8 +389,14 @@ function fromEnv(
 }
 
 function parseUser(text: string): UserConfig {
+  // `--user random`: fresh credentials, announced in the ready line.
+  if (text === "random") {
+    const bytes = crypto.getRandomValues(new Uint8Array(12));
+    const password = btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, "x");
+    return { name: `u${crypto.randomUUID().slice(0, 8)}`, password };
+  }
   const colon = text.indexOf(":");
-  if (colon <= 0) throw new CliError(`--user: expected NAME:PASSWORD, got "${text}"`);
+  if (colon <= 0) throw new CliError(`--user: expected NAME:PASSWORD or random, got "${text}"`);
   return { name: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 

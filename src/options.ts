@@ -10,6 +10,7 @@ import type { AnonymousAccess, UserConfig } from "./auth.ts";
 import { isIPv4 } from "./data/address.ts";
 import type { PortRange } from "./data/passive.ts";
 import type { Storage } from "./storage/storage.ts";
+import type { Faults } from "./faults.ts";
 import type { TlsSource } from "./tls/context.ts";
 
 /** Options for {@linkcode serve}. Every field is optional. */
@@ -84,6 +85,13 @@ export interface ServeOptions {
   requireTlsData?: boolean;
   /** Refuse a protected data connection that does not resume the control connection's TLS session. */
   requireTlsSessionReuse?: boolean;
+  /** Misbehave on purpose, for testing FTP clients (see `faults.ts`). */
+  faults?: Faults;
+  /**
+   * Record every command and reply: `true` keeps them in memory for `server.transcript()`, a
+   * path also appends them to that file as JSON lines.
+   */
+  transcript?: boolean | string;
   /** Called once the server is listening. */
   onListen?: (addr: Deno.NetAddr) => void;
 }
@@ -118,6 +126,8 @@ export interface ResolvedOptions {
   requireTls: boolean;
   requireTlsData: boolean;
   requireTlsSessionReuse: boolean;
+  faults: Faults | undefined;
+  transcript: boolean | string;
 }
 
 /** Defaults for every limit; also shown by `--help`. */
@@ -183,6 +193,8 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     requireTls: options.requireTls ?? false,
     requireTlsData: options.requireTlsData ?? false,
     requireTlsSessionReuse: options.requireTlsSessionReuse ?? false,
+    faults: options.faults && Object.keys(options.faults).length > 0 ? options.faults : undefined,
+    transcript: options.transcript ?? false,
   };
   const needsTls = resolved.implicitTlsPort !== undefined || resolved.requireTls ||
     resolved.requireTlsData || resolved.requireTlsSessionReuse;

@@ -31,7 +31,12 @@ export function permissionFlags(
   const tls = config.serve.tls;
   const tlsFiles = tls && "certFile" in tls ? [tls.certFile, tls.keyFile] : [];
   const read = [...(memory ? [] : [root]), ...tlsFiles, ...(extra.read ?? [])];
-  const write = [...(memory ? [] : [root]), ...(extra.write ?? [])];
+  const written = [config.readyFile, config.serve.transcript].filter(
+    (path): path is string => typeof path === "string" && path !== "-",
+  );
+  // A ready file is written beside itself first (`.tmp`) and renamed: grant its directory.
+  const writeDirs = written.map((path) => path.slice(0, Math.max(1, path.lastIndexOf("/"))));
+  const write = [...(memory ? [] : [root]), ...writeDirs, ...(extra.write ?? [])];
   const wildcard = hostname === "0.0.0.0" || hostname === "::" || hostname === "";
   const flags = [
     allowActive !== false || wildcard ? "--allow-net" : `--allow-net=${bracket(hostname)}`,

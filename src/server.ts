@@ -16,6 +16,7 @@ import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
 import { TlsContext } from "./tls/context.ts";
 import { sniff } from "./tls/sniff.ts";
+import { Transcript, type TranscriptEntry } from "./transcript.ts";
 import { TlsChannel } from "./tls/socket.ts";
 
 /** The `root` that selects an empty in-memory storage. */
@@ -61,6 +62,9 @@ export class FtpServer implements AsyncDisposable {
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;
   #allSessionsEnded: (() => void) | null = null;
+  readonly #transcript: Transcript | null;
+  #deadListener: TcpListener | null = null;
+  #loginAttempts = 0;
 
   /** @internal Use {@linkcode serve}. */
   constructor(
@@ -78,10 +82,16 @@ export class FtpServer implements AsyncDisposable {
     this.implicitTlsAddr = implicitListener?.addr;
     this.url = serverUrl(listener.addr, options);
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+    this.#transcript = options.transcript === false
+      ? null
+      : new Transcript(typeof options.transcript === "string" ? options.transcript : null);
     this.#context = {
       options,
       storage,
       tls,
+      transcript: this.#transcript,
+      deadPassivePort: () => this.#deadPassivePort(),
+      nextLoginAttempt: () => ++this.#loginAttempts,
       auth: new Authenticator(options.users, options.anonymous),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (session, user) => this.#loginFailed(session, user),
@@ -103,6 +113,14 @@ export class FtpServer implements AsyncDisposable {
   /** Sessions currently connected. */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /**
+   * Every command and reply so far, when the server was started with `transcript`; otherwise
+   * empty. Entries carry the session number, so interleaved sessions can be told apart.
+   */
+  transcript(): TranscriptEntry[] {
+    return this.#transcript?.entries() ?? [];
   }
 
   /** SHA-256 fingerprint of the TLS certificate, when TLS is configured. */
@@ -139,6 +157,7 @@ export class FtpServer implements AsyncDisposable {
       } catch { /* already closed */ }
     }
     clearInterval(this.#sweeper);
+    if (this.#deadListener) closeQuietly(this.#deadListener);
     for (const conn of this.#pending) closeQuietly(conn);
     const deadline = Date.now() + graceMs;
     const closeIdle = () => {
@@ -162,6 +181,7 @@ export class FtpServer implements AsyncDisposable {
     if (this.#sessions.size > 0) {
       await new Promise<void>((resolve) => (this.#allSessionsEnded = resolve));
     }
+    this.#transcript?.close();
     log.server.info("Server on {host} port {port} stopped", {
       host: this.addr.hostname,
       port: this.addr.port,
@@ -259,6 +279,15 @@ export class FtpServer implements AsyncDisposable {
     const session = new Session(conn, this.#context, channel, secure);
     this.#sessions.add(session);
     session.run();
+  }
+
+  /** A listener that never accepts: connections to it wait in the backlog until they give up. */
+  #deadPassivePort(): number {
+    this.#deadListener ??= Deno.listen({
+      hostname: this.addr.hostname === "::" ? "::" : this.addr.hostname,
+      port: 0,
+    });
+    return this.#deadListener.addr.port;
   }
 
   #refusal(ip: string): string | null {
@@ -394,8 +423,15 @@ function warnNotCapable(root: string): (error: Error) => void {
   };
 }
 
+/** A host a client can connect to: wildcard listen addresses become loopback. */
+export function connectableHost(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::") return "[::1]";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
 function serverUrl(addr: Deno.NetAddr, options: ResolvedOptions): string {
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const host = connectableHost(addr.hostname);
   const user = options.users[0];
   const credentials = user
     ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@`

@@ -26,7 +26,9 @@ import { LineReader } from "./protocol/line_reader.ts";
 import { encodeReply } from "./protocol/reply.ts";
 import type { Storage } from "./storage/storage.ts";
 import { resolvePath } from "./storage/vpath.ts";
+import { failAfter, type Faults, stallAfter } from "./faults.ts";
 import type { TlsContext } from "./tls/context.ts";
+import type { Transcript } from "./transcript.ts";
 import { TlsChannel } from "./tls/socket.ts";
 
 /** What every session of one server shares. */
@@ -36,6 +38,12 @@ export interface SessionContext {
   readonly auth: Authenticator;
   /** TLS credentials, when FTPS is configured. */
   readonly tls: TlsContext | null;
+  /** Records commands and replies, when asked for. */
+  readonly transcript: Transcript | null;
+  /** Port of a listener that never accepts (the `deadPassive` fault). */
+  deadPassivePort(): number;
+  /** Numbers login attempts server-wide, from 1 (the `rejectLogin` fault). */
+  nextLoginAttempt(): number;
   /** Called once when a session has ended. */
   sessionEnded(session: Session): void;
   /** Records a failed login; returns how long to wait before answering. */
@@ -59,6 +67,7 @@ const MAX_LONG_LINES = 3;
 const CLOSE_WRITE_TIMEOUT_MS = 1_000;
 
 let nextSessionId = 1;
+const decoder = new TextDecoder();
 
 /** One client's control connection. */
 export class Session {
@@ -98,6 +107,8 @@ export class Session {
   pbszDone = false;
   /** PROT P: data connections are TLS too. Implicit TLS starts protected, as clients expect. */
   protectData: boolean;
+  /** PASV/EPSV answered with the dead port of the `deadPassive` fault. */
+  deadPassive = false;
 
   #channel: ControlChannel;
   readonly #conn: Deno.TcpConn;
@@ -184,7 +195,10 @@ export class Session {
   /** Writes a reply. Replies are written in order, one after another. */
   reply(code: number, text: string | readonly string[]): Promise<void> {
     const bytes = encodeReply(code, text);
-    const written = this.#writeChain.then(() => this.#writeAll(bytes));
+    this.ctx.transcript?.record(this.id, "reply", decoder.decode(bytes.subarray(0, -2)));
+    const faults = this.ctx.options.faults;
+    const write = faults ? () => this.#writeWithFaults(bytes, faults) : () => this.#writeAll(bytes);
+    const written = this.#writeChain.then(write);
     this.#writeChain = written.catch(() => {});
     return written;
   }
@@ -210,7 +224,7 @@ export class Session {
     if ((requireTls || requireTlsData) && !this.protectData) {
       throw new FtpError(521, "Data connections must be protected: use PROT P.");
     }
-    if (this.active === null && !this.passive?.armed) {
+    if (this.active === null && !this.passive?.armed && !this.deadPassive) {
       throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
     }
   }
@@ -245,6 +259,8 @@ export class Session {
 
   /** Starts a transfer beside the command loop (see `data/transfer.ts`). */
   startTransfer(spec: TransferSpec): void {
+    const faults = this.ctx.options.faults;
+    if (faults) spec = withFaults(spec, faults);
     const transfer = new Transfer(spec, {
       reply: (code, text) => this.reply(code, text),
       connect: (signal) => this.#connectData(signal),
@@ -261,6 +277,10 @@ export class Session {
   /** Opens (or reuses) the passive listener and arms it for one connection. Returns its port. */
   armPassive(): number {
     this.active = null;
+    if (this.ctx.options.faults?.deadPassive) {
+      this.deadPassive = true;
+      return this.ctx.deadPassivePort();
+    }
     const hostname = this.localHost;
     if (this.passive === null) {
       this.passive = PassiveListener.open(
@@ -356,7 +376,12 @@ export class Session {
   }
 
   async #handleLine(text: string): Promise<void> {
+    this.ctx.transcript?.record(this.id, "command", text);
     const command = parseCommand(text);
+    if (command !== null && command.verb === this.ctx.options.faults?.dropAfter) {
+      this.close();
+      return;
+    }
     if (command === null) {
       await this.reply(500, "Syntax error, command unrecognized.");
       return;
@@ -440,6 +465,18 @@ export class Session {
   }
 
   async #connectRaw(signal: AbortSignal): Promise<Deno.TcpConn> {
+    if (this.deadPassive) {
+      this.deadPassive = false;
+      // The client connects to a port nobody accepts on; we wait as for a real one, then give up.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.ctx.options.dataTimeoutMs);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+      throw new FtpError(425, "Can't open data connection.");
+    }
     const active = this.active;
     if (active !== null) {
       this.active = null;
@@ -481,6 +518,22 @@ export class Session {
     }
   }
 
+  /** The `replyDelayMs` and `splitReplies` faults. */
+  async #writeWithFaults(bytes: Uint8Array, faults: Faults): Promise<void> {
+    if (faults.replyDelayMs) {
+      await new Promise((resolve) => setTimeout(resolve, faults.replyDelayMs));
+    }
+    if (!faults.splitReplies) return await this.#writeAll(bytes);
+    let start = 0;
+    while (start < bytes.length) {
+      const end = bytes.indexOf(0x0a, start) + 1 || bytes.length;
+      await this.#writeAll(bytes.subarray(start, end));
+      // A pause between lines, so that they leave in separate TCP segments.
+      if (end < bytes.length) await new Promise((resolve) => setTimeout(resolve, 5));
+      start = end;
+    }
+  }
+
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) offset += await this.#channel.write(bytes.subarray(offset));
@@ -506,4 +559,25 @@ export class Session {
     });
     this.ctx.sessionEnded(this);
   }
+}
+
+/** The transfer faults: stall a RETR, fail a STOR/APPE/STOU after so many bytes. */
+function withFaults(spec: TransferSpec, faults: Faults): TransferSpec {
+  const { plan } = spec;
+  if (
+    plan.direction === "send" && spec.command === "RETR" && faults.stallRetrAfterBytes !== undefined
+  ) {
+    return {
+      ...spec,
+      plan: {
+        direction: "send",
+        source: plan.source.pipeThrough(stallAfter(faults.stallRetrAfterBytes)),
+      },
+    };
+  }
+  if (plan.direction === "receive" && faults.failStorAfter) {
+    const { bytes, code } = faults.failStorAfter;
+    return { ...spec, plan: { direction: "receive", sink: failAfter(plan.sink, bytes, code) } };
+  }
+  return spec;
 }

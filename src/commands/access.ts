@@ -24,6 +24,11 @@ async function user(session: Session, name: string): Promise<void> {
 async function pass(session: Session, password: string): Promise<void> {
   const name = session.pendingUser;
   if (name === null) throw new FtpError(503, "Login with USER first.");
+  const rejectLogin = session.ctx.options.faults?.rejectLogin;
+  if (rejectLogin !== undefined && session.ctx.nextLoginAttempt() === rejectLogin) {
+    session.close(421, "Service not available (injected fault).");
+    return;
+  }
   const account = session.ctx.auth.verify(name, password);
   if (account === null) {
     session.pendingUser = null;

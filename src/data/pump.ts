@@ -36,12 +36,15 @@ const pool: ArrayBuffer[] = [];
  * or aborted, and the error is thrown as a {@linkcode PumpError}.
  *
  * @param onChunk called with each chunk's length, after it was written.
+ * @param signal aborting it cancels both streams at once, even mid-read or mid-write (a stalled
+ *   disk or network must not pin the transfer).
  * @returns the number of bytes copied.
  */
 export async function pump(
   source: ReadableStream<Uint8Array>,
   sink: WritableStream<Uint8Array>,
   onChunk?: (bytes: number) => void,
+  signal?: AbortSignal,
 ): Promise<number> {
   const writer = sink.getWriter();
   let byob: ReadableStreamBYOBReader | null = null;
@@ -56,8 +59,14 @@ export async function pump(
   let buffer: ArrayBuffer | undefined = byob
     ? pool.pop() ?? new ArrayBuffer(BUFFER_SIZE)
     : undefined;
+  const onAbort = () => {
+    reader.cancel(signal?.reason).catch(() => {});
+    writer.abort(signal?.reason).catch(() => {});
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
+      signal?.throwIfAborted();
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
         result = byob
@@ -68,6 +77,7 @@ export async function pump(
       }
       // A BYOB read hands the buffer back (transferred) in its result, even at the end.
       if (byob && result.value) buffer = result.value.buffer as ArrayBuffer;
+      signal?.throwIfAborted(); // a cancelled read ends as "done": that is not the end of the data
       if (result.done) break;
       const chunk = result.value;
       if (chunk.length === 0) continue;
@@ -90,5 +100,7 @@ export async function pump(
     reader.cancel(error).catch(() => {});
     writer.abort(error).catch(() => {});
     throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -32,6 +32,8 @@ Deno.test("resolveOptions() fills in every default", () => {
     requireTls: false,
     requireTlsData: false,
     requireTlsSessionReuse: false,
+    faults: undefined,
+    transcript: false,
   };
   for (const [key, value] of Object.entries(expected)) {
     deepEqual((resolved as unknown as Record<string, unknown>)[key], value, key);

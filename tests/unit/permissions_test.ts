@@ -9,6 +9,9 @@ function config(serve: Partial<CliConfig["serve"]> = {}): CliConfig {
     logLevel: "info",
     help: false,
     version: false,
+    readyFile: undefined,
+    exitAfterMs: undefined,
+    stdinLifeline: false,
   };
 }
 
