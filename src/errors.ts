@@ -7,7 +7,16 @@
  * @module
  */
 
-/** An error that already knows its reply: thrown by handlers for protocol-level refusals. */
+/**
+ * An error that already knows its reply: thrown by handlers for protocol-level refusals, and by
+ * a custom {@linkcode Storage} that wants a specific reply.
+ *
+ * @example
+ * ```ts
+ * import { FtpError, toReply } from "./errors.ts";
+ * toReply(new FtpError(550, "Quota exceeded for this directory.")).code; // 550
+ * ```
+ */
 export class FtpError extends Error {
   readonly code: number;
   constructor(code: number, message: string) {
@@ -33,6 +42,12 @@ export type StorageErrorKind =
 /**
  * A storage back end's failure, described by kind and virtual path. Every {@linkcode Storage}
  * implementation throws these and nothing else for expected failures.
+ *
+ * @example
+ * ```ts
+ * import { StorageError, toReply } from "./errors.ts";
+ * toReply(new StorageError("not-found", "/a.txt")); // 550 "/a.txt": No such file or directory.
+ * ```
  */
 export class StorageError extends Error {
   readonly kind: StorageErrorKind;

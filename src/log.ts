@@ -37,7 +37,14 @@ const encoder = new TextEncoder();
 
 /**
  * Sends ftpgate's records to stderr, as readable lines or as JSON lines. stdout stays free for
- * the one ready line that scripts read.
+ * the one ready line that scripts read. A library user who already configures LogTape can
+ * instead add a logger for the `ftpgate` category to their own configuration.
+ *
+ * @example
+ * ```ts ignore
+ * import { configureLogging } from "./log.ts";
+ * await configureLogging("json", "info");
+ * ```
  */
 export async function configureLogging(format: LogFormat, level: LogLevel): Promise<void> {
   // Strings unquoted, so that `from 203.0.113.9` is easy to match for fail2ban.

@@ -13,7 +13,23 @@ import type { Storage } from "./storage/storage.ts";
 import type { Faults } from "./faults.ts";
 import type { TlsSource } from "./tls/context.ts";
 
-/** Options for {@linkcode serve}. Every field is optional. */
+/**
+ * Options for {@linkcode serve}. Every field is optional.
+ *
+ * @example
+ * ```ts
+ * import type { ServeOptions } from "./options.ts";
+ * const options: ServeOptions = {
+ *   root: "/srv/ftp",
+ *   hostname: "0.0.0.0",
+ *   port: 21,
+ *   users: [{ name: "alice", password: "secret" }],
+ *   passivePorts: [50000, 50100],
+ *   passiveAddress: "203.0.113.10",
+ *   idleTimeoutMs: 120_000,
+ * };
+ * ```
+ */
 export interface ServeOptions {
   /**
    * Directory to serve, `"memory:"` for an empty in-memory tree, or a {@linkcode Storage}.
@@ -130,7 +146,15 @@ export interface ResolvedOptions {
   transcript: boolean | string;
 }
 
-/** Defaults for every limit; also shown by `--help`. */
+/**
+ * Defaults for every limit; also shown by `--help`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from "./options.ts";
+ * DEFAULTS.idleTimeoutMs; // 300000
+ * ```
+ */
 export const DEFAULTS = {
   hostname: "127.0.0.1",
   port: 0,

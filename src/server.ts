@@ -19,7 +19,15 @@ import { sniff } from "./tls/sniff.ts";
 import { Transcript, type TranscriptEntry } from "./transcript.ts";
 import { TlsChannel } from "./tls/socket.ts";
 
-/** The `root` that selects an empty in-memory storage. */
+/**
+ * The `root` that selects an empty in-memory storage.
+ *
+ * @example
+ * ```ts
+ * import { MEMORY_ROOT, serve } from "./server.ts";
+ * await using server = serve({ root: MEMORY_ROOT });
+ * ```
+ */
 export const MEMORY_ROOT = "memory:";
 /** How often sessions are checked for idle, stalled and expired timeouts, at most. */
 const SWEEP_INTERVAL_MS = 1000;
@@ -30,13 +38,33 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 type TcpListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
 
-/** Options for {@linkcode FtpServer.shutdown}. */
+/**
+ * Options for {@linkcode FtpServer.shutdown}.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * const server = serve({ root: "memory:" });
+ * await server.shutdown({ graceMs: 0 }); // abort transfers at once
+ * ```
+ */
 export interface ShutdownOptions {
   /** How long running transfers may go on before they are aborted. Default: `shutdownGraceMs`. */
   graceMs?: number;
 }
 
-/** A running FTP server, returned by {@linkcode serve}. */
+/**
+ * A running FTP server, returned by {@linkcode serve}.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./server.ts";
+ * const server = serve({ root: "memory:", transcript: true });
+ * console.log(server.addr.port, server.sessionCount);
+ * await server.shutdown();
+ * await server.finished;
+ * ```
+ */
 export class FtpServer implements AsyncDisposable {
   /** The address the server listens on (the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;

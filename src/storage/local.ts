@@ -30,7 +30,16 @@ export interface LocalStorageOptions {
 /** Prefix of in-progress atomic uploads: hidden from listings and from clients. */
 export const UPLOAD_PREFIX = ".ftpgate-upload-";
 
-/** Serves a directory of the local filesystem. */
+/**
+ * Serves a directory of the local filesystem.
+ *
+ * @example
+ * ```ts
+ * import { LocalStorage } from "./local.ts";
+ * const storage = new LocalStorage(Deno.makeTempDirSync(), { atomicUploads: true });
+ * await storage.mkdir("/incoming");
+ * ```
+ */
 export class LocalStorage implements Storage {
   /** The real (symlink-free) path of the root directory. */
   readonly root: string;
