@@ -115,6 +115,8 @@ export class Session {
   readonly #reader: LineReader;
   #writeChain: Promise<unknown> = Promise.resolve();
   #longLines = 0;
+  /** An interrupt was answered as ABOR: the ABOR line that follows it gets no second reply. */
+  #swallowAbor = false;
 
   /**
    * @param channel what replies and commands go through: `conn` itself, or a TLS layer on it.
@@ -177,6 +179,17 @@ export class Session {
         if (line.kind === "bad-encoding") {
           await this.reply(501, "Command is not valid UTF-8.");
           continue;
+        }
+        if (line.kind === "interrupt") {
+          // Answered now as the ABOR it announces; the ABOR line itself is dropped when it comes.
+          this.#swallowAbor = true;
+          const aborted = await this.abortTransfer();
+          await this.reply(226, aborted ? "ABOR successful." : "No transfer to abort.");
+          continue;
+        }
+        if (this.#swallowAbor) {
+          this.#swallowAbor = false;
+          if (/^abor\s*$/i.test(line.text)) continue;
         }
         await this.#handleLine(line.text);
       }

@@ -70,9 +70,20 @@ function checkActiveTarget(session: Session, target: Endpoint): void {
   if (target.port < 1024) throw new FtpError(504, "Data connection to a privileged port refused.");
 }
 
+/**
+ * An unspecified address (`0.0.0.0`, `::`) means "me": lftp sends `EPRT |2|::|port|` over IPv6.
+ * Reading it as the client's own address opens no bounce.
+ */
+function orClient(session: Session, target: Endpoint): Endpoint {
+  return target.host === "0.0.0.0" || target.host === "::"
+    ? { ...target, host: session.remoteHost }
+    : target;
+}
+
 async function port(session: Session, arg: string): Promise<void> {
-  const target = parsePortArgument(arg);
-  if (target === null) throw new FtpError(501, "Syntax: PORT h1,h2,h3,h4,p1,p2.");
+  const parsed = parsePortArgument(arg);
+  if (parsed === null) throw new FtpError(501, "Syntax: PORT h1,h2,h3,h4,p1,p2.");
+  const target = orClient(session, parsed);
   checkActiveTarget(session, target);
   session.closePassive();
   session.active = target;

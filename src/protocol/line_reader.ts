@@ -10,6 +10,11 @@
  *   client cannot make the server buffer an unbounded line.
  * - Text is UTF-8 (RFC 2640); invalid UTF-8 is reported, not replaced, so a path is never
  *   silently changed into another one.
+ * - `IAC IP` at the end of what has arrived is reported at once as an interrupt. lftp and BSD
+ *   ftp send `IAC IP IAC`, then `DM` as TCP urgent data, then `ABOR`: the read stops at the
+ *   urgent mark, and tokio (under Deno) takes that short read for an empty socket and waits for
+ *   the next packet, so the `ABOR` behind the mark would sit unread until the client's next
+ *   command. The session answers the interrupt as an ABOR and then drops that ABOR line.
  *
  * @module
  */
@@ -23,11 +28,14 @@ export interface ByteReader {
 export type LineResult =
   | { kind: "line"; text: string }
   | { kind: "too-long" }
-  | { kind: "bad-encoding" };
+  | { kind: "bad-encoding" }
+  /** Telnet IAC IP (interrupt process) arrived, and the rest of its line has not. */
+  | { kind: "interrupt" };
 
 const LF = 0x0a;
 const CR = 0x0d;
 const IAC = 0xff;
+const IP = 0xf4;
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -45,6 +53,8 @@ export class LineReader {
   #overflow = false;
   /** The previous line ended with CR: an LF that follows belongs to it. */
   #afterCR = false;
+  /** An interrupt was reported for the line being read. */
+  #interrupted = false;
   readonly maxLength: number;
 
   constructor(source: ByteReader, maxLength = 4096, chunkSize = 512) {
@@ -102,6 +112,11 @@ export class LineReader {
       if (eol === -1) {
         this.#append(chunk.subarray(this.#start, this.#end));
         this.#start = this.#end;
+        const pending = this.#pending?.subarray(0, this.#pendingLength);
+        if (!this.#interrupted && pending && hasInterrupt(pending)) {
+          this.#interrupted = true;
+          return { kind: "interrupt" };
+        }
         continue;
       }
       this.#afterCR = chunk[eol] === CR;
@@ -141,10 +156,24 @@ export class LineReader {
   }
 
   #resetPending(): void {
+    this.#interrupted = false;
     this.#pending = null;
     this.#pendingLength = 0;
     this.#overflow = false;
   }
+}
+
+/** True when the bytes hold Telnet `IAC IP`. */
+function hasInterrupt(bytes: Uint8Array): boolean {
+  for (
+    let i = bytes.indexOf(IAC);
+    i !== -1 && i < bytes.length - 1;
+    i = bytes.indexOf(IAC, i + 1)
+  ) {
+    if (bytes[i + 1] === IP) return true;
+    if (bytes[i + 1] === IAC) i++; // an escaped 0xFF data byte
+  }
+  return false;
 }
 
 /** Decodes one line's bytes, removing Telnet commands first. */

@@ -214,6 +214,7 @@ export function lftp(
     "set ftp:ssl-allow no",
     "set xfer:clobber on",
     "set xfer:log no",
+    "set cmd:save-cwd-history no",
     ...(options.settings ?? []),
     ...(options.debug ? ["debug 5"] : []),
     `open -u ${lftpQuote(`${t.user},${t.password}`)} ${ftpUrl(t)}`,

@@ -199,14 +199,14 @@ Deno.test("LineReader.readLine() removes Telnet IAC sequences", async (t) => {
       expected: linesOf("ABOR"),
     },
     {
-      name: "IAC IP IAC + ABOR (DM taken out of band)",
+      name: "IAC IP IAC + ABOR (DM taken out of band): an interrupt, then the line",
       chunks: [[IAC, IP, IAC], "ABOR\r\n"],
-      expected: linesOf("ABOR"),
+      expected: [{ kind: "interrupt" }, ...linesOf("ABOR")],
     },
     {
-      name: "IAC IP IAC + ABOR\\r (DM and LF taken out of band)",
+      name: "IAC IP IAC + ABOR\\r (DM and LF taken out of band): an interrupt, then the line",
       chunks: [[IAC, IP, IAC], "ABOR\r"],
-      expected: linesOf("ABOR"),
+      expected: [{ kind: "interrupt" }, ...linesOf("ABOR")],
     },
     {
       name: "IAC WILL x before a command",
@@ -223,7 +223,7 @@ Deno.test("LineReader.readLine() removes Telnet IAC sequences", async (t) => {
     {
       name: "a sequence split across reads",
       chunks: [[IAC], [IP, IAC], [DM, 0x41], "BOR\r\n"],
-      expected: linesOf("ABOR"),
+      expected: [{ kind: "interrupt" }, ...linesOf("ABOR")],
     },
     {
       name: "a trailing lone IAC",
@@ -368,4 +368,24 @@ Deno.test("decodeLine() decodes UTF-8 and rejects what is not", () => {
   deepEqual(decodeLine(new Uint8Array([IAC, IP, 0x41])), { kind: "line", text: "A" });
   deepEqual(decodeLine(new Uint8Array([0x41, 0xc3])), { kind: "bad-encoding" });
   deepEqual(decodeLine(new Uint8Array([])), { kind: "line", text: "" });
+});
+
+Deno.test("LineReader.readLine() reports IAC IP at the end of a partial line as an interrupt", async () => {
+  // lftp: IAC IP IAC, then DM as urgent data (gone from the stream), then ABOR CRLF later.
+  const reader = new LineReader(
+    new ScriptedReader([new Uint8Array([0xff, 0xf4, 0xff]), "ABOR\r\n", "NOOP\r\n"]),
+  );
+  deepEqual(await reader.readLine(), { kind: "interrupt" });
+  deepEqual(await reader.readLine(), { kind: "line", text: "ABOR" });
+  deepEqual(await reader.readLine(), { kind: "line", text: "NOOP" });
+});
+
+Deno.test("LineReader.readLine() does not report an interrupt when the whole line has arrived", async () => {
+  const reader = new LineReader(
+    new ScriptedReader([
+      new Uint8Array([0xff, 0xf4, 0xff, 0xf2, 0x41, 0x42, 0x4f, 0x52, 0x0d, 0x0a]),
+    ]),
+  );
+  deepEqual(await reader.readLine(), { kind: "line", text: "ABOR" });
+  equal(await reader.readLine(), null);
 });
