@@ -134,6 +134,21 @@ async function watchStdin(server: FtpServer): Promise<void> {
   server.shutdown();
 }
 
+/**
+ * A server must not die for one connection's sake: an error that escapes every handler (a bug
+ * of ours, or of the runtime's TLS code, as one was) is logged and the process goes on.
+ */
+function survive(): void {
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    log.server.error("Uncaught error, server continues: {error}", { error: event.error });
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log.server.error("Unhandled rejection, server continues: {error}", { error: event.reason });
+  });
+}
+
 async function main(): Promise<void> {
   let config: CliConfig;
   try {
@@ -145,6 +160,7 @@ async function main(): Promise<void> {
   if (config.help) return say(helpText());
   if (config.version) return say(`ftpgate ${VERSION}`);
   await configureLogging(config.logFormat, config.logLevel);
+  survive();
   let server: FtpServer;
   try {
     server = serve(config.serve);

@@ -3,7 +3,8 @@
  * `deno task start` and `deno task compile` (scripts/launch.ts). Pure.
  *
  * - read and write: the root only (nothing for an in-memory root), plus the files the options
- *   name (certificates to read, a ready file to write);
+ *   name (certificates to read, a ready file to write); on Linux also read on `/proc/self/fd`,
+ *   through which directories are listed by open handle (see storage/local.ts);
  * - net: everything when active mode is on (PORT/EPRT connect to the client's address, which is
  *   not known in advance) or when listening on a wildcard address (passive listeners bind to
  *   whichever local address the client reached); otherwise only the listen address;
@@ -18,6 +19,8 @@ import type { CliConfig } from "./cli.ts";
 export interface ExtraPaths {
   read?: string[];
   write?: string[];
+  /** Whether the target is Linux (default: this machine's OS). */
+  linux?: boolean;
 }
 
 /** Deno flags for running ftpgate with `config`. Paths must already be absolute. */
@@ -30,7 +33,8 @@ export function permissionFlags(
   const memory = root.startsWith("memory:");
   const tls = config.serve.tls;
   const tlsFiles = tls && "certFile" in tls ? [tls.certFile, tls.keyFile] : [];
-  const read = [...(memory ? [] : [root]), ...tlsFiles, ...(extra.read ?? [])];
+  const pinning = !memory && (extra.linux ?? Deno.build.os === "linux") ? ["/proc/self/fd"] : [];
+  const read = [...(memory ? [] : [root]), ...pinning, ...tlsFiles, ...(extra.read ?? [])];
   const written = [config.readyFile, config.serve.transcript].filter(
     (path): path is string => typeof path === "string" && path !== "-",
   );

@@ -33,6 +33,11 @@ export const MEMORY_ROOT = "memory:";
 const SWEEP_INTERVAL_MS = 1000;
 /** Longest pause between retries of a failing accept (EMFILE and the like). */
 const MAX_ACCEPT_BACKOFF_MS = 1000;
+/**
+ * On shutdown, how long a session lingers after its 421 for the client to close first: short,
+ * because `shutdown()` of an idle server must resolve within 100 ms.
+ */
+const SHUTDOWN_LINGER_MS = 50;
 /** How long a client may take to finish a TLS handshake on a new connection. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -90,6 +95,9 @@ export class FtpServer implements AsyncDisposable {
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;
   #allSessionsEnded: (() => void) | null = null;
+  /** Ends the grace period early (a second shutdown with `graceMs: 0`). */
+  #hurry: (() => void) | null = null;
+  readonly #acceptLoops: Promise<void>[] = [];
   readonly #transcript: Transcript | null;
   #deadListener: TcpListener | null = null;
   #loginAttempts = 0;
@@ -134,8 +142,8 @@ export class FtpServer implements AsyncDisposable {
       ),
     );
     this.#sweeper = setInterval(() => this.#sweep(), interval);
-    this.#acceptLoop(listener, false);
-    if (implicitListener) this.#acceptLoop(implicitListener, true);
+    this.#acceptLoops.push(this.#acceptLoop(listener, false));
+    if (implicitListener) this.#acceptLoops.push(this.#acceptLoop(implicitListener, true));
   }
 
   /** Sessions currently connected. */
@@ -169,7 +177,12 @@ export class FtpServer implements AsyncDisposable {
    * session with 421. Resolves when everything is closed. Safe to call more than once.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    this.#shuttingDown ??= this.#shutdown(options.graceMs ?? this.#options.shutdownGraceMs);
+    if (this.#shuttingDown) {
+      // A second call with no grace (the second SIGTERM) cuts the first one's grace short.
+      if (options.graceMs === 0) this.#hurry?.();
+      return this.#shuttingDown;
+    }
+    this.#shuttingDown = this.#shutdown(options.graceMs ?? this.#options.shutdownGraceMs);
     return this.#shuttingDown;
   }
 
@@ -187,10 +200,16 @@ export class FtpServer implements AsyncDisposable {
     clearInterval(this.#sweeper);
     if (this.#deadListener) closeQuietly(this.#deadListener);
     for (const conn of this.#pending) closeQuietly(conn);
-    const deadline = Date.now() + graceMs;
+    let deadline = Date.now() + graceMs;
+    const hurried = new Promise<void>((resolve) => {
+      this.#hurry = () => {
+        deadline = 0;
+        resolve();
+      };
+    });
     const closeIdle = () => {
       for (const session of this.#sessions) {
-        if (!session.transfer) session.close(421, "Server shutting down.");
+        if (!session.transfer) session.close(421, "Server shutting down.", SHUTDOWN_LINGER_MS);
       }
     };
     closeIdle();
@@ -200,16 +219,22 @@ export class FtpServer implements AsyncDisposable {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         Promise.all(transfers),
+        hurried,
         new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
       closeIdle();
     }
-    for (const session of this.#sessions) session.close(421, "Server shutting down.");
+    this.#hurry = null;
+    for (const session of this.#sessions) {
+      session.close(421, "Server shutting down.", SHUTDOWN_LINGER_MS);
+    }
     if (this.#sessions.size > 0) {
       await new Promise<void>((resolve) => (this.#allSessionsEnded = resolve));
     }
     this.#transcript?.close();
+    // The port is free only once the accept loops have seen their listener close.
+    await Promise.all(this.#acceptLoops);
     log.server.info("Server on {host} port {port} stopped", {
       host: this.addr.hostname,
       port: this.addr.port,

@@ -14,6 +14,7 @@ import { PassiveListener } from "./data/passive.ts";
 import {
   type AbortReason,
   Transfer,
+  type TransferPlan,
   type TransferRecord,
   type TransferSpec,
 } from "./data/transfer.ts";
@@ -54,6 +55,8 @@ export interface SessionContext {
 export interface ControlChannel {
   read(buffer: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<number>;
+  /** Ends our side (FIN, or TLS close_notify) while still reading the client's. */
+  closeWrite?(): Promise<void>;
   close(): void;
 }
 
@@ -65,6 +68,8 @@ const PASSIVE_LINGER_MS = 5_000;
 const MAX_LONG_LINES = 3;
 /** How long a closing session waits for its last reply to be written. */
 const CLOSE_WRITE_TIMEOUT_MS = 1_000;
+/** How long a closing session keeps reading (and discarding) after its FIN, at most. */
+export const LINGER_MS = 1_000;
 
 let nextSessionId = 1;
 const decoder = new TextDecoder();
@@ -117,6 +122,10 @@ export class Session {
   #longLines = 0;
   /** An interrupt was answered as ABOR: the ABOR line that follows it gets no second reply. */
   #swallowAbor = false;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #sleepers = new Set<() => void>();
+  /** The session has been cleaned up: nothing may start a timer any more. */
+  #ended = false;
 
   /**
    * @param channel what replies and commands go through: `conn` itself, or a TLS layer on it.
@@ -158,21 +167,20 @@ export class Session {
     });
     try {
       await this.reply(220, this.ctx.options.banner);
-      while (!this.closed) {
+      for (;;) {
         const line = await this.#reader.readLine();
         if (line === null) break;
+        // A closing session reads on and discards until the client closes (lingering close).
+        if (this.closed) continue;
         this.lastActivity = Date.now();
         if (line.kind === "too-long") {
           await this.reply(500, "Command line too long.");
           if (++this.#longLines >= MAX_LONG_LINES) {
             log.security.warning(
               "Closing session {session} from {remote}: repeated over-long lines",
-              {
-                session: this.id,
-                remote: this.remoteHost,
-              },
+              { session: this.id, remote: this.remoteHost },
             );
-            break;
+            this.close(421, "Too many over-long command lines.");
           }
           continue;
         }
@@ -273,10 +281,11 @@ export class Session {
   /** Starts a transfer beside the command loop (see `data/transfer.ts`). */
   startTransfer(spec: TransferSpec): void {
     const faults = this.ctx.options.faults;
-    if (faults) spec = withFaults(spec, faults);
     const transfer = new Transfer(spec, {
       reply: (code, text) => this.reply(code, text),
       connect: (signal) => this.#connectData(signal),
+      protect: (connection, signal) => this.#protectData(connection as Deno.TcpConn, signal),
+      ...(faults ? { decorate: (plan, spec) => withFaults(plan, spec, faults) } : {}),
       finished: (record) => this.#transferFinished(record),
     });
     this.transfer = transfer;
@@ -372,19 +381,27 @@ export class Session {
     }
   }
 
-  /** Ends the session, sending a last reply (e.g. 421) when given. */
-  close(code?: number, text?: string): void {
+  /**
+   * Ends the session, sending a last reply (e.g. 421) when given, after the 426 of a transfer it
+   * aborts. The close lingers: we send FIN and keep reading for up to `lingerMs` before closing,
+   * because closing a socket with unread input sends a reset, and a reset can destroy the
+   * replies still on their way (a client that pipelined commands after QUIT would never see 221).
+   */
+  close(code?: number, text?: string, lingerMs = LINGER_MS): void {
     if (this.closed) return;
     this.closed = true;
-    this.transfer?.abort("shutdown");
-    const last = code === undefined ? Promise.resolve() : this.reply(code, text ?? "Closing.");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_WRITE_TIMEOUT_MS);
-    });
+    const transfer = this.transfer;
+    transfer?.abort("shutdown");
+    const last = (transfer?.done ?? Promise.resolve()).then(() =>
+      code === undefined ? undefined : this.reply(code, text ?? "Closing.")
+    );
+    const timeout = this.#sleep(CLOSE_WRITE_TIMEOUT_MS);
     Promise.race([last.catch(() => {}), timeout]).finally(() => {
-      clearTimeout(timer);
-      this.#closeChannel();
+      if (this.#ended) return;
+      const closeWrite = this.#channel.closeWrite;
+      if (lingerMs <= 0 || closeWrite === undefined) return this.#closeChannel();
+      closeWrite.call(this.#channel).catch(() => {});
+      this.#lingerTimer = setTimeout(() => this.#closeChannel(), lingerMs);
     });
   }
 
@@ -392,7 +409,7 @@ export class Session {
     this.ctx.transcript?.record(this.id, "command", text);
     const command = parseCommand(text);
     if (command !== null && command.verb === this.ctx.options.faults?.dropAfter) {
-      this.close();
+      this.close(undefined, undefined, 0);
       return;
     }
     if (command === null) {
@@ -459,8 +476,8 @@ export class Session {
     }
   }
 
-  async #connectData(signal: AbortSignal): Promise<DataConnection> {
-    const conn = await this.#connectRaw(signal);
+  /** TLS on the data connection under PROT P, after the 150 reply (clients start it then). */
+  async #protectData(conn: Deno.TcpConn, signal: AbortSignal): Promise<DataConnection> {
     if (!this.protectData || this.ctx.tls === null) return conn;
     const channel = await TlsChannel.accept(conn, this.ctx.tls.dataContext, {
       timeoutMs: this.ctx.options.dataTimeoutMs,
@@ -477,7 +494,7 @@ export class Session {
     return channel;
   }
 
-  async #connectRaw(signal: AbortSignal): Promise<Deno.TcpConn> {
+  async #connectData(signal: AbortSignal): Promise<Deno.TcpConn> {
     if (this.deadPassive) {
       this.deadPassive = false;
       // The client connects to a port nobody accepts on; we wait as for a real one, then give up.
@@ -533,18 +550,30 @@ export class Session {
 
   /** The `replyDelayMs` and `splitReplies` faults. */
   async #writeWithFaults(bytes: Uint8Array, faults: Faults): Promise<void> {
-    if (faults.replyDelayMs) {
-      await new Promise((resolve) => setTimeout(resolve, faults.replyDelayMs));
-    }
+    if (faults.replyDelayMs) await this.#sleep(faults.replyDelayMs);
     if (!faults.splitReplies) return await this.#writeAll(bytes);
     let start = 0;
     while (start < bytes.length) {
       const end = bytes.indexOf(0x0a, start) + 1 || bytes.length;
       await this.#writeAll(bytes.subarray(start, end));
       // A pause between lines, so that they leave in separate TCP segments.
-      if (end < bytes.length) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (end < bytes.length) await this.#sleep(5);
       start = end;
     }
+  }
+
+  /** A delay that the session's end cuts short, so that no timer outlives the session. */
+  #sleep(ms: number): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleepers.add(wake);
+    });
   }
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
@@ -559,11 +588,13 @@ export class Session {
   }
 
   #cleanup(): void {
-    const wasClosed = this.closed;
     this.closed = true;
+    this.#ended = true;
+    clearTimeout(this.#lingerTimer);
+    for (const wake of [...this.#sleepers]) wake();
     this.transfer?.abort("shutdown");
     this.closePassive();
-    if (!wasClosed) this.#closeChannel();
+    this.#closeChannel();
     log.session.info("Session {session} from {remote} closed (user {user}, {seconds} s)", {
       session: this.id,
       remote: this.remoteHost,
@@ -575,22 +606,18 @@ export class Session {
 }
 
 /** The transfer faults: stall a RETR, fail a STOR/APPE/STOU after so many bytes. */
-function withFaults(spec: TransferSpec, faults: Faults): TransferSpec {
-  const { plan } = spec;
+function withFaults(plan: TransferPlan, spec: TransferSpec, faults: Faults): TransferPlan {
   if (
     plan.direction === "send" && spec.command === "RETR" && faults.stallRetrAfterBytes !== undefined
   ) {
     return {
-      ...spec,
-      plan: {
-        direction: "send",
-        source: plan.source.pipeThrough(stallAfter(faults.stallRetrAfterBytes)),
-      },
+      direction: "send",
+      source: plan.source.pipeThrough(stallAfter(faults.stallRetrAfterBytes)),
     };
   }
   if (plan.direction === "receive" && faults.failStorAfter) {
     const { bytes, code } = faults.failStorAfter;
-    return { ...spec, plan: { direction: "receive", sink: failAfter(plan.sink, bytes, code) } };
+    return { direction: "receive", sink: failAfter(plan.sink, bytes, code) };
   }
-  return spec;
+  return plan;
 }

@@ -38,23 +38,25 @@ async function retr(session: Session, arg: string): Promise<void> {
   });
 }
 
-/** Starts an upload into an opened write handle. */
+/**
+ * Starts an upload. The storage side is opened only once the data connection exists, so an
+ * upload that never starts (425) leaves the existing file as it was.
+ */
 function receive(
   session: Session,
   command: string,
   path: string,
-  sink: WriteHandle,
-  openingText?: string,
-  completeText?: string,
+  open: () => Promise<WriteHandle>,
+  texts: { opening?: () => string; complete?: () => string } = {},
 ): void {
   session.startTransfer({
     command,
     path,
-    plan: { direction: "receive", sink },
+    open: async () => ({ direction: "receive", sink: await open() }),
     ascii: session.ascii,
-    openingText: openingText ??
+    openingText: texts.opening ??
       `Opening ${modeName(session)} mode data connection for ${quotePath(baseName(path))}.`,
-    ...(completeText === undefined ? {} : { completeText }),
+    ...(texts.complete === undefined ? {} : { completeText: texts.complete }),
   });
 }
 
@@ -62,55 +64,62 @@ async function stor(session: Session, arg: string): Promise<void> {
   session.requireDataChannel();
   const path = session.resolve(arg);
   const offset = session.takeRestOffset();
+  const { storage } = session.ctx;
   if (offset > 0) {
-    const { size } = await session.ctx.storage.stat(path);
+    const { size } = await storage.stat(path);
     if (offset > size) {
       throw new FtpError(554, `Restart offset ${offset} is beyond the end of the file.`);
     }
   }
-  receive(session, "STOR", path, await session.ctx.storage.write(path, { offset }));
+  receive(session, "STOR", path, () => storage.write(path, { offset }));
 }
 
-async function appe(session: Session, arg: string): Promise<void> {
+function appe(session: Session, arg: string): void {
   session.requireDataChannel();
   const path = session.resolve(arg);
   session.takeRestOffset();
-  receive(session, "APPE", path, await session.ctx.storage.write(path, { append: true }));
+  const { storage } = session.ctx;
+  receive(session, "APPE", path, () => storage.write(path, { append: true }));
 }
 
 /** Tries this many names before giving up on STOU. */
 const UNIQUE_ATTEMPTS = 100;
 
-async function stou(session: Session, arg: string): Promise<void> {
-  session.requireDataChannel();
-  session.takeRestOffset();
-  const base = arg === ""
-    ? joinPath(session.cwd, `ftpgate.${Date.now().toString(36)}`)
-    : session.resolve(arg);
+/** Creates a file under a name not yet taken: `base`, `base.1`, `base.2`, ... */
+async function createUnique(
+  session: Session,
+  base: string,
+): Promise<{ path: string; sink: WriteHandle }> {
   for (let attempt = 0; attempt < UNIQUE_ATTEMPTS; attempt++) {
     const path = attempt === 0 ? base : `${base}.${attempt}`;
-    let sink: WriteHandle;
     try {
-      sink = await session.ctx.storage.write(path, { exclusive: true });
+      return { path, sink: await session.ctx.storage.write(path, { exclusive: true }) };
     } catch (error) {
       if (error instanceof StorageError && (error.kind === "exists" || error.kind === "busy")) {
         continue;
       }
       throw error;
     }
-    const name = baseName(path);
-    // RFC 1123 §4.1.2.9: the 150 reply names the file as "FILE: name".
-    receive(
-      session,
-      "STOU",
-      path,
-      sink,
-      `FILE: ${name}`,
-      `Transfer complete (unique file name: ${name}).`,
-    );
-    return;
   }
   throw new FtpError(553, "Could not find a unique file name.");
+}
+
+function stou(session: Session, arg: string): void {
+  session.requireDataChannel();
+  session.takeRestOffset();
+  const base = arg === ""
+    ? joinPath(session.cwd, `ftpgate.${Date.now().toString(36)}`)
+    : session.resolve(arg);
+  let name = baseName(base);
+  receive(session, "STOU", base, async () => {
+    const created = await createUnique(session, base);
+    name = baseName(created.path);
+    return created.sink;
+  }, {
+    // RFC 1123 §4.1.2.9: the 150 reply names the file as "FILE: name".
+    opening: () => `FILE: ${name}`,
+    complete: () => `Transfer complete (unique file name: ${name}).`,
+  });
 }
 
 async function dele(session: Session, arg: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 
 import { FtpError, StorageError } from "../errors.ts";
+import { compileGlob } from "../listing/glob.ts";
 import { formatLsLine } from "../listing/ls.ts";
 import { type EntryRole, formatFacts } from "../listing/mlsx.ts";
 import { quotePath } from "../protocol/reply.ts";
@@ -41,31 +42,6 @@ export function stripListOptions(arg: string): string {
   return rest;
 }
 
-/** Turns a shell pattern (`*`, `?`, `[...]`) into a RegExp; null when there is no wildcard. */
-export function globToRegExp(pattern: string): RegExp | null {
-  if (!/[*?[]/.test(pattern)) return null;
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i];
-    if (char === "*") source += ".*";
-    else if (char === "?") source += ".";
-    else if (char === "[") {
-      const close = pattern.indexOf("]", i + 2);
-      if (close === -1) source += "\\[";
-      else {
-        const body = pattern.slice(i + 1, close).replace(/\\/g, "\\\\");
-        source += `[${body.startsWith("!") ? "^" + body.slice(1) : body}]`;
-        i = close;
-      }
-    } else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  }
-  try {
-    return new RegExp(`^${source}$`, "s");
-  } catch {
-    return null;
-  }
-}
-
 async function collect(session: Session, arg: string): Promise<Listed> {
   const { storage } = session.ctx;
   const path = session.resolve(arg === "" ? "." : arg);
@@ -75,12 +51,12 @@ async function collect(session: Session, arg: string): Promise<Listed> {
   try {
     stat = await storage.stat(path);
   } catch (error) {
-    const pattern = globToRegExp(baseName(path));
+    const pattern = compileGlob(baseName(path));
     if (!(error instanceof StorageError) || error.kind !== "not-found" || pattern === null) {
       throw error;
     }
     const parent = parentPath(path);
-    const entries = (await storage.list(parent)).filter((entry) => pattern.test(entry.name));
+    const entries = (await storage.list(parent)).filter((entry) => pattern.matches(entry.name));
     return { path: parent, entries: sortByName(entries), prefix: typedDir, isDirectory: true };
   }
   if (stat.type !== "dir") {

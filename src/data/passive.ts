@@ -172,7 +172,8 @@ export class PassiveListener {
       conn.close();
       return;
     }
-    if (this.#armedAt === 0 || this.#ready !== null) {
+    // Accepted just as the listener closed, outside an arm, or a second one for this arm.
+    if (this.#closed || this.#armedAt === 0 || this.#ready !== null) {
       conn.close();
       return;
     }

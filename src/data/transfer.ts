@@ -22,13 +22,19 @@ export interface TransferSpec {
   command: string;
   /** The virtual path, for logs and STAT. */
   path: string;
-  plan: TransferPlan;
+  /** What to move, already opened (a download checked before anything else happens)... */
+  plan?: TransferPlan;
+  /**
+   * ...or how to open it once the data connection exists: an upload changes nothing on disk
+   * until the client has connected (a STOR that gets 425 must not have emptied the file).
+   */
+  open?: () => Promise<TransferPlan>;
   /** Convert line ends (TYPE A). Listings are built with CRLF and never need it. */
   ascii: boolean;
-  /** Text of the 150 reply. */
-  openingText: string;
+  /** Text of the 150 reply (a function when it depends on what `open` found). */
+  openingText: string | (() => string);
   /** Text of the 226 reply. */
-  completeText?: string;
+  completeText?: string | (() => string);
 }
 
 /** Why a transfer ended early. */
@@ -37,8 +43,12 @@ export type AbortReason = "abort" | "stall" | "shutdown";
 /** What the transfer needs from its session. */
 export interface TransferHost {
   reply(code: number, text: string): Promise<void>;
-  /** Opens (passive: takes) the data connection; rejects with FtpError 425 on failure. */
+  /** Makes (passive: takes) the TCP data connection; rejects with FtpError 425 on failure. */
   connect(signal: AbortSignal): Promise<DataConnection>;
+  /** Wraps the connection as the session requires (TLS under PROT P); after the 150 reply. */
+  protect(connection: DataConnection, signal: AbortSignal): Promise<DataConnection>;
+  /** Changes the plan before use (fault injection). */
+  decorate?(plan: TransferPlan, spec: TransferSpec): TransferPlan;
   /** Reports the outcome once, for the transfer log. */
   finished(record: TransferRecord): void;
 }
@@ -56,7 +66,11 @@ export interface TransferRecord {
   error?: unknown;
 }
 
-/** A running transfer. */
+/**
+ * A running transfer. The order follows vsftpd: the data connection first, then the storage
+ * side, then 150 (so a data connection that never comes is a plain 425, which every client
+ * reads), then TLS on the data connection (clients start it after the 150), then the bytes.
+ */
 export class Transfer {
   readonly spec: TransferSpec;
   readonly startedAt = Date.now();
@@ -69,11 +83,13 @@ export class Transfer {
   #abortReason: AbortReason | null = null;
   readonly #controller = new AbortController();
   #connection: DataConnection | null = null;
+  #plan: TransferPlan | null;
   readonly #host: TransferHost;
 
   constructor(spec: TransferSpec, host: TransferHost) {
     this.spec = spec;
     this.#host = host;
+    this.#plan = spec.plan ?? null;
     this.done = this.#run();
   }
 
@@ -87,21 +103,30 @@ export class Transfer {
 
   async #run(): Promise<void> {
     const { spec } = this;
+    const signal = this.#controller.signal;
     let code = 226;
     let result: TransferRecord["result"] = "ok";
     let failure: unknown;
     try {
-      await this.#host.reply(150, spec.openingText);
       try {
-        this.#connection = await this.#host.connect(this.#controller.signal);
+        this.#connection = await this.#host.connect(signal);
       } catch (error) {
         throw this.#abortReason ? error : toFtpError(error, 425, "Can't open data connection.");
       }
-      if (this.#abortReason) throw new FtpError(426, "Transfer aborted.");
-      await this.#pump(this.#connection);
+      this.#checkAborted();
+      let plan = this.#plan ?? await spec.open!();
+      if (this.#host.decorate) plan = this.#host.decorate(plan, spec);
+      this.#plan = plan;
+      this.#checkAborted();
+      const opening = spec.openingText;
+      await this.#host.reply(150, typeof opening === "string" ? opening : opening());
+      this.#connection = await this.#host.protect(this.#connection, signal);
+      this.#checkAborted();
+      await this.#pump(this.#connection, plan);
       await this.#connection.finish?.();
       this.#closeConnection();
-      await this.#host.reply(226, spec.completeText ?? "Transfer complete.");
+      const complete = spec.completeText ?? "Transfer complete.";
+      await this.#host.reply(226, typeof complete === "string" ? complete : complete());
     } catch (error) {
       this.#discard(error);
       this.#closeConnection();
@@ -123,20 +148,25 @@ export class Transfer {
     }
   }
 
-  #pump(connection: DataConnection): Promise<number> {
-    const { plan, ascii } = this.spec;
+  #checkAborted(): void {
+    if (this.#abortReason) throw new FtpError(426, "Transfer aborted.");
+  }
+
+  #pump(connection: DataConnection, plan: TransferPlan): Promise<number> {
+    const { ascii } = this.spec;
+    const signal = this.#controller.signal;
     const onChunk = (bytes: number) => {
       this.bytes += bytes;
       this.lastProgress = Date.now();
     };
     if (plan.direction === "send") {
       const source = ascii ? plan.source.pipeThrough(toNetworkAscii()) : plan.source;
-      return pump(source, connection.writable, onChunk);
+      return pump(source, connection.writable, onChunk, signal);
     }
     const source = ascii
       ? connection.readable.pipeThrough(fromNetworkAscii())
       : connection.readable;
-    return pump(source, plan.sink, onChunk);
+    return pump(source, plan.sink, onChunk, signal);
   }
 
   /** The final reply for a failed or aborted transfer. */
@@ -146,7 +176,7 @@ export class Transfer {
     }
     if (this.#abortReason) return { code: 426, text: "Transfer aborted.", unexpected: false };
     if (error instanceof PumpError) {
-      const networkSide = this.spec.plan.direction === "send" ? "sink" : "source";
+      const networkSide = this.#plan?.direction === "send" ? "sink" : "source";
       if (error.side === networkSide) {
         return { code: 426, text: "Connection closed; transfer aborted.", unexpected: false };
       }
@@ -157,7 +187,8 @@ export class Transfer {
 
   /** Releases the storage side when the bytes never flowed (pump releases it otherwise). */
   #discard(reason: unknown): void {
-    const { plan } = this.spec;
+    const plan = this.#plan;
+    if (plan === null) return;
     if (plan.direction === "send") {
       if (!plan.source.locked) plan.source.cancel(reason).catch(() => {});
     } else if (!plan.sink.locked) {

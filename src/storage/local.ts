@@ -18,6 +18,7 @@
  * @module
  */
 
+import { closeSync, openSync } from "node:fs";
 import { StorageError, type StorageErrorKind } from "../errors.ts";
 import type { FileStat, ReadHandle, Storage, WriteHandle, WriteOptions } from "./storage.ts";
 import { baseName, parentPath } from "./vpath.ts";
@@ -32,6 +33,28 @@ export interface LocalStorageOptions {
    * Without it, an interrupted upload leaves the bytes received so far (for REST resume).
    */
   atomicUploads?: boolean;
+}
+
+/** A directory held for reading: a path to read it by, and what to do after. */
+interface PinnedDirectory {
+  path: string;
+  release(): void;
+}
+
+let procFd: boolean | undefined;
+
+/** Whether `/proc/self/fd` works here: Linux, with read permission for it. Checked once. */
+function procFdUsable(): boolean {
+  if (procFd === undefined) {
+    try {
+      procFd = Deno.build.os === "linux" &&
+        Deno.permissions.querySync({ name: "read", path: "/proc/self/fd" }).state === "granted" &&
+        Deno.statSync("/proc/self/fd").isDirectory;
+    } catch {
+      procFd = false;
+    }
+  }
+  return procFd;
 }
 
 /** Prefix of in-progress atomic uploads: hidden from listings and from clients. */
@@ -80,23 +103,29 @@ export class LocalStorage implements Storage {
   }
 
   async list(path: string): Promise<FileStat[]> {
-    let dir: string;
+    let dir: PinnedDirectory;
     let names: Deno.DirEntry[];
     try {
-      dir = this.#realExisting(path);
-      names = [...Deno.readDirSync(dir)];
+      dir = this.#pinDirectory(path);
     } catch (error) {
       throw this.#error(error, path);
     }
-    const prefix = dir === "/" ? "/" : `${dir}/`;
-    const entries: FileStat[] = [];
-    for (let i = 0; i < names.length; i++) {
-      // A huge directory must not hold every other session: let them in now and then.
-      if (i > 0 && i % LIST_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const entry = this.#entryStat(prefix, names[i]);
-      if (entry !== null) entries.push(entry);
+    try {
+      names = [...Deno.readDirSync(dir.path)];
+      const prefix = dir.path === "/" ? "/" : `${dir.path}/`;
+      const entries: FileStat[] = [];
+      for (let i = 0; i < names.length; i++) {
+        // A huge directory must not hold every other session: let them in now and then.
+        if (i > 0 && i % LIST_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        const entry = this.#entryStat(prefix, names[i]);
+        if (entry !== null) entries.push(entry);
+      }
+      return entries;
+    } catch (error) {
+      throw this.#error(error, path);
+    } finally {
+      dir.release();
     }
-    return entries;
   }
 
   read(path: string, offset = 0): Promise<ReadHandle> {
@@ -128,17 +157,25 @@ export class LocalStorage implements Storage {
     };
     try {
       if (!this.#atomic) {
-        const file = this.#openForWrite(path, target, options);
-        return this.#fileSink(file, path, () => {
+        // Checked now, so that a refusal comes before the 150; the file is opened (and
+        // truncated) only when the first byte or the end of the upload arrives: an upload whose
+        // data connection or TLS handshake fails changes nothing.
+        const existing = this.#existing(path, target);
+        if (existing && options.exclusive) throw new StorageError("exists", path);
+        if (!existing && (options.offset ?? 0) > 0) throw new StorageError("not-found", path);
+        return this.#fileSink(() => this.#openForWrite(path, target, options), path, () => {
           release();
           return Promise.resolve();
         });
       }
       const upload = await this.#openTemporary(path, target, options);
-      return this.#fileSink(upload.file, path, async (complete) => {
+      return this.#fileSink(() => upload.file, path, (complete) => {
         try {
           if (complete) upload.commit();
           else removeQuietly(upload.temporary);
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
         } finally {
           release();
         }
@@ -200,6 +237,37 @@ export class LocalStorage implements Storage {
     } catch (error) {
       return Promise.reject(this.#error(error, path));
     }
+  }
+
+  /**
+   * A directory to read, held open so that swapping its path for a symlink after the check
+   * cannot redirect the read: on Linux it is read through `/proc/self/fd/N`, which names the
+   * opened directory itself, not a path resolved again. (Needs read permission on
+   * `/proc/self/fd`, which `deno task start` grants; without it, the path is checked again after
+   * the read instead, which narrows the race but cannot close it.)
+   */
+  #pinDirectory(path: string): PinnedDirectory {
+    const real = this.#realExisting(path);
+    if (procFdUsable()) {
+      const fd = openSync(real, "r");
+      try {
+        const pinned = `/proc/self/fd/${fd}`;
+        if (Deno.realPathSync(pinned) !== real) throw new StorageError("permission", path);
+        if (!Deno.statSync(pinned).isDirectory) throw new StorageError("not-a-directory", path);
+        return { path: pinned, release: () => closeSync(fd) };
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+    }
+    return {
+      path: real,
+      release: () => {
+        if (Deno.realPathSync(this.root + path) !== real) {
+          throw new StorageError("permission", path);
+        }
+      },
+    };
   }
 
   /** The real path of an existing object, refusing anything that resolves outside the root. */
@@ -329,21 +397,27 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * Wraps an open file as the write side of an upload. `finish(true)` runs after a complete
-   * upload, `finish(false)` after an aborted or failed one; the file is closed first either way.
+   * Wraps a file, opened on first use, as the write side of an upload. `finish(true)` runs after
+   * a complete upload, `finish(false)` after an aborted or failed one; the file is closed first.
    */
   #fileSink(
-    file: Deno.FsFile,
+    open: () => Deno.FsFile,
     path: string,
     finish: (complete: boolean) => Promise<void>,
   ): WriteHandle {
+    let file: Deno.FsFile | null = null;
     let done = false;
     const end = async (complete: boolean) => {
       if (done) return;
       done = true;
       try {
-        file.close();
-      } catch { /* already closed */ }
+        // A complete upload of zero bytes still creates (or empties) the file.
+        if (complete) file ??= open();
+        file?.close();
+      } catch (error) {
+        await finish(false).catch(() => {});
+        throw this.#error(error, path);
+      }
       try {
         await finish(complete);
       } catch (error) {
@@ -353,6 +427,7 @@ export class LocalStorage implements Storage {
     return new WritableStream<Uint8Array>({
       write: async (chunk) => {
         try {
+          file ??= open();
           let offset = 0;
           while (offset < chunk.length) offset += file.writeSync(chunk.subarray(offset));
         } catch (error) {

@@ -53,7 +53,8 @@ const CHUNK_SIZE = 256 * 1024;
 export class MemoryStorage implements Storage {
   readonly #root: DirNode;
   readonly #maxBytes: number;
-  readonly #writing = new Set<FileNode>();
+  /** Paths with an upload in progress. */
+  readonly #writing = new Set<string>();
   #usedBytes = 0;
   #nextId = 1;
 
@@ -143,26 +144,32 @@ export class MemoryStorage implements Storage {
     return this.#run(() => {
       const parent = this.#findDir(parentPath(path));
       const name = baseName(path);
-      let node = parent.children.get(name);
-      if (node?.type === "dir") throw new StorageError("is-a-directory", path);
-      if (node !== undefined && options.exclusive) throw new StorageError("exists", path);
-      if (node === undefined && (options.offset ?? 0) > 0) {
+      const existing = parent.children.get(name);
+      if (existing?.type === "dir") throw new StorageError("is-a-directory", path);
+      if (existing !== undefined && options.exclusive) throw new StorageError("exists", path);
+      if (existing === undefined && (options.offset ?? 0) > 0) {
         throw new StorageError("not-found", path);
       }
-      if (node === undefined) {
-        node = this.#fileNode();
-        parent.children.set(name, node);
-      }
-      if (this.#writing.has(node)) throw new StorageError("busy", path);
-      const keep = options.append ? node.size : Math.min(options.offset ?? 0, node.size);
-      // Copy the kept part into a buffer of this write's own: running downloads keep theirs.
-      const data = new Uint8Array(Math.max(keep, 64));
-      data.set(node.data.subarray(0, keep));
-      this.#usedBytes -= node.size - keep;
-      node.data = data;
-      node.size = keep;
-      node.mtime = new Date();
-      return this.#sink(node, path);
+      if (this.#writing.has(path)) throw new StorageError("busy", path);
+      // Nothing changes until the first byte or the end of the upload (as on disk).
+      const start = (): FileNode => {
+        let node = parent.children.get(name);
+        if (node?.type === "dir") throw new StorageError("is-a-directory", path);
+        if (node === undefined) {
+          node = this.#fileNode();
+          parent.children.set(name, node);
+        }
+        const keep = options.append ? node.size : Math.min(options.offset ?? 0, node.size);
+        // Copy the kept part into a buffer of this write's own: running downloads keep theirs.
+        const data = new Uint8Array(Math.max(keep, 64));
+        data.set(node.data.subarray(0, keep));
+        this.#usedBytes -= node.size - keep;
+        node.data = data;
+        node.size = keep;
+        node.mtime = new Date();
+        return node;
+      };
+      return this.#sink(start, path);
     });
   }
 
@@ -284,13 +291,15 @@ export class MemoryStorage implements Storage {
     };
   }
 
-  #sink(node: FileNode, path: string): WriteHandle {
-    this.#writing.add(node);
+  #sink(start: () => FileNode, path: string): WriteHandle {
+    this.#writing.add(path);
+    let node: FileNode | null = null;
     const release = () => {
-      this.#writing.delete(node);
+      this.#writing.delete(path);
     };
     return new WritableStream<Uint8Array>({
       write: (chunk) => {
+        node ??= start();
         if (this.#usedBytes + chunk.length > this.#maxBytes) {
           release();
           throw new StorageError("no-space", path);
@@ -306,7 +315,10 @@ export class MemoryStorage implements Storage {
         node.mtime = new Date();
         this.#usedBytes += chunk.length;
       },
-      close: release,
+      close: () => {
+        node ??= start(); // an empty upload still creates or empties the file
+        release();
+      },
       abort: release,
     });
   }

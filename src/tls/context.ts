@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { generateSelfSigned } from "./self_signed.ts";
 
@@ -97,6 +97,7 @@ function load(
   } else {
     ({ cert, key } = source);
   }
+  checkKeyMatches(cert, key, source);
   let control: SecureContext;
   let data: SecureContext;
   try {
@@ -111,6 +112,33 @@ function load(
     );
   }
   return { control, data, fingerprint: fingerprint(cert) };
+}
+
+/**
+ * Refuses a key that does not belong to the certificate. Deno's createSecureContext accepts such
+ * a pair, and every handshake then fails with a misleading error; a reload would swap a working
+ * pair for a broken one.
+ */
+function checkKeyMatches(cert: string, key: string, source: TlsSource): void {
+  const where = "certFile" in source ? ` (${source.certFile}, ${source.keyFile})` : "";
+  let certKey: Uint8Array;
+  let ownKey: Uint8Array;
+  try {
+    certKey = new Uint8Array(createPublicKey(cert).export({ type: "spki", format: "der" }));
+    ownKey = new Uint8Array(
+      createPublicKey(createPrivateKey(key)).export({ type: "spki", format: "der" }),
+    );
+  } catch (error) {
+    throw new TlsConfigError(
+      `unusable TLS certificate or key${where}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (certKey.length !== ownKey.length || certKey.some((byte, i) => byte !== ownKey[i])) {
+    throw new TlsConfigError(`the TLS key does not match the certificate${where}`);
+  }
 }
 
 function readPem(path: string, what: string): string {

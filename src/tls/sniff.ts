@@ -75,6 +75,10 @@ export class SniffedConn {
     return this.#conn.write(bytes);
   }
 
+  closeWrite(): Promise<void> {
+    return this.#conn.closeWrite();
+  }
+
   close(): void {
     this.#conn.close();
   }

@@ -52,7 +52,14 @@ export class TlsChannel {
     },
   ): Promise<TlsChannel> {
     const gate = new Gate();
-    const transport = connDuplex(conn, gate, options.initial, options.skipLeadingLF ?? false);
+    let onEnd = () => {};
+    const transport = connDuplex(
+      conn,
+      gate,
+      options.initial,
+      options.skipLeadingLF ?? false,
+      () => onEnd(),
+    );
     const socket = new TLSSocket(transport, { isServer: true, secureContext: context });
     const channel = new TlsChannel(socket, conn, gate);
     return new Promise((resolve, reject) => {
@@ -70,7 +77,10 @@ export class TlsChannel {
         options.signal?.removeEventListener("abort", onAbort);
       };
       const onClose = () => fail(new Error("connection closed during TLS handshake"));
+      // Deno's TLSSocket does not report a peer that hangs up mid-handshake: we see it below.
+      onEnd = onClose;
       socket.once("secure", () => {
+        onEnd = () => {};
         cleanup();
         // Errors after the handshake surface through read/write; keep one listener so that an
         // 'error' event is never unhandled.
@@ -136,6 +146,11 @@ export class TlsChannel {
       if (this.#socket.destroyed || this.#socket.writableEnded) return resolve();
       this.#socket.end(() => resolve());
     });
+  }
+
+  /** Ends our side: close_notify then FIN, while the client's side can still be read. */
+  closeWrite(): Promise<void> {
+    return this.finish();
   }
 
   /** Closes TLS and the TCP connection. */
@@ -237,6 +252,7 @@ function connDuplex(
   gate: Gate,
   initial: Uint8Array | undefined,
   skipLeadingLF: boolean,
+  onEnd: () => void,
 ): Duplex {
   let first = initial && initial.length > 0 ? initial : null;
   let skipLF = skipLeadingLF && first === null;
@@ -245,7 +261,9 @@ function connDuplex(
       if (first) {
         const chunk = first;
         first = null;
-        this.push(chunk);
+        // On a later turn: bytes pushed before TLSSocket has started its handshake crash Deno's
+        // TLS code (an uncaught TypeError in _start) when they are not a valid record.
+        setTimeout(() => this.push(chunk), 0);
         return;
       }
       const pull = () => {
@@ -254,7 +272,10 @@ function connDuplex(
         const buffer = new Uint8Array(READ_SIZE);
         conn.read(buffer).then(
           (n) => {
-            if (n === null) return void this.push(null);
+            if (n === null) {
+              onEnd();
+              return void this.push(null);
+            }
             let start = 0;
             if (skipLF) {
               skipLF = false;

@@ -158,12 +158,13 @@ Deno.test("PASV without a connection within dataTimeoutMs: the next RETR gets 42
   equal(text(await c.download("RETR a.txt")), "a");
 });
 
-Deno.test("RETR after PASV when the client never connects: 150 then 425", async () => {
+Deno.test("RETR after PASV when the client never connects: 425 and no 150", async () => {
   await using t = startServer({ dataTimeoutMs: 300, files: { "a.txt": "a" } });
   await using c = await binaryClient(t.port);
   await c.expect("PASV", 227);
-  await c.expect("RETR a.txt", 150);
-  equal((await c.read()).code, 425);
+  // Like vsftpd: the data connection comes before the 150, so a client that reads only the data
+  // socket after a 150 (curl, ftplib) never waits on a transfer that cannot start.
+  await c.expect("RETR a.txt", 425);
   await c.expect("NOOP", 200);
 });
 
@@ -204,15 +205,14 @@ Deno.test("EPRT |1|: the server connects for STOR", async () => {
   deepEqual(Deno.readFileSync(`${t.root}/up.bin`), data);
 });
 
-Deno.test("PORT/EPRT to a port nobody listens on: 150 then 425", async () => {
+Deno.test("PORT/EPRT to a port nobody listens on: 425 and no 150", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
   await using c = await binaryClient(t.port);
   const closed = new ActiveListener();
   const argument = closed.portArgument;
   closed.close();
   await c.expect(`PORT ${argument}`, 200);
-  await c.expect("RETR a.txt", 150);
-  equal((await c.read()).code, 425);
+  await c.expect("RETR a.txt", 425);
   await c.expect("NOOP", 200);
 });
 
@@ -368,7 +368,7 @@ Deno.test("ABOR while the server waits for the data connection: 426 then 226", a
   await using t = startServer({ files: { "a.txt": "a" } });
   await using c = await binaryClient(t.port);
   await c.expect("EPSV", 229);
-  await c.expect("RETR a.txt", 150);
+  await c.send("RETR a.txt"); // no 150 yet: the server waits for the data connection first
   equal((await c.command("ABOR")).code, 426);
   equal((await c.read()).code, 226);
   await c.expect("NOOP", 200);

@@ -1,6 +1,15 @@
 import { deepEqual, throws } from "node:assert/strict";
 import type { CliConfig } from "../../src/cli.ts";
-import { permissionFlags } from "../../src/permissions.ts";
+import { type ExtraPaths, permissionFlags as flagsFor } from "../../src/permissions.ts";
+
+/** The flags for a non-Linux target unless the test says otherwise: exact lists stay short. */
+function permissionFlags(
+  config: CliConfig,
+  env: readonly string[],
+  extra: ExtraPaths = {},
+): string[] {
+  return flagsFor(config, env, { linux: false, ...extra });
+}
 
 function config(serve: Partial<CliConfig["serve"]> = {}): CliConfig {
   return {
@@ -108,4 +117,13 @@ Deno.test("permissionFlags() grants read access to TLS certificate and key files
     () => permissionFlags(config({ tls: { certFile: "/a,b.pem", keyFile: "/k.pem" } }), []),
     RangeError,
   );
+});
+
+Deno.test("permissionFlags() on Linux also grants read on /proc/self/fd (listing by open handle)", () => {
+  deepEqual(permissionFlags(config(), [], { linux: true }), [
+    "--allow-net",
+    "--allow-read=/srv/ftp,/proc/self/fd",
+    "--allow-write=/srv/ftp",
+  ]);
+  deepEqual(permissionFlags(config({ root: "memory:" }), [], { linux: true }), ["--allow-net"]);
 });
