@@ -9,9 +9,9 @@
  */
 
 import { type CliConfig, CliError, helpText, parseCli, VERSION } from "./src/cli.ts";
-import { configureLogging, log } from "./src/log.ts";
+import { configureLogging, holdLogs, log } from "./src/log.ts";
 import { connectableHost, type FtpServer, serve } from "./src/server.ts";
-import { TlsConfigError } from "./src/tls/context.ts";
+import { TlsConfigError } from "./src/tls/errors.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -30,6 +30,13 @@ function fail(code: number, message: string): never {
 function say(line: string): void {
   // deno-lint-ignore no-console
   console.log(line);
+}
+
+/** Writes a line to stdout through the event loop, so that a client already waiting is served first. */
+async function sayAsync(line: string): Promise<void> {
+  const bytes = new TextEncoder().encode(line + "\n");
+  let offset = 0;
+  while (offset < bytes.length) offset += await Deno.stdout.write(bytes.subarray(offset));
 }
 
 function startupError(error: unknown, config: CliConfig): string {
@@ -76,12 +83,11 @@ function writeAtomically(path: string, text: string): void {
   Deno.renameSync(temporary, path);
 }
 
-function announce(server: FtpServer, config: CliConfig): void {
+async function announce(server: FtpServer, config: CliConfig): Promise<void> {
   if (config.readyFile !== undefined) {
     const line = readyJson(server, config);
     if (config.readyFile !== "-") writeAtomically(config.readyFile, line + "\n");
-    say(line);
-    return;
+    return await sayAsync(line);
   }
   // The ready line: scripts wait for it and take the URL from its first word.
   const words = [`ftp://${connectableHost(server.addr.hostname)}:${server.addr.port}/`];
@@ -91,7 +97,7 @@ function announce(server: FtpServer, config: CliConfig): void {
     );
   }
   if (server.tlsFingerprint) words.push(`sha256=${server.tlsFingerprint}`);
-  say(words.join(" "));
+  await sayAsync(words.join(" "));
 }
 
 /** SIGINT/SIGTERM stop the server; a second signal skips the grace period. */
@@ -159,8 +165,10 @@ async function main(): Promise<void> {
   }
   if (config.help) return say(helpText());
   if (config.version) return say(`ftpgate ${VERSION}`);
-  await configureLogging(config.logFormat, config.logLevel);
+  holdLogs();
   survive();
+  // FTPS modules (node:tls and friends) load only when asked for: ~30 ms off a plain start.
+  if (config.serve.tls) await import("./src/tls/mod.ts");
   let server: FtpServer;
   try {
     server = serve(config.serve);
@@ -171,11 +179,21 @@ async function main(): Promise<void> {
   }
   const unlisten = handleSignals(server);
   try {
-    announce(server, config);
+    await announce(server, config);
   } catch (error) {
     await server.shutdown({ graceMs: 0 });
     fail(1, `cannot write the ready file: ${(error as Error).message}`);
   }
+  // LogTape loads after the first client has been greeted (or after 100 ms without one): its
+  // import costs ~15 ms that the first banner should not wait for. Records made meanwhile are
+  // held and written once it is configured. (AbortSignal.timeout, not setTimeout: the first
+  // setTimeout of a process costs ~6 ms to load the timer module.)
+  const quiet = AbortSignal.timeout(100);
+  await Promise.race([
+    server.firstSession,
+    new Promise((resolve) => quiet.addEventListener("abort", resolve, { once: true })),
+  ]);
+  await configureLogging(config.logFormat, config.logLevel);
   let exitTimer: ReturnType<typeof setTimeout> | undefined;
   if (config.exitAfterMs !== undefined) {
     exitTimer = setTimeout(() => {

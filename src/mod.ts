@@ -11,6 +11,8 @@
  * @module
  */
 
+import "./tls/mod.ts"; // the library serves FTPS out of the box
+
 export { FtpServer, MEMORY_ROOT, serve, type ShutdownOptions } from "./server.ts";
 export { DEFAULTS, type ServeOptions } from "./options.ts";
 export type { AnonymousAccess, UserConfig } from "./auth.ts";
@@ -26,3 +28,4 @@ export type {
 } from "./storage/storage.ts";
 export { FtpError, StorageError, type StorageErrorKind } from "./errors.ts";
 export { configureLogging, type LogFormat } from "./log.ts";
+export { generateSelfSigned, TlsConfigError, type TlsSource } from "./tls/mod.ts";

@@ -14,10 +14,9 @@ import { type ControlChannel, Session, type SessionContext } from "./session.ts"
 import { LocalStorage } from "./storage/local.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
-import { TlsContext } from "./tls/context.ts";
-import { sniff } from "./tls/sniff.ts";
+import type { TlsContext } from "./tls/context.ts";
+import { tlsSupport } from "./tls/support.ts";
 import { Transcript, type TranscriptEntry } from "./transcript.ts";
-import { TlsChannel } from "./tls/socket.ts";
 
 /**
  * The `root` that selects an empty in-memory storage.
@@ -81,6 +80,9 @@ export class FtpServer implements AsyncDisposable {
   readonly finished: Promise<void>;
   /** The storage sessions see. */
   readonly storage: Storage;
+  /** Resolves once the first client has been greeted (its 220 written). */
+  readonly firstSession: Promise<void>;
+  #greeted!: () => void;
 
   readonly #listeners: TcpListener[];
   readonly #options: ResolvedOptions;
@@ -118,6 +120,7 @@ export class FtpServer implements AsyncDisposable {
     this.implicitTlsAddr = implicitListener?.addr;
     this.url = serverUrl(listener.addr, options);
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+    this.firstSession = new Promise((resolve) => (this.#greeted = resolve));
     this.#transcript = options.transcript === false
       ? null
       : new Transcript(typeof options.transcript === "string" ? options.transcript : null);
@@ -129,19 +132,10 @@ export class FtpServer implements AsyncDisposable {
       deadPassivePort: () => this.#deadPassivePort(),
       nextLoginAttempt: () => ++this.#loginAttempts,
       auth: new Authenticator(options.users, options.anonymous),
+      sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (session, user) => this.#loginFailed(session, user),
     };
-    const interval = Math.max(
-      50,
-      Math.min(
-        SWEEP_INTERVAL_MS,
-        options.idleTimeoutMs / 4,
-        options.dataTimeoutMs / 4,
-        options.stallTimeoutMs / 4,
-      ),
-    );
-    this.#sweeper = setInterval(() => this.#sweep(), interval);
     this.#acceptLoops.push(this.#acceptLoop(listener, false));
     if (implicitListener) this.#acceptLoops.push(this.#acceptLoop(implicitListener, true));
   }
@@ -313,7 +307,7 @@ export class FtpServer implements AsyncDisposable {
   ): Promise<{ channel: ControlChannel; secure: boolean } | null> {
     let initial: Uint8Array | undefined;
     if (!implicitTls) {
-      const sniffed = await sniff(conn, this.#options.tlsSniffMs);
+      const sniffed = await tlsSupport().sniff(conn, this.#options.tlsSniffMs);
       if (sniffed.kind === "closed") {
         closeQuietly(conn);
         return null;
@@ -321,7 +315,7 @@ export class FtpServer implements AsyncDisposable {
       if (sniffed.kind === "plain") return { channel: sniffed.channel, secure: false };
       initial = sniffed.initial;
     }
-    const channel = await TlsChannel.accept(conn, tls.secureContext, {
+    const channel = await tlsSupport().accept(conn, tls.secureContext, {
       initial,
       timeoutMs: HANDSHAKE_TIMEOUT_MS,
     });
@@ -394,6 +388,26 @@ export class FtpServer implements AsyncDisposable {
     return options.loginFailureDelayMs;
   }
 
+  /**
+   * The sweeper starts with the first session, after its banner: the first timer of a process
+   * costs ~6 ms (the runtime loads its timer module), which the first client should not wait for.
+   */
+  #startSweeper(): void {
+    this.#greeted();
+    if (this.#sweeper !== undefined || this.#shuttingDown) return;
+    const options = this.#options;
+    const interval = Math.max(
+      50,
+      Math.min(
+        SWEEP_INTERVAL_MS,
+        options.idleTimeoutMs / 4,
+        options.dataTimeoutMs / 4,
+        options.stallTimeoutMs / 4,
+      ),
+    );
+    this.#sweeper = setInterval(() => this.#sweep(), interval);
+  }
+
   #sweep(): void {
     const now = Date.now();
     for (const session of this.#sessions) session.tick(now);
@@ -421,7 +435,9 @@ export class FtpServer implements AsyncDisposable {
  */
 export function serve(options: ServeOptions = {}): FtpServer {
   const resolved = resolveOptions(options);
-  const tls = resolved.tls ? new TlsContext(resolved.tls, resolved.requireTlsSessionReuse) : null;
+  const tls = resolved.tls
+    ? tlsSupport().createContext(resolved.tls, resolved.requireTlsSessionReuse)
+    : null;
   const storage = typeof resolved.root !== "string"
     ? resolved.root
     : resolved.root === MEMORY_ROOT

@@ -30,7 +30,8 @@ import { resolvePath } from "./storage/vpath.ts";
 import { failAfter, type Faults, stallAfter } from "./faults.ts";
 import type { TlsContext } from "./tls/context.ts";
 import type { Transcript } from "./transcript.ts";
-import { TlsChannel } from "./tls/socket.ts";
+import type { TlsChannel } from "./tls/socket.ts";
+import { tlsSupport } from "./tls/support.ts";
 
 /** What every session of one server shares. */
 export interface SessionContext {
@@ -45,6 +46,8 @@ export interface SessionContext {
   deadPassivePort(): number;
   /** Numbers login attempts server-wide, from 1 (the `rejectLogin` fault). */
   nextLoginAttempt(): number;
+  /** Called once the banner of a session has been written. */
+  sessionStarted(): void;
   /** Called once when a session has ended. */
   sessionEnded(session: Session): void;
   /** Records a failed login; returns how long to wait before answering. */
@@ -126,6 +129,8 @@ export class Session {
   readonly #sleepers = new Set<() => void>();
   /** The session has been cleaned up: nothing may start a timer any more. */
   #ended = false;
+  #noDelay = false;
+  #quitCleanly = false;
 
   /**
    * @param channel what replies and commands go through: `conn` itself, or a TLS layer on it.
@@ -146,11 +151,6 @@ export class Session {
     this.remoteHost = normalizeHost(conn.remoteAddr.hostname);
     this.remotePort = conn.remoteAddr.port;
     this.localHost = normalizeHost(conn.localAddr.hostname);
-    try {
-      // Replies are small and answered one at a time: Nagle would hold the 226 after a short
-      // download until the client's delayed ACK (up to 40 ms per file).
-      conn.setNoDelay(true);
-    } catch { /* closed already */ }
   }
 
   /** The user name for logs. */
@@ -167,6 +167,7 @@ export class Session {
     });
     try {
       await this.reply(220, this.ctx.options.banner);
+      this.ctx.sessionStarted();
       for (;;) {
         const line = await this.#reader.readLine();
         if (line === null) break;
@@ -260,7 +261,7 @@ export class Session {
     const { rest, expectLF } = this.#reader.switchSource(this.#conn);
     let channel: TlsChannel;
     try {
-      channel = await TlsChannel.accept(this.#conn, tls.secureContext, {
+      channel = await tlsSupport().accept(this.#conn, tls.secureContext, {
         initial: rest,
         skipLeadingLF: expectLF,
         timeoutMs: this.ctx.options.dataTimeoutMs,
@@ -280,6 +281,10 @@ export class Session {
 
   /** Starts a transfer beside the command loop (see `data/transfer.ts`). */
   startTransfer(spec: TransferSpec): void {
+    // A transfer writes 150 and then 226 with no client input between them: with Nagle the 226
+    // would wait for the client's delayed ACK of the 150 (up to 40 ms per file). Set on the
+    // first transfer only: a login-and-quit session never needs it, and setsockopt costs.
+    this.#setNoDelay();
     const faults = this.ctx.options.faults;
     const transfer = new Transfer(spec, {
       reply: (code, text) => this.reply(code, text),
@@ -392,17 +397,31 @@ export class Session {
     this.closed = true;
     const transfer = this.transfer;
     transfer?.abort("shutdown");
+    if (transfer === null && code === undefined) return this.#shut(lingerMs);
     const last = (transfer?.done ?? Promise.resolve()).then(() =>
       code === undefined ? undefined : this.reply(code, text ?? "Closing.")
     );
-    const timeout = this.#sleep(CLOSE_WRITE_TIMEOUT_MS);
-    Promise.race([last.catch(() => {}), timeout]).finally(() => {
-      if (this.#ended) return;
-      const closeWrite = this.#channel.closeWrite;
-      if (lingerMs <= 0 || closeWrite === undefined) return this.#closeChannel();
-      closeWrite.call(this.#channel).catch(() => {});
-      this.#lingerTimer = setTimeout(() => this.#closeChannel(), lingerMs);
+    Promise.race([last.catch(() => {}), this.#sleep(CLOSE_WRITE_TIMEOUT_MS)]).finally(() => {
+      if (!this.#ended) this.#shut(lingerMs);
     });
+  }
+
+  /**
+   * Closes the connection after the last reply. It lingers (FIN, then read and discard until the
+   * client closes, for at most `lingerMs`) unless nothing unread is known: QUIT with no command
+   * after it closes at once, the common case, and spares a shutdown() per session.
+   */
+  #shut(lingerMs: number): void {
+    const closeWrite = this.#channel.closeWrite;
+    if (lingerMs <= 0 || closeWrite === undefined || this.#quitCleanly) return this.#closeChannel();
+    closeWrite.call(this.#channel).catch(() => {});
+    this.#lingerTimer = setTimeout(() => this.#closeChannel(), lingerMs);
+  }
+
+  /** QUIT answered, with no byte after it in our buffer: nothing for a reset to destroy. */
+  quit(): void {
+    this.#quitCleanly = !this.#reader.hasBuffered;
+    this.close();
   }
 
   async #handleLine(text: string): Promise<void> {
@@ -479,7 +498,7 @@ export class Session {
   /** TLS on the data connection under PROT P, after the 150 reply (clients start it then). */
   async #protectData(conn: Deno.TcpConn, signal: AbortSignal): Promise<DataConnection> {
     if (!this.protectData || this.ctx.tls === null) return conn;
-    const channel = await TlsChannel.accept(conn, this.ctx.tls.dataContext, {
+    const channel = await tlsSupport().accept(conn, this.ctx.tls.dataContext, {
       timeoutMs: this.ctx.options.dataTimeoutMs,
       signal,
     }).catch((error) => {
@@ -552,6 +571,7 @@ export class Session {
   async #writeWithFaults(bytes: Uint8Array, faults: Faults): Promise<void> {
     if (faults.replyDelayMs) await this.#sleep(faults.replyDelayMs);
     if (!faults.splitReplies) return await this.#writeAll(bytes);
+    this.#setNoDelay(); // or Nagle would join the lines again
     let start = 0;
     while (start < bytes.length) {
       const end = bytes.indexOf(0x0a, start) + 1 || bytes.length;
@@ -560,6 +580,14 @@ export class Session {
       if (end < bytes.length) await this.#sleep(5);
       start = end;
     }
+  }
+
+  #setNoDelay(): void {
+    if (this.#noDelay) return;
+    this.#noDelay = true;
+    try {
+      this.#conn.setNoDelay(true);
+    } catch { /* closed already */ }
   }
 
   /** A delay that the session's end cuts short, so that no timer outlives the session. */

@@ -12,6 +12,7 @@
  * @module
  */
 
+import "./tls/mod.ts"; // a test server can be asked for TLS
 import type { UserConfig } from "./auth.ts";
 import type { ServeOptions } from "./options.ts";
 import { type FtpServer, serve } from "./server.ts";

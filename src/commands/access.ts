@@ -64,7 +64,7 @@ async function rein(session: Session): Promise<void> {
 
 async function quit(session: Session): Promise<void> {
   await session.reply(221, "Goodbye.");
-  session.close();
+  session.quit();
 }
 
 async function host(session: Session, name: string): Promise<void> {

@@ -7,6 +7,10 @@
 
 /** A data connection as transfers see it. */
 export interface DataConnection {
+  /** Raw reads and writes: what transfers use in binary mode. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  /** Stream views, for the ASCII transforms. */
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   close(): void;

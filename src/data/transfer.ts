@@ -161,11 +161,9 @@ export class Transfer {
     };
     if (plan.direction === "send") {
       const source = ascii ? plan.source.pipeThrough(toNetworkAscii()) : plan.source;
-      return pump(source, connection.writable, onChunk, signal);
+      return pump(source, connection, onChunk, signal);
     }
-    const source = ascii
-      ? connection.readable.pipeThrough(fromNetworkAscii())
-      : connection.readable;
+    const source = ascii ? connection.readable.pipeThrough(fromNetworkAscii()) : connection;
     return pump(source, plan.sink, onChunk, signal);
   }
 

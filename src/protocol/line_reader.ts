@@ -82,6 +82,14 @@ export class LineReader {
     return { rest, expectLF };
   }
 
+  /** True when bytes have been received that no line returned so far contains. */
+  get hasBuffered(): boolean {
+    const unread = this.#end - this.#start;
+    // The LF of a CRLF whose CR ended the last line is not a byte of anything new.
+    const lateLF = this.#afterCR && unread === 1 && this.#chunk[this.#start] === LF;
+    return this.#pendingLength > 0 || (unread > 0 && !lateLF);
+  }
+
   /** Resolves to the next line, or null at end of stream. */
   async readLine(): Promise<LineResult | null> {
     for (;;) {

@@ -7,6 +7,7 @@
 
 import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
+import { TlsConfigError } from "./errors.ts";
 import { generateSelfSigned } from "./self_signed.ts";
 
 /** Where the certificate and key come from. */
@@ -15,13 +16,7 @@ export type TlsSource =
   | { cert: string; key: string }
   | { selfSigned: true };
 
-/** A startup or reload problem with the certificate or key; the message says which file. */
-export class TlsConfigError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TlsConfigError";
-  }
-}
+export { TlsConfigError };
 
 /**
  * The current TLS contexts. Sessions read them per handshake, so a reload applies to the next

@@ -107,3 +107,20 @@ Deno.test("Authenticator keeps the last entry when a name is configured twice", 
   equal(auth.verify("dup", "old"), null);
   deepEqual(auth.verify("dup", "new"), { name: "dup", write: false, anonymous: false });
 });
+
+Deno.test("constantTimeEqual() compares bytes, including length and prefixes", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const cases: [string, string, boolean][] = [
+    ["secret", "secret", true],
+    ["secret", "secre", false],
+    ["secret", "secrets", false],
+    ["secret", "Secret", false],
+    ["", "", true],
+    ["", "x", false],
+    ["x", "", false],
+    ["\u00ff", "\u00ff", true],
+  ];
+  for (const [expected, given, result] of cases) {
+    equal(constantTimeEqual(bytes(expected), bytes(given)), result, `${expected} vs ${given}`);
+  }
+});
