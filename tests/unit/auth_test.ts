@@ -1,5 +1,10 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { type AnonymousAccess, Authenticator, type UserConfig } from "../../src/auth.ts";
+import {
+  type AnonymousAccess,
+  Authenticator,
+  constantTimeEqual,
+  type UserConfig,
+} from "../../src/auth.ts";
 
 const USERS: UserConfig[] = [
   { name: "alice", password: "s3cret" },
