@@ -14,6 +14,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { CliError, envNames, parseCli } from "../src/cli.ts";
 import { permissionFlags } from "../src/permissions.ts";
+import { V8_FLAGS } from "./v8_flags.ts";
 
 const [mode, ...args] = Deno.args;
 const callerCwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
@@ -49,7 +50,7 @@ if (mode === "run") {
   const flags = permissionFlags(config, envNames());
   const rootArgs = config.serve.root.startsWith("memory:") ? [] : ["--root", config.serve.root];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...flags, main, ...args, ...rootArgs],
+    args: ["run", "--no-prompt", ...V8_FLAGS, ...flags, main, ...args, ...rootArgs],
     cwd: callerCwd,
     stdin: "inherit",
     stdout: "inherit",
@@ -73,7 +74,7 @@ if (mode === "run") {
   config.serve.root = root;
   const output = absolute(Deno.env.get("FTPGATE_OUTPUT") ?? resolve(repo, "dist/ftpgate"));
   const flags = permissionFlags(config, envNames());
-  const compileArgs = ["compile", "--no-prompt", ...flags, "--output", output, main];
+  const compileArgs = ["compile", "--no-prompt", ...V8_FLAGS, ...flags, "--output", output, main];
   // deno-lint-ignore no-console
   console.error(`deno ${compileArgs.join(" ")}`);
   const status = await new Deno.Command(Deno.execPath(), {

@@ -5,6 +5,7 @@
  */
 
 import { BenchError, LineStream, spawn, stop } from "./proc.ts";
+import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 
 /** The benchmark's login. */
 export const USER = "bench";
@@ -23,11 +24,12 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The command line, without the port. */
+/** The command line, without the port: the server as shipped. */
 export function serverArgs(root: string): string[] {
   return [
     "run",
     "-A",
+    ...V8_FLAGS, // as `deno task start` and the compiled binary run
     "main.ts",
     "--root",
     root,
