@@ -117,6 +117,12 @@ const FLAGS: Record<string, Flag> = {
     help: "Longest command line",
     default: String(DEFAULTS.maxLineLength),
   },
+  "max-pipelined": {
+    kind: "integer",
+    value: "BYTES",
+    help: "Command bytes read ahead of the one being answered",
+    default: String(DEFAULTS.maxPipelinedBytes),
+  },
   "max-login-attempts": {
     kind: "integer",
     value: "N",
@@ -326,6 +332,7 @@ export function parseCli(
     ["data-timeout", "dataTimeoutMs", "seconds"],
     ["stall-timeout", "stallTimeoutMs", "seconds"],
     ["max-line-length", "maxLineLength", "integer"],
+    ["max-pipelined", "maxPipelinedBytes", "integer"],
     ["max-login-attempts", "maxLoginAttempts", "integer"],
     ["login-failure-delay", "loginFailureDelayMs", "seconds"],
     ["ban-after", "banAfterFailures", "integer"],

@@ -67,6 +67,11 @@ export interface ServeOptions {
   stallTimeoutMs?: number;
   /** Longest command line in bytes. Default 4096. */
   maxLineLength?: number;
+  /**
+   * Most bytes of commands read ahead of the one being answered (the rest wait in the kernel's
+   * socket buffer, which then stops the client). Default 512.
+   */
+  maxPipelinedBytes?: number;
   /** Failed logins allowed per session before it is closed. Default 3. */
   maxLoginAttempts?: number;
   /** Delay before answering a failed login. Default 1000 ms. */
@@ -128,6 +133,7 @@ export interface ResolvedOptions {
   dataTimeoutMs: number;
   stallTimeoutMs: number;
   maxLineLength: number;
+  maxPipelinedBytes: number;
   maxLoginAttempts: number;
   loginFailureDelayMs: number;
   banAfterFailures: number;
@@ -165,6 +171,7 @@ export const DEFAULTS = {
   dataTimeoutMs: 30_000,
   stallTimeoutMs: 120_000,
   maxLineLength: 4096,
+  maxPipelinedBytes: 512,
   maxLoginAttempts: 3,
   loginFailureDelayMs: 1000,
   banAfterFailures: 10,
@@ -203,6 +210,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     dataTimeoutMs: options.dataTimeoutMs ?? DEFAULTS.dataTimeoutMs,
     stallTimeoutMs: options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs,
     maxLineLength: options.maxLineLength ?? DEFAULTS.maxLineLength,
+    maxPipelinedBytes: options.maxPipelinedBytes ?? DEFAULTS.maxPipelinedBytes,
     maxLoginAttempts: options.maxLoginAttempts ?? DEFAULTS.maxLoginAttempts,
     loginFailureDelayMs: options.loginFailureDelayMs ?? DEFAULTS.loginFailureDelayMs,
     banAfterFailures: options.banAfterFailures ?? DEFAULTS.banAfterFailures,
@@ -256,6 +264,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     ] as const
   ) checkInteger(name, resolved[name], 0, 2 ** 31 - 1);
   checkInteger("maxLineLength", resolved.maxLineLength, 64, 1 << 20);
+  checkInteger("maxPipelinedBytes", resolved.maxPipelinedBytes, 16, 1 << 20);
   if (/[\r\n]/.test(resolved.banner)) throw new TypeError("banner: must be one line");
   return resolved;
 }

@@ -147,7 +147,11 @@ export class Session {
     this.#channel = channel;
     this.secure = secure;
     this.protectData = secure;
-    this.#reader = new LineReader(channel, ctx.options.maxLineLength);
+    this.#reader = new LineReader(
+      channel,
+      ctx.options.maxLineLength,
+      ctx.options.maxPipelinedBytes,
+    );
     this.remoteHost = normalizeHost(conn.remoteAddr.hostname);
     this.remotePort = conn.remoteAddr.port;
     this.localHost = normalizeHost(conn.localAddr.hostname);

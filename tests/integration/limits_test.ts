@@ -417,3 +417,12 @@ Deno.test("banAfterFailures: a banned IP gets 421 at connect, other IPs do not, 
   ok(liftedAt - bannedAt >= banDurationMs - 100, "the ban lifted early");
   await assertStillServes(t.port, "ok.txt", OK_TEXT);
 });
+
+Deno.test("maxPipelinedBytes: with a tiny read-ahead, pipelined commands are all answered in order", async () => {
+  // The server reads at most 64 bytes ahead: lines span reads, and none is lost or reordered.
+  await using t = startServer({ maxPipelinedBytes: 16 });
+  await using c = await loginBinary(t.port);
+  await c.sendRaw(new TextEncoder().encode("NOOP\r\n".repeat(10)));
+  for (let i = 0; i < 10; i++) equal((await c.read()).code, 200);
+  await c.expect("PWD", 257);
+});

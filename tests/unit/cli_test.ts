@@ -26,6 +26,7 @@ const FLAGS = [
   "data-timeout",
   "stall-timeout",
   "max-line-length",
+  "max-pipelined",
   "max-login-attempts",
   "login-failure-delay",
   "ban-after",

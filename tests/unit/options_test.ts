@@ -18,6 +18,7 @@ Deno.test("resolveOptions() fills in every default", () => {
     dataTimeoutMs: 30_000,
     stallTimeoutMs: 120_000,
     maxLineLength: 4096,
+    maxPipelinedBytes: 512,
     maxLoginAttempts: 3,
     loginFailureDelayMs: 1000,
     banAfterFailures: 10,
