@@ -191,6 +191,7 @@ async function main(): Promise<void> {
   const quiet = AbortSignal.timeout(100);
   await Promise.race([
     server.firstSession,
+    server.finished,
     new Promise((resolve) => quiet.addEventListener("abort", resolve, { once: true })),
   ]);
   await configureLogging(config.logFormat, config.logLevel);
@@ -205,8 +206,8 @@ async function main(): Promise<void> {
   await server.finished;
   clearTimeout(exitTimer);
   unlisten();
-  // A pending stdin read would keep the process alive.
-  if (config.stdinLifeline) Deno.exit(0);
+  // Done: a pending stdin read (--stdin-lifeline) or the logging timer must not keep us alive.
+  Deno.exit(0);
 }
 
 if (import.meta.main) await main();

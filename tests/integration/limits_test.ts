@@ -419,7 +419,7 @@ Deno.test("banAfterFailures: a banned IP gets 421 at connect, other IPs do not, 
 });
 
 Deno.test("maxPipelinedBytes: with a tiny read-ahead, pipelined commands are all answered in order", async () => {
-  // The server reads at most 64 bytes ahead: lines span reads, and none is lost or reordered.
+  // The server reads at most 16 bytes ahead: lines span reads, and none is lost or reordered.
   await using t = startServer({ maxPipelinedBytes: 16 });
   await using c = await loginBinary(t.port);
   await c.sendRaw(new TextEncoder().encode("NOOP\r\n".repeat(10)));
