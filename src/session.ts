@@ -370,7 +370,8 @@ export class Session {
     const { options } = this.ctx;
     const transfer = this.transfer;
     if (transfer) {
-      if (now - transfer.lastProgress >= options.stallTimeoutMs) {
+      // Before its data connection exists, the data timeout governs a transfer, not the stall one.
+      if (transfer.flowing && now - transfer.lastProgress >= options.stallTimeoutMs) {
         transfer.abort("stall");
       }
     } else if (now - this.lastActivity >= options.idleTimeoutMs) {

@@ -76,8 +76,10 @@ export class Transfer {
   readonly startedAt = Date.now();
   /** Bytes moved so far. */
   bytes = 0;
-  /** When the last byte moved (or the transfer started). */
+  /** When the last byte moved (or the data connection was made). */
   lastProgress = this.startedAt;
+  /** The data connection is up and bytes may flow: from here the stall timeout applies. */
+  flowing = false;
   /** Resolves after the final reply has been written. Never rejects. */
   readonly done: Promise<void>;
   #abortReason: AbortReason | null = null;
@@ -122,6 +124,8 @@ export class Transfer {
       await this.#host.reply(150, typeof opening === "string" ? opening : opening());
       this.#connection = await this.#host.protect(this.#connection, signal);
       this.#checkAborted();
+      this.flowing = true;
+      this.lastProgress = Date.now();
       await this.#pump(this.#connection, plan);
       await this.#connection.finish?.();
       this.#closeConnection();
