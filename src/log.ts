@@ -43,6 +43,9 @@ function load(): Promise<void> {
       security: getLogger(["ftpgate", "security"]),
     };
     if (!holding) flush();
+  }, () => {
+    // LogTape cannot be loaded (an embedding without it): records are dropped, never fatal.
+    queue.length = 0;
   });
 }
 

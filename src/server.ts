@@ -135,6 +135,7 @@ export class FtpServer implements AsyncDisposable {
       sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (session, user) => this.#loginFailed(session, user),
+      isBanned: (ip) => (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
     };
     this.#acceptLoops.push(this.#acceptLoop(listener, false));
     if (implicitListener) this.#acceptLoops.push(this.#acceptLoop(implicitListener, true));

@@ -52,6 +52,8 @@ export interface SessionContext {
   sessionEnded(session: Session): void;
   /** Records a failed login; returns how long to wait before answering. */
   loginFailed(session: Session, user: string): number;
+  /** True while an address is banned for failed logins. */
+  isBanned(ip: string): boolean;
 }
 
 /** The byte channel of the control connection (plain TCP, or TLS after AUTH TLS). */
@@ -59,7 +61,7 @@ export interface ControlChannel {
   read(buffer: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<number>;
   /** Ends our side (FIN, or TLS close_notify) while still reading the client's. */
-  closeWrite?(): Promise<void>;
+  closeWrite(): Promise<void>;
   close(): void;
 }
 
@@ -69,6 +71,12 @@ const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 const PASSIVE_LINGER_MS = 5_000;
 /** Over-long lines tolerated before the session is closed as abusive. */
 const MAX_LONG_LINES = 3;
+/** How long a TLS handshake (AUTH TLS, or on a protected data connection) may take. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** An aborted transfer that has not ended after this long is cut off with its session. */
+const STUCK_ABORT_MS = 5_000;
+/** Commands read ahead while a transfer runs, at most (each waits its turn). */
+const MAX_WAITING_COMMANDS = 4;
 /** How long a closing session waits for its last reply to be written. */
 const CLOSE_WRITE_TIMEOUT_MS = 1_000;
 /** How long a closing session keeps reading (and discarding) after its FIN, at most. */
@@ -125,6 +133,11 @@ export class Session {
   #longLines = 0;
   /** An interrupt was answered as ABOR: the ABOR line that follows it gets no second reply. */
   #swallowAbor = false;
+  /** Commands waiting for a running transfer, and the chain that runs them in order. */
+  #waiting = 0;
+  /** When the reply being written was started (0: none is). */
+  #writingSince = 0;
+  #queue: Promise<void> = Promise.resolve();
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #sleepers = new Set<() => void>();
   /** The session has been cleaned up: nothing may start a timer any more. */
@@ -262,13 +275,13 @@ export class Session {
   async startTls(): Promise<void> {
     const tls = this.ctx.tls;
     if (tls === null) throw new FtpError(502, "TLS is not configured.");
-    const { rest, expectLF } = this.#reader.switchSource(this.#conn);
+    const { rest, expectLF } = this.#reader.switchSource(this.#channel);
     let channel: TlsChannel;
     try {
-      channel = await tlsSupport().accept(this.#conn, tls.secureContext, {
+      channel = await tlsSupport().accept(this.#channel, tls.secureContext, {
         initial: rest,
         skipLeadingLF: expectLF,
-        timeoutMs: this.ctx.options.dataTimeoutMs,
+        timeoutMs: HANDSHAKE_TIMEOUT_MS,
       });
     } catch (error) {
       log.security.warning("TLS handshake with {remote} failed: {error}", {
@@ -369,11 +382,28 @@ export class Session {
   tick(now: number): void {
     const { options } = this.ctx;
     const transfer = this.transfer;
+    // A client that reads nothing can leave a reply unwritten for ever: writes have a deadline
+    // too, and so has an aborted transfer that cannot get its 426 out. Then the channel is cut.
+    const writeStuck = this.#writingSince !== 0 &&
+      now - this.#writingSince >= Math.max(options.idleTimeoutMs, options.dataTimeoutMs);
+    if (writeStuck || (transfer !== null && transfer.abortedAt !== 0 && now - transfer.abortedAt >= STUCK_ABORT_MS)) {
+      log.session.info("Session {session} from {remote} stopped reading: cut off", {
+        session: this.id,
+        remote: this.remoteHost,
+      });
+      this.closed = true;
+      transfer?.abort("shutdown");
+      this.#closeChannel();
+      return;
+    }
     if (transfer) {
-      // Before its data connection exists, the data timeout governs a transfer, not the stall one.
-      if (transfer.flowing && now - transfer.lastProgress >= options.stallTimeoutMs) {
-        transfer.abort("stall");
-      }
+      // Before bytes flow, the connect and the TLS handshake each have the data timeout: a
+      // transfer not flowing after twice that (and a second) is stuck, e.g. in a storage open
+      // that never returns. Once bytes flow, the stall timeout governs.
+      const stalled = transfer.flowing
+        ? now - transfer.lastProgress >= options.stallTimeoutMs
+        : now - transfer.startedAt >= 2 * options.dataTimeoutMs + 1_000;
+      if (stalled) transfer.abort("stall");
     } else if (now - this.lastActivity >= options.idleTimeoutMs) {
       log.session.info("Session {session} from {remote} timed out", {
         session: this.id,
@@ -400,13 +430,14 @@ export class Session {
   close(code?: number, text?: string, lingerMs = LINGER_MS): void {
     if (this.closed) return;
     this.closed = true;
+    for (const wake of [...this.#sleepers]) wake();
     const transfer = this.transfer;
     transfer?.abort("shutdown");
     if (transfer === null && code === undefined) return this.#shut(lingerMs);
     const last = (transfer?.done ?? Promise.resolve()).then(() =>
       code === undefined ? undefined : this.reply(code, text ?? "Closing.")
     );
-    Promise.race([last.catch(() => {}), this.#sleep(CLOSE_WRITE_TIMEOUT_MS)]).finally(() => {
+    Promise.race([last.catch(() => {}), this.delay(CLOSE_WRITE_TIMEOUT_MS)]).finally(() => {
       if (!this.#ended) this.#shut(lingerMs);
     });
   }
@@ -417,9 +448,8 @@ export class Session {
    * after it closes at once, the common case, and spares a shutdown() per session.
    */
   #shut(lingerMs: number): void {
-    const closeWrite = this.#channel.closeWrite;
-    if (lingerMs <= 0 || closeWrite === undefined || this.#quitCleanly) return this.#closeChannel();
-    closeWrite.call(this.#channel).catch(() => {});
+    if (lingerMs <= 0 || this.#quitCleanly) return this.#closeChannel();
+    this.#channel.closeWrite().catch(() => {});
     this.#lingerTimer = setTimeout(() => this.#closeChannel(), lingerMs);
   }
 
@@ -431,30 +461,41 @@ export class Session {
 
   async #handleLine(text: string): Promise<void> {
     this.ctx.transcript?.record(this.id, "command", text);
-    const command = parseCommand(text);
-    if (command !== null && command.verb === this.ctx.options.faults?.dropAfter) {
+    // A line with no verb goes the way of an unknown verb (500), in its turn.
+    const { verb, arg } = parseCommand(text) ?? { verb: "", arg: "" };
+    if (verb === this.ctx.options.faults?.dropAfter) {
       this.close(undefined, undefined, 0);
       return;
     }
-    if (command === null) {
-      await this.reply(500, "Syntax error, command unrecognized.");
-      return;
-    }
     if (this.transfer) {
-      // RFC 959 §4.1.3: ABOR and STAT are served while a transfer runs; anything else waits.
-      if (command.verb === "ABOR") {
+      // RFC 959 §4.1.3: ABOR and STAT are served while a transfer runs, even ahead of commands
+      // that wait for it (a keep-alive NOOP sent before an ABOR must not hold the ABOR back).
+      if (verb === "ABOR") {
         await this.abortTransfer();
         await this.reply(226, "ABOR successful.");
         return;
       }
-      if (command.verb === "STAT" && command.arg === "") {
+      if (verb === "STAT" && arg === "") {
         const { spec, bytes } = this.transfer;
         await this.reply(213, `Status: ${spec.command} ${spec.path}, ${bytes} bytes transferred.`);
         return;
       }
-      await this.transfer.done;
     }
-    await this.#dispatch(command.verb, command.arg);
+    if (this.transfer === null && this.#waiting === 0) return await this.#dispatch(verb, arg);
+    // Any other command waits for the transfer, in order; reading goes on so that an ABOR behind
+    // it is seen, up to a few waiting commands (then the kernel holds the rest). AUTH switches
+    // the byte source under the reader: nothing more is read until it has run.
+    this.#waiting++;
+    const turn = this.#queue.then(async () => {
+      try {
+        while (this.transfer) await this.transfer.done;
+        if (!this.closed) await this.#dispatch(verb, arg);
+      } finally {
+        this.#waiting--;
+      }
+    });
+    this.#queue = turn.catch(() => {});
+    if (this.#waiting >= MAX_WAITING_COMMANDS || verb === "AUTH") await turn;
   }
 
   async #dispatch(verb: string, arg: string): Promise<void> {
@@ -507,7 +548,11 @@ export class Session {
       timeoutMs: this.ctx.options.dataTimeoutMs,
       signal,
     }).catch((error) => {
-      throw new FtpError(425, `TLS handshake on the data connection failed: ${error.message}.`);
+      log.security.info("TLS handshake on a data connection of session {session} failed: {error}", {
+        session: this.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw new FtpError(425, "TLS handshake on the data connection failed.");
     });
     // vsftpd and proftpd ask for this by default: it proves the data connection comes from the
     // client that holds the control session, not from someone racing to the passive port.
@@ -574,7 +619,7 @@ export class Session {
 
   /** The `replyDelayMs` and `splitReplies` faults. */
   async #writeWithFaults(bytes: Uint8Array, faults: Faults): Promise<void> {
-    if (faults.replyDelayMs) await this.#sleep(faults.replyDelayMs);
+    if (faults.replyDelayMs) await this.delay(faults.replyDelayMs);
     if (!faults.splitReplies) return await this.#writeAll(bytes);
     this.#setNoDelay(); // or Nagle would join the lines again
     let start = 0;
@@ -582,7 +627,7 @@ export class Session {
       const end = bytes.indexOf(0x0a, start) + 1 || bytes.length;
       await this.#writeAll(bytes.subarray(start, end));
       // A pause between lines, so that they leave in separate TCP segments.
-      if (end < bytes.length) await this.#sleep(5);
+      if (end < bytes.length) await this.delay(5);
       start = end;
     }
   }
@@ -595,8 +640,11 @@ export class Session {
     } catch { /* closed already */ }
   }
 
-  /** A delay that the session's end cuts short, so that no timer outlives the session. */
-  #sleep(ms: number): Promise<void> {
+  /**
+   * Waits `ms`, or less: closing the session cuts every delay short, so that no timer outlives
+   * the session and a shutdown does not wait out a login-failure delay.
+   */
+  delay(ms: number): Promise<void> {
     if (this.#ended) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
@@ -610,8 +658,13 @@ export class Session {
   }
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) offset += await this.#channel.write(bytes.subarray(offset));
+    this.#writingSince = Date.now();
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += await this.#channel.write(bytes.subarray(offset));
+    } finally {
+      this.#writingSince = 0;
+    }
   }
 
   #closeChannel(): void {

@@ -24,6 +24,10 @@ async function user(session: Session, name: string): Promise<void> {
 async function pass(session: Session, password: string): Promise<void> {
   const name = session.pendingUser;
   if (name === null) throw new FtpError(503, "Login with USER first.");
+  if (session.ctx.isBanned(session.remoteHost)) {
+    session.close(421, "Too many failed logins from your address; try again later.");
+    return;
+  }
   const rejectLogin = session.ctx.options.faults?.rejectLogin;
   if (rejectLogin !== undefined && session.ctx.nextLoginAttempt() === rejectLogin) {
     session.close(421, "Service not available (injected fault).");
@@ -34,7 +38,13 @@ async function pass(session: Session, password: string): Promise<void> {
     session.pendingUser = null;
     session.loginFailures++;
     const delay = session.ctx.loginFailed(session, name);
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay > 0) await session.delay(delay);
+    if (session.closed) return;
+    // A ban applies to the sessions already open too, or they could go on guessing.
+    if (session.ctx.isBanned(session.remoteHost)) {
+      session.close(421, "Too many failed logins from your address; try again later.");
+      return;
+    }
     if (session.loginFailures >= session.ctx.options.maxLoginAttempts) {
       session.close(421, "Too many failed logins; closing control connection.");
       return;

@@ -96,7 +96,10 @@ async function chmod(session: Session, arg: string): Promise<void> {
   if (!session.account?.write) throw new FtpError(550, "Permission denied.");
   const match = /^([0-7]{1,4}) (.+)$/.exec(arg);
   if (!match) throw new FtpError(501, "Syntax: SITE CHMOD <mode> <pathname>.");
-  await session.ctx.storage.chmod(session.resolve(match[2]), parseInt(match[1], 8));
+  const path = session.resolve(match[2]);
+  // The root's own mode is the operator's business: `SITE CHMOD 000 /` would lock everyone out.
+  if (path === "/") throw new FtpError(550, "Permission denied.");
+  await session.ctx.storage.chmod(path, parseInt(match[1], 8));
   await session.reply(200, "SITE CHMOD command ok.");
 }
 

@@ -91,11 +91,12 @@ async function port(session: Session, arg: string): Promise<void> {
 }
 
 async function eprt(session: Session, arg: string): Promise<void> {
-  const target = parseEprtArgument(arg);
-  if (target === "unsupported") {
+  const parsed = parseEprtArgument(arg);
+  if (parsed === "unsupported") {
     throw new FtpError(522, "Network protocol not supported, use (1,2).");
   }
-  if (target === null) throw new FtpError(501, "Syntax: EPRT |protocol|address|port|.");
+  if (parsed === null) throw new FtpError(501, "Syntax: EPRT |protocol|address|port|.");
+  const target = orClient(session, parsed);
   checkActiveTarget(session, target);
   session.closePassive();
   session.active = target;

@@ -153,13 +153,19 @@ export class PassiveListener {
   }
 
   async #acceptLoop(): Promise<void> {
+    let backoff = 0;
     for (;;) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
+        backoff = 0;
       } catch {
         if (this.#closed) return;
-        continue; // a transient accept error (EMFILE, ECONNABORTED): keep listening
+        // A transient accept error (EMFILE, ECONNABORTED): keep listening, but without spinning
+        // on a connection that stays pending while the process is out of descriptors.
+        backoff = Math.min(1000, Math.max(5, backoff * 2));
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        continue;
       }
       this.#offer(conn);
     }

@@ -80,6 +80,8 @@ export class Transfer {
   lastProgress = this.startedAt;
   /** The data connection is up and bytes may flow: from here the stall timeout applies. */
   flowing = false;
+  /** When it was aborted (0: it was not). */
+  abortedAt = 0;
   /** Resolves after the final reply has been written. Never rejects. */
   readonly done: Promise<void>;
   #abortReason: AbortReason | null = null;
@@ -99,6 +101,7 @@ export class Transfer {
   abort(reason: AbortReason): void {
     if (this.#abortReason !== null) return;
     this.#abortReason = reason;
+    this.abortedAt = Date.now();
     this.#controller.abort();
     this.#closeConnection();
   }

@@ -181,6 +181,7 @@ export class LocalStorage implements Storage {
           else removeQuietly(upload.temporary);
           return Promise.resolve();
         } catch (error) {
+          removeQuietly(upload.temporary); // a hidden file clients cannot delete must not stay
           return Promise.reject(error);
         } finally {
           release();
@@ -320,6 +321,10 @@ export class LocalStorage implements Storage {
   }
 
   #openForWrite(path: string, target: string, options: WriteOptions): Deno.FsFile {
+    // The upload was checked at STOR, but the file opens only with its first byte: resolve the
+    // path again now, in the same synchronous step as the open, so that nothing another session
+    // renamed meanwhile (a directory swapped for a symlink to outside) can redirect it.
+    this.#sameTarget(path, target);
     const existing = this.#existing(path, target);
     if (existing === null) {
       if ((options.offset ?? 0) > 0) throw new StorageError("not-found", path);
@@ -385,6 +390,11 @@ export class LocalStorage implements Storage {
       file,
       temporary,
       commit: () => {
+        // As for a direct open: the place resolved at STOR must still be the place now.
+        this.#sameTarget(path, target);
+        if (real !== target && Deno.realPathSync(target) !== real) {
+          throw new StorageError("permission", path);
+        }
         if (options.exclusive) {
           // link() fails if the name appeared meanwhile: exclusive even against a racing upload.
           Deno.linkSync(temporary, real);
@@ -394,6 +404,11 @@ export class LocalStorage implements Storage {
         }
       },
     };
+  }
+
+  /** Refuses when `path` no longer resolves to the real path it had when checked. */
+  #sameTarget(path: string, target: string): void {
+    if (this.#realTarget(path) !== target) throw new StorageError("permission", path);
   }
 
   /** Proves an opened handle is the object checked before opening, still inside the root. */

@@ -14,6 +14,8 @@ import { baseName, parentPath, resolvePath, splitPath } from "./vpath.ts";
 
 interface FileNode {
   type: "file";
+  /** Removed or replaced while an upload still writes to it: its bytes no longer count. */
+  detached?: boolean;
   data: Uint8Array;
   size: number;
   mtime: Date;
@@ -191,6 +193,7 @@ export class MemoryStorage implements Storage {
       if (node.type === "dir") throw new StorageError("is-a-directory", path);
       parent.children.delete(baseName(path));
       this.#usedBytes -= node.size;
+      node.detached = true;
       parent.mtime = new Date();
     });
   }
@@ -230,7 +233,10 @@ export class MemoryStorage implements Storage {
         if (existing.type === "dir" && existing.children.size > 0) {
           throw new StorageError("not-empty", to);
         }
-        if (existing.type === "file") this.#usedBytes -= existing.size;
+        if (existing.type === "file") {
+          this.#usedBytes -= existing.size;
+          existing.detached = true;
+        }
       }
       source.children.delete(baseName(from));
       target.children.set(baseName(to), node);
@@ -300,7 +306,8 @@ export class MemoryStorage implements Storage {
     return new WritableStream<Uint8Array>({
       write: (chunk) => {
         node ??= start();
-        if (this.#usedBytes + chunk.length > this.#maxBytes) {
+        const counted = !node.detached;
+        if (counted && this.#usedBytes + chunk.length > this.#maxBytes) {
           release();
           throw new StorageError("no-space", path);
         }
@@ -313,7 +320,7 @@ export class MemoryStorage implements Storage {
         node.data.set(chunk, node.size);
         node.size = needed;
         node.mtime = new Date();
-        this.#usedBytes += chunk.length;
+        if (counted) this.#usedBytes += chunk.length;
       },
       close: () => {
         node ??= start(); // an empty upload still creates or empties the file
