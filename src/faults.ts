@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TransferPlan, TransferSpec } from "./data/transfer.ts";
 import { FtpError } from "./errors.ts";
 
 /** Ways to misbehave. Every field is optional; combine freely. */
@@ -116,4 +117,21 @@ export function failAfter(
     close: () => writer.close(),
     abort: (reason) => writer.abort(reason),
   });
+}
+
+/** The transfer faults: stall a RETR, fail a STOR/APPE/STOU after so many bytes. */
+export function withFaults(plan: TransferPlan, spec: TransferSpec, faults: Faults): TransferPlan {
+  if (
+    plan.direction === "send" && spec.command === "RETR" && faults.stallRetrAfterBytes !== undefined
+  ) {
+    return {
+      direction: "send",
+      source: plan.source.pipeThrough(stallAfter(faults.stallRetrAfterBytes)),
+    };
+  }
+  if (plan.direction === "receive" && faults.failStorAfter) {
+    const { bytes, code } = faults.failStorAfter;
+    return { direction: "receive", sink: failAfter(plan.sink, bytes, code) };
+  }
+  return plan;
 }

@@ -8,13 +8,11 @@
 import type { Account, Authenticator } from "./auth.ts";
 import { COMMANDS, UNIMPLEMENTED } from "./commands/registry.ts";
 import { normalizeHost } from "./data/address.ts";
-import type { Endpoint } from "./data/address.ts";
 import type { DataConnection } from "./data/connection.ts";
-import { PassiveListener } from "./data/passive.ts";
+import { DataSetup } from "./data/setup.ts";
 import {
   type AbortReason,
   Transfer,
-  type TransferPlan,
   type TransferRecord,
   type TransferSpec,
 } from "./data/transfer.ts";
@@ -27,7 +25,7 @@ import { LineReader } from "./protocol/line_reader.ts";
 import { encodeReply } from "./protocol/reply.ts";
 import type { Storage } from "./storage/storage.ts";
 import { resolvePath } from "./storage/vpath.ts";
-import { failAfter, type Faults, stallAfter } from "./faults.ts";
+import { type Faults, withFaults } from "./faults.ts";
 import type { TlsContext } from "./tls/context.ts";
 import type { Transcript } from "./transcript.ts";
 import type { TlsChannel } from "./tls/socket.ts";
@@ -67,8 +65,6 @@ export interface ControlChannel {
 
 /** Default MLST facts: all of them (RFC 3659 §7.8 lets the server choose). */
 const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
-/** An idle passive listener is closed after this long, giving its port back. */
-const PASSIVE_LINGER_MS = 5_000;
 /** Over-long lines tolerated before the session is closed as abusive. */
 const MAX_LONG_LINES = 3;
 /** How long a TLS handshake (AUTH TLS, or on a protected data connection) may take. */
@@ -109,8 +105,8 @@ export class Session {
   restOffset = 0;
   /** Path named by RNFR, for the RNTO that must follow. */
   renameFrom: string | null = null;
-  passive: PassiveListener | null = null;
-  active: Endpoint | null = null;
+  /** What PASV/EPSV or PORT/EPRT prepared for the next transfer. */
+  readonly data: DataSetup;
   /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
   epsvAll = false;
   mlstFacts: ReadonlySet<MlstFact> = ALL_FACTS;
@@ -123,8 +119,6 @@ export class Session {
   pbszDone = false;
   /** PROT P: data connections are TLS too. Implicit TLS starts protected, as clients expect. */
   protectData: boolean;
-  /** PASV/EPSV answered with the dead port of the `deadPassive` fault. */
-  deadPassive = false;
 
   #channel: ControlChannel;
   readonly #conn: Deno.TcpConn;
@@ -168,6 +162,18 @@ export class Session {
     this.remoteHost = normalizeHost(conn.remoteAddr.hostname);
     this.remotePort = conn.remoteAddr.port;
     this.localHost = normalizeHost(conn.localAddr.hostname);
+    this.data = new DataSetup({
+      localHost: this.localHost,
+      remoteHost: this.remoteHost,
+      passivePorts: ctx.options.passivePorts,
+      dataTimeoutMs: ctx.options.dataTimeoutMs,
+      ...(ctx.options.faults?.deadPassive ? { deadPassivePort: ctx.deadPassivePort } : {}),
+      refused: (stranger) =>
+        log.security.warning(
+          "Refused data connection from {stranger} to session {session} of {remote}",
+          { stranger, session: this.id, remote: this.remoteHost },
+        ),
+    });
   }
 
   /** The user name for logs. */
@@ -263,7 +269,7 @@ export class Session {
     if ((requireTls || requireTlsData) && !this.protectData) {
       throw new FtpError(521, "Data connections must be protected: use PROT P.");
     }
-    if (this.active === null && !this.passive?.armed && !this.deadPassive) {
+    if (!this.data.ready) {
       throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
     }
   }
@@ -305,7 +311,7 @@ export class Session {
     const faults = this.ctx.options.faults;
     const transfer = new Transfer(spec, {
       reply: (code, text) => this.reply(code, text),
-      connect: (signal) => this.#connectData(signal),
+      connect: (signal) => this.data.connect(signal),
       protect: (connection, signal) => this.#protectData(connection as Deno.TcpConn, signal),
       ...(faults ? { decorate: (plan, spec) => withFaults(plan, spec, faults) } : {}),
       finished: (record) => this.#transferFinished(record),
@@ -314,46 +320,15 @@ export class Session {
     transfer.done.then(() => {
       if (this.transfer === transfer) this.transfer = null;
       this.lastActivity = Date.now();
-      if (this.passive) this.passive.idleSince = this.lastActivity;
+      this.data.transferEnded(this.lastActivity);
     });
-  }
-
-  /** Opens (or reuses) the passive listener and arms it for one connection. Returns its port. */
-  armPassive(): number {
-    this.active = null;
-    if (this.ctx.options.faults?.deadPassive) {
-      this.deadPassive = true;
-      return this.ctx.deadPassivePort();
-    }
-    const hostname = this.localHost;
-    if (this.passive === null) {
-      this.passive = PassiveListener.open(
-        hostname,
-        this.ctx.options.passivePorts,
-        this.remoteHost,
-        (stranger) =>
-          log.security.warning(
-            "Refused data connection from {stranger} to session {session} of {remote}",
-            { stranger, session: this.id, remote: this.remoteHost },
-          ),
-      );
-    }
-    this.passive.arm();
-    return this.passive.port;
-  }
-
-  /** Closes the passive listener (on PORT/EPRT, REIN, or when idle). */
-  closePassive(): void {
-    this.passive?.close();
-    this.passive = null;
   }
 
   /** Aborts the running transfer (ABOR) and waits for its 426; or cancels a passive arm. */
   async abortTransfer(reason: AbortReason = "abort"): Promise<boolean> {
     const transfer = this.transfer;
     if (transfer === null) {
-      this.passive?.cancel();
-      this.active = null;
+      this.data.cancel();
       return false;
     }
     transfer.abort(reason);
@@ -369,10 +344,9 @@ export class Session {
     this.ascii = true;
     this.restOffset = 0;
     this.renameFrom = null;
-    this.active = null;
     this.epsvAll = false;
     this.mlstFacts = ALL_FACTS;
-    this.closePassive();
+    this.data.close();
   }
 
   /**
@@ -386,7 +360,10 @@ export class Session {
     // too, and so has an aborted transfer that cannot get its 426 out. Then the channel is cut.
     const writeStuck = this.#writingSince !== 0 &&
       now - this.#writingSince >= Math.max(options.idleTimeoutMs, options.dataTimeoutMs);
-    if (writeStuck || (transfer !== null && transfer.abortedAt !== 0 && now - transfer.abortedAt >= STUCK_ABORT_MS)) {
+    if (
+      writeStuck ||
+      (transfer !== null && transfer.abortedAt !== 0 && now - transfer.abortedAt >= STUCK_ABORT_MS)
+    ) {
       log.session.info("Session {session} from {remote} stopped reading: cut off", {
         session: this.id,
         remote: this.remoteHost,
@@ -412,13 +389,7 @@ export class Session {
       this.close(421, "Timeout: closing control connection.");
       return;
     }
-    const passive = this.passive;
-    if (passive) {
-      passive.expire(now, options.dataTimeoutMs);
-      if (!passive.armed && !transfer && now - passive.idleSince >= PASSIVE_LINGER_MS) {
-        this.closePassive();
-      }
-    }
+    this.data.tick(now, transfer !== null);
   }
 
   /**
@@ -563,40 +534,6 @@ export class Session {
     return channel;
   }
 
-  async #connectData(signal: AbortSignal): Promise<Deno.TcpConn> {
-    if (this.deadPassive) {
-      this.deadPassive = false;
-      // The client connects to a port nobody accepts on; we wait as for a real one, then give up.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.ctx.options.dataTimeoutMs);
-        signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-      throw new FtpError(425, "Can't open data connection.");
-    }
-    const active = this.active;
-    if (active !== null) {
-      this.active = null;
-      const timeout = AbortSignal.timeout(this.ctx.options.dataTimeoutMs);
-      return await Deno.connect({
-        hostname: active.host,
-        port: active.port,
-        signal: AbortSignal.any([signal, timeout]),
-      });
-    }
-    const passive = this.passive;
-    if (passive === null) throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
-    const cancel = () => passive.cancel();
-    signal.addEventListener("abort", cancel, { once: true });
-    try {
-      return await passive.take();
-    } finally {
-      signal.removeEventListener("abort", cancel);
-    }
-  }
-
   #transferFinished(record: TransferRecord): void {
     const properties = {
       session: this.id,
@@ -679,7 +616,7 @@ export class Session {
     clearTimeout(this.#lingerTimer);
     for (const wake of [...this.#sleepers]) wake();
     this.transfer?.abort("shutdown");
-    this.closePassive();
+    this.data.close();
     this.#closeChannel();
     log.session.info("Session {session} from {remote} closed (user {user}, {seconds} s)", {
       session: this.id,
@@ -689,21 +626,4 @@ export class Session {
     });
     this.ctx.sessionEnded(this);
   }
-}
-
-/** The transfer faults: stall a RETR, fail a STOR/APPE/STOU after so many bytes. */
-function withFaults(plan: TransferPlan, spec: TransferSpec, faults: Faults): TransferPlan {
-  if (
-    plan.direction === "send" && spec.command === "RETR" && faults.stallRetrAfterBytes !== undefined
-  ) {
-    return {
-      direction: "send",
-      source: plan.source.pipeThrough(stallAfter(faults.stallRetrAfterBytes)),
-    };
-  }
-  if (plan.direction === "receive" && faults.failStorAfter) {
-    const { bytes, code } = faults.failStorAfter;
-    return { direction: "receive", sink: failAfter(plan.sink, bytes, code) };
-  }
-  return plan;
 }

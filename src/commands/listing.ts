@@ -176,7 +176,7 @@ async function stat(session: Session, arg: string): Promise<void> {
 }
 
 async function serverStatus(session: Session): Promise<void> {
-  const data = session.passive?.armed ? "passive" : session.active !== null ? "active" : "none";
+  const data = session.data.mode;
   await session.reply(211, [
     "ftpgate status:",
     ` Connected from ${session.remoteHost}`,

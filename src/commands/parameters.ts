@@ -85,8 +85,7 @@ async function port(session: Session, arg: string): Promise<void> {
   if (parsed === null) throw new FtpError(501, "Syntax: PORT h1,h2,h3,h4,p1,p2.");
   const target = orClient(session, parsed);
   checkActiveTarget(session, target);
-  session.closePassive();
-  session.active = target;
+  session.data.setActive(target);
   await session.reply(200, "PORT command successful. Consider using PASV.");
 }
 
@@ -98,8 +97,7 @@ async function eprt(session: Session, arg: string): Promise<void> {
   if (parsed === null) throw new FtpError(501, "Syntax: EPRT |protocol|address|port|.");
   const target = orClient(session, parsed);
   checkActiveTarget(session, target);
-  session.closePassive();
-  session.active = target;
+  session.data.setActive(target);
   await session.reply(200, "EPRT command successful. Consider using EPSV.");
 }
 
@@ -108,7 +106,7 @@ async function pasv(session: Session): Promise<void> {
   const advertised = session.ctx.options.passiveAddress ?? session.localHost;
   // A 227 reply can only carry an IPv4 address (RFC 2428 §1).
   if (!isIPv4(advertised)) throw new FtpError(425, "PASV needs IPv4; use EPSV.");
-  const port = session.armPassive();
+  const port = session.data.armPassive();
   await session.reply(227, `Entering Passive Mode (${formatPasvAddress(advertised, port)}).`);
 }
 
@@ -122,7 +120,7 @@ async function epsv(session: Session, arg: string): Promise<void> {
   if (value !== "" && value !== family) {
     throw new FtpError(522, `Network protocol not supported, use (${family}).`);
   }
-  const port = session.armPassive();
+  const port = session.data.armPassive();
   await session.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
 }
 
