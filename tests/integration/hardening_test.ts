@@ -359,7 +359,7 @@ Deno.test("jail: a symlink swapped in between check and open is never followed",
 });
 
 Deno.test("jail: the swap race with atomicUploads writes nothing outside either", async () => {
-  await swapRace(true, 1_000);
+  await swapRace(true, 2_000);
 });
 
 /**
