@@ -29,8 +29,8 @@ const VALIDITY_MS = 30 * 24 * 3600 * 1000;
  * ```
  */
 export function generateSelfSigned(
-  commonName = "ftpgate",
-  now = new Date(),
+  commonName: string = "ftpgate",
+  now: Date = new Date(),
 ): SelfSignedCertificate {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const spki = new Uint8Array(publicKey.export({ type: "spki", format: "der" }));
