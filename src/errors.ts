@@ -7,6 +7,8 @@
  * @module
  */
 
+import { quotePath } from "./protocol/reply.ts";
+
 /**
  * An error that already knows its reply: thrown by handlers for protocol-level refusals, and by
  * a custom {@linkcode Storage} that wants a specific reply.
@@ -90,12 +92,7 @@ export function toReply(error: unknown): Reply & { unexpected: boolean } {
   }
   if (error instanceof StorageError) {
     const { code, text } = STORAGE_REPLIES[error.kind];
-    return { code, text: `${quote(error.path)}: ${text}.`, unexpected: error.kind === "io" };
+    return { code, text: `${quotePath(error.path)}: ${text}.`, unexpected: error.kind === "io" };
   }
   return { code: 451, text: "Local error in processing.", unexpected: true };
-}
-
-/** Quotes a virtual path for a reply text. */
-export function quote(path: string): string {
-  return `"${path}"`;
 }

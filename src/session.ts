@@ -8,6 +8,7 @@
 import type { Account, Authenticator } from "./auth.ts";
 import { COMMANDS, UNIMPLEMENTED } from "./commands/registry.ts";
 import { normalizeHost } from "./data/address.ts";
+import type { ByteConnection } from "./io.ts";
 import type { DataConnection } from "./data/connection.ts";
 import { DataSetup } from "./data/setup.ts";
 import {
@@ -55,13 +56,7 @@ export interface SessionContext {
 }
 
 /** The byte channel of the control connection (plain TCP, or TLS after AUTH TLS). */
-export interface ControlChannel {
-  read(buffer: Uint8Array): Promise<number | null>;
-  write(bytes: Uint8Array): Promise<number>;
-  /** Ends our side (FIN, or TLS close_notify) while still reading the client's. */
-  closeWrite(): Promise<void>;
-  close(): void;
-}
+export type ControlChannel = ByteConnection;
 
 /** Default MLST facts: all of them (RFC 3659 §7.8 lets the server choose). */
 const ALL_FACTS: ReadonlySet<MlstFact> = new Set(MLST_FACTS);

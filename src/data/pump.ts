@@ -28,15 +28,7 @@ export class PumpError extends Error {
   }
 }
 
-/** A raw byte source: `Deno.Conn` and the TLS channel are ones. */
-export interface ByteReader {
-  read(buffer: Uint8Array): Promise<number | null>;
-}
-
-/** A raw byte sink: `Deno.Conn` and the TLS channel are ones. */
-export interface ByteWriter {
-  write(bytes: Uint8Array): Promise<number>;
-}
+import type { ByteReader, ByteWriter } from "../io.ts";
 
 const BUFFER_SIZE = 1 << 20;
 /** Buffers kept for reuse; transfers beyond this many at once allocate and drop their own. */

@@ -19,10 +19,9 @@
  * @module
  */
 
-/** Anything that reads bytes: a `Deno.Conn`, or a TLS socket behind an adapter. */
-export interface ByteReader {
-  read(buffer: Uint8Array): Promise<number | null>;
-}
+import type { ByteReader } from "../io.ts";
+
+export type { ByteReader };
 
 /** What {@linkcode LineReader.readLine} found. */
 export type LineResult =

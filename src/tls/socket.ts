@@ -14,14 +14,7 @@
 
 import { Duplex } from "node:stream";
 import { type SecureContext, TLSSocket } from "node:tls";
-
-/** The byte connection TLS runs over: a `Deno.Conn`, or one whose first read was already made. */
-export interface RawConnection {
-  read(buffer: Uint8Array): Promise<number | null>;
-  write(bytes: Uint8Array): Promise<number>;
-  closeWrite(): Promise<void>;
-  close(): void;
-}
+import type { ByteConnection } from "../io.ts";
 
 /** Bytes of ciphertext read from the TCP connection at a time. */
 const READ_SIZE = 64 * 1024;
@@ -29,7 +22,7 @@ const READ_SIZE = 64 * 1024;
 /** A TLS connection, usable as control channel and as data connection. */
 export class TlsChannel {
   readonly #socket: TLSSocket;
-  readonly #conn: RawConnection;
+  readonly #conn: ByteConnection;
   readonly #gate: Gate;
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
@@ -37,7 +30,7 @@ export class TlsChannel {
   #leftover: Uint8Array | null = null;
   #closed = false;
 
-  private constructor(socket: TLSSocket, conn: RawConnection, gate: Gate) {
+  private constructor(socket: TLSSocket, conn: ByteConnection, gate: Gate) {
     this.#socket = socket;
     this.#conn = conn;
     this.#gate = gate;
@@ -49,7 +42,7 @@ export class TlsChannel {
    * `conn`, when the handshake fails or takes longer than `timeoutMs`.
    */
   static accept(
-    conn: RawConnection,
+    conn: ByteConnection,
     context: SecureContext,
     options: {
       initial?: Uint8Array;
@@ -256,7 +249,7 @@ function socketWritable(socket: TLSSocket): WritableStream<Uint8Array> {
 
 /** A Node duplex stream over a Deno connection: what `TLSSocket` encrypts into. */
 function connDuplex(
-  conn: RawConnection,
+  conn: ByteConnection,
   gate: Gate,
   initial: Uint8Array | undefined,
   skipLeadingLF: boolean,
@@ -313,7 +306,7 @@ function connDuplex(
   });
 }
 
-async function writeAll(conn: RawConnection, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: ByteConnection, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }

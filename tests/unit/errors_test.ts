@@ -1,5 +1,6 @@
 import { equal, ok } from "node:assert/strict";
-import { FtpError, quote, StorageError, type StorageErrorKind, toReply } from "../../src/errors.ts";
+import { FtpError, StorageError, type StorageErrorKind, toReply } from "../../src/errors.ts";
+import { quotePath as quote } from "../../src/protocol/reply.ts";
 
 Deno.test("toReply() passes an FtpError's code and message through", () => {
   const cases: [code: number, message: string][] = [
@@ -103,7 +104,7 @@ Deno.test("FtpError carries its code", () => {
   equal(error.message, "Not implemented for that parameter.");
 });
 
-Deno.test("quote() wraps a virtual path in double quotes", () => {
+Deno.test("quotePath(), used by toReply(), wraps a virtual path in double quotes", () => {
   equal(quote("/"), '"/"');
   equal(quote("/a b/c"), '"/a b/c"');
 });
