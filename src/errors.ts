@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Code } from "./protocol/codes.ts";
 import { quotePath } from "./protocol/reply.ts";
 
 /**
@@ -37,8 +38,11 @@ export type StorageErrorKind =
   | "not-empty"
   | "permission"
   | "invalid-name"
+  | "not-supported"
+  | "quota"
   | "no-space"
   | "busy"
+  | "unavailable"
   | "io";
 
 /**
@@ -70,16 +74,19 @@ export interface Reply {
 }
 
 const STORAGE_REPLIES: Record<StorageErrorKind, { code: number; text: string }> = {
-  "not-found": { code: 550, text: "No such file or directory" },
-  "exists": { code: 550, text: "File exists" },
-  "not-a-directory": { code: 550, text: "Not a directory" },
-  "is-a-directory": { code: 550, text: "Is a directory" },
-  "not-empty": { code: 550, text: "Directory not empty" },
-  "permission": { code: 550, text: "Permission denied" },
-  "invalid-name": { code: 553, text: "File name not allowed" },
-  "no-space": { code: 452, text: "Insufficient storage space" },
-  "busy": { code: 450, text: "File busy, try again later" },
-  "io": { code: 451, text: "Local error in processing" },
+  "not-found": { code: Code.FILE_UNAVAILABLE, text: "No such file or directory" },
+  "exists": { code: Code.FILE_UNAVAILABLE, text: "File exists" },
+  "not-a-directory": { code: Code.FILE_UNAVAILABLE, text: "Not a directory" },
+  "is-a-directory": { code: Code.FILE_UNAVAILABLE, text: "Is a directory" },
+  "not-empty": { code: Code.FILE_UNAVAILABLE, text: "Directory not empty" },
+  "permission": { code: Code.FILE_UNAVAILABLE, text: "Permission denied" },
+  "invalid-name": { code: Code.NAME_NOT_ALLOWED, text: "File name not allowed" },
+  "not-supported": { code: Code.NOT_IMPLEMENTED, text: "Not supported by this storage" },
+  "quota": { code: Code.QUOTA_EXCEEDED, text: "Quota exceeded" },
+  "no-space": { code: Code.INSUFFICIENT_STORAGE, text: "Insufficient storage space" },
+  "busy": { code: Code.FILE_BUSY, text: "File busy, try again later" },
+  "unavailable": { code: Code.SERVICE_UNAVAILABLE, text: "Storage unavailable, try again later" },
+  "io": { code: Code.LOCAL_ERROR, text: "Local error in processing" },
 };
 
 /**
@@ -94,5 +101,5 @@ export function toReply(error: unknown): Reply & { unexpected: boolean } {
     const { code, text } = STORAGE_REPLIES[error.kind];
     return { code, text: `${quotePath(error.path)}: ${text}.`, unexpected: error.kind === "io" };
   }
-  return { code: 451, text: "Local error in processing.", unexpected: true };
+  return { code: Code.LOCAL_ERROR, text: "Local error in processing.", unexpected: true };
 }

@@ -135,7 +135,7 @@ export function startTestServer(options: TestServerOptions = {}): TestServer {
 
 async function listFiles(storage: Storage, dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await storage.list(dir)) {
+  for await (const entry of storage.list(dir)) {
     const path = dir === "/" ? `/${entry.name}` : `${dir}/${entry.name}`;
     if (entry.type === "dir") out.push(...await listFiles(storage, path));
     else out.push(path);

@@ -21,7 +21,7 @@ async function retr(session: Session, arg: string): Promise<void> {
   session.requireDataChannel();
   const path = session.resolve(arg);
   const offset = session.takeRestOffset();
-  const file = await session.ctx.storage.read(path, offset);
+  const file = await session.ctx.storage.read(path, { offset });
   if (offset > file.size) {
     await file.readable.cancel();
     // RFC 3659 §5.5: a restart marker past the end of the file.

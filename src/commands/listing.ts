@@ -11,7 +11,7 @@ import { formatLsLine } from "../listing/ls.ts";
 import { type EntryRole, formatFacts } from "../listing/mlsx.ts";
 import { quotePath } from "../protocol/reply.ts";
 import type { Session } from "../session.ts";
-import type { FileStat } from "../storage/storage.ts";
+import { collectList, type FileStat } from "../storage/storage.ts";
 import { baseName, parentPath } from "../storage/vpath.ts";
 import type { CommandTable } from "./registry.ts";
 
@@ -56,14 +56,16 @@ async function collect(session: Session, arg: string): Promise<Listed> {
       throw error;
     }
     const parent = parentPath(path);
-    const entries = (await storage.list(parent)).filter((entry) => pattern.matches(entry.name));
+    const entries = (await collectList(storage, parent)).filter((entry) =>
+      pattern.matches(entry.name)
+    );
     return { path: parent, entries: sortByName(entries), prefix: typedDir, isDirectory: true };
   }
   if (stat.type !== "dir") {
     return { path, entries: [stat], prefix: typedDir, isDirectory: false };
   }
   const prefix = arg === "" || arg === "." ? "" : arg.endsWith("/") ? arg : arg + "/";
-  return { path, entries: sortByName(await storage.list(path)), prefix, isDirectory: true };
+  return { path, entries: sortByName(await collectList(storage, path)), prefix, isDirectory: true };
 }
 
 function sortByName(entries: FileStat[]): FileStat[] {
@@ -133,7 +135,7 @@ async function mlsd(session: Session, arg: string): Promise<void> {
   if (self.type !== "dir") throw new FtpError(501, `${quotePath(path)} is not a directory.`);
   const [parent, entries] = await Promise.all([
     storage.stat(parentPath(path)),
-    storage.list(path),
+    collectList(storage, path),
   ]);
   const rows: { entry: FileStat; name: string; role: EntryRole }[] = [
     { entry: self, name: ".", role: "cdir" },

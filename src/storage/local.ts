@@ -19,7 +19,17 @@
  */
 
 import { StorageError, type StorageErrorKind } from "../errors.ts";
-import type { FileStat, ReadHandle, Storage, WriteHandle, WriteOptions } from "./storage.ts";
+import {
+  type FileStat,
+  FULL_CAPABILITIES,
+  type OperationOptions,
+  type ReadHandle,
+  type ReadOptions,
+  type Storage,
+  type StorageCapabilities,
+  type WriteHandle,
+  type WriteOptions,
+} from "./storage.ts";
 import { baseName, parentPath } from "./vpath.ts";
 
 /** Options for {@linkcode LocalStorage}. */
@@ -79,6 +89,8 @@ const LIST_BATCH = 16384;
  * ```
  */
 export class LocalStorage implements Storage {
+  /** Everything: offsets, append, renames, permission bits, inode ids. Replacing a file is atomic only with `atomicUploads`. */
+  readonly capabilities: StorageCapabilities;
   /** The real (symlink-free) path of the root directory. */
   readonly root: string;
   readonly #onNotCapable: ((error: Error) => void) | undefined;
@@ -96,6 +108,7 @@ export class LocalStorage implements Storage {
     this.root = real === "/" ? "" : real;
     this.#onNotCapable = options.onNotCapable;
     this.#atomic = options.atomicUploads ?? false;
+    this.capabilities = { ...FULL_CAPABILITIES, atomicReplace: this.#atomic };
   }
 
   stat(path: string): Promise<FileStat> {
@@ -105,36 +118,42 @@ export class LocalStorage implements Storage {
     );
   }
 
-  async list(path: string): Promise<FileStat[]> {
+  async *list(path: string, options: OperationOptions = {}): AsyncGenerator<FileStat> {
     let dir: PinnedDirectory;
-    let names: Deno.DirEntry[];
     try {
       dir = await this.#pinDirectory(path);
     } catch (error) {
       throw this.#error(error, path);
     }
     try {
-      names = [...Deno.readDirSync(dir.path)];
-      // Names come from the pinned directory; each entry is then stat'ed by its real path, which
-      // is much cheaper than through /proc (and a swap can at most show the size and date of a
-      // file outside that has the same name as one inside).
+      // Deno reads a directory's names in one call (its Rust side collects them all): the names
+      // are held, but each entry is stat'ed and handed on in batches, so no array of stats and
+      // no sorted copy is ever built. Names come from the pinned directory; each entry is then
+      // stat'ed by its real path, which is much cheaper than through /proc (and a swap can at
+      // most show the size and date of a file outside that has the same name as one inside).
+      let names: Deno.DirEntry[];
+      try {
+        names = Array.from(Deno.readDirSync(dir.path));
+      } catch (error) {
+        throw this.#error(error, path);
+      }
       const prefix = dir.real === "/" ? "/" : `${dir.real}/`;
-      const entries: FileStat[] = [];
       for (let i = 0; i < names.length; i++) {
         // A huge directory must not hold every other session: let them in now and then.
-        if (i > 0 && i % LIST_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (i > 0 && i % LIST_BATCH === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          options.signal?.throwIfAborted();
+        }
         const entry = this.#entryStat(prefix, names[i]);
-        if (entry !== null) entries.push(entry);
+        if (entry !== null) yield entry;
       }
-      return entries;
-    } catch (error) {
-      throw this.#error(error, path);
     } finally {
       dir.release();
     }
   }
 
-  read(path: string, offset = 0): Promise<ReadHandle> {
+  read(path: string, options: ReadOptions = {}): Promise<ReadHandle> {
+    const offset = options.offset ?? 0;
     return this.#run(path, () => {
       const real = this.#realExisting(path);
       const checked = Deno.statSync(real);

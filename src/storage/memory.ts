@@ -9,7 +9,16 @@
  */
 
 import { StorageError } from "../errors.ts";
-import type { FileStat, ReadHandle, Storage, WriteHandle, WriteOptions } from "./storage.ts";
+import {
+  type FileStat,
+  FULL_CAPABILITIES,
+  type ReadHandle,
+  type ReadOptions,
+  type Storage,
+  type StorageCapabilities,
+  type WriteHandle,
+  type WriteOptions,
+} from "./storage.ts";
 import { baseName, parentPath, resolvePath, splitPath } from "./vpath.ts";
 
 interface FileNode {
@@ -53,6 +62,8 @@ const CHUNK_SIZE = 256 * 1024;
  * ```
  */
 export class MemoryStorage implements Storage {
+  /** Everything (a finished upload replaces the old bytes in one step). */
+  readonly capabilities: StorageCapabilities = FULL_CAPABILITIES;
   readonly #root: DirNode;
   readonly #maxBytes: number;
   /** Paths with an upload in progress. */
@@ -127,14 +138,15 @@ export class MemoryStorage implements Storage {
     return this.#run(() => toStat(baseName(path), this.#find(path)));
   }
 
-  list(path: string): Promise<FileStat[]> {
-    return this.#run(() => {
-      const dir = this.#findDir(path);
-      return [...dir.children].map(([name, node]) => toStat(name, node));
-    });
+  async *list(path: string): AsyncGenerator<FileStat> {
+    // A snapshot of the names: entries added or removed while the listing is read do not
+    // disturb the iteration.
+    const children = [...this.#findDir(path).children];
+    for (const [name, node] of children) yield toStat(name, node);
   }
 
-  read(path: string, offset = 0): Promise<ReadHandle> {
+  read(path: string, options: ReadOptions = {}): Promise<ReadHandle> {
+    const offset = options.offset ?? 0;
     return this.#run(() => {
       const node = this.#find(path);
       if (node.type !== "file") throw new StorageError("is-a-directory", path);

@@ -9,6 +9,7 @@ import {
   StorageError,
   type StorageErrorKind,
 } from "../../src/mod.ts";
+import { collectList } from "../../src/storage/storage.ts";
 import { concat } from "../helpers/server.ts";
 
 const encoder = new TextEncoder();
@@ -53,7 +54,7 @@ async function put(storage: Storage, path: string, text: string | Uint8Array): P
 }
 
 async function get(storage: Storage, path: string, offset = 0): Promise<string> {
-  const { readable } = await storage.read(path, offset);
+  const { readable } = await storage.read(path, { offset });
   const chunks: Uint8Array[] = [];
   for await (const chunk of readable) chunks.push(chunk);
   return decoder.decode(concat(chunks));
@@ -93,10 +94,10 @@ for (const backend of BACKENDS) {
     await put(s, "/a.txt", "0123456789");
     equal(await get(s, "/a.txt", 7), "789");
     equal(await get(s, "/a.txt", 10), "");
-    const partial = await s.read("/a.txt", 3);
+    const partial = await s.read("/a.txt", { offset: 3 });
     equal(partial.size, 10);
     await partial.readable.cancel();
-    const handle = await s.read("/a.txt", 50);
+    const handle = await s.read("/a.txt", { offset: 50 });
     await handle.readable.cancel();
   });
 
@@ -142,22 +143,22 @@ for (const backend of BACKENDS) {
     await s.mkdir("/d");
     await put(s, "/d/f.txt", "1");
     await s.mkdir("/d/sub");
-    const names = (await s.list("/d")).map((e) => `${e.name}:${e.type}`).sort();
+    const names = (await collectList(s, "/d")).map((e) => `${e.name}:${e.type}`).sort();
     deepEqual(names, ["f.txt:file", "sub:dir"]);
     await s.rmdir("/d/sub");
-    deepEqual((await s.list("/d")).map((e) => e.name), ["f.txt"]);
+    deepEqual((await collectList(s, "/d")).map((e) => e.name), ["f.txt"]);
   });
 
   test("error kinds: not-found, exists, not-empty, not-a-directory, is-a-directory", async (s) => {
     await rejectsWith(s.stat("/missing"), "not-found");
     await rejectsWith(s.read("/missing"), "not-found");
-    await rejectsWith(s.list("/missing"), "not-found");
+    await rejectsWith(collectList(s, "/missing"), "not-found");
     await rejectsWith(s.write("/missing/x.txt"), "not-found");
     await s.mkdir("/d");
     await rejectsWith(s.mkdir("/d"), "exists");
     await put(s, "/d/f", "1");
     await rejectsWith(s.rmdir("/d"), "not-empty");
-    await rejectsWith(s.list("/d/f"), "not-a-directory");
+    await rejectsWith(collectList(s, "/d/f"), "not-a-directory");
     await rejectsWith(s.rmdir("/d/f"), "not-a-directory");
     await rejectsWith(s.read("/d"), "is-a-directory");
     await rejectsWith(s.write("/d"), "is-a-directory");
@@ -240,7 +241,7 @@ for (const atomicUploads of [false, true]) {
         if (atomicUploads) {
           // While the upload runs, readers and listings see only the old file.
           equal(await get(storage, "/a.txt"), "old content");
-          deepEqual((await storage.list("/")).map((e) => e.name), ["a.txt"]);
+          deepEqual((await collectList(storage, "/")).map((e) => e.name), ["a.txt"]);
         }
         await writer.abort(new Error("client vanished"));
         equal(await get(storage, "/a.txt"), atomicUploads ? "old content" : "partial");

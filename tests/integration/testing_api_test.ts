@@ -158,9 +158,9 @@ class CountingStorage extends MemoryStorage {
     this.calls.push(`write ${path}`);
     return super.write(path, options);
   }
-  override read(path: string, offset?: number) {
+  override read(path: string, options?: Parameters<Storage["read"]>[1]) {
     this.calls.push(`read ${path}`);
-    return super.read(path, offset);
+    return super.read(path, options);
   }
 }
 
