@@ -105,11 +105,11 @@ const allFacts: ReadonlySet<MlstFact> = new Set(MLST_FACTS);
 const someFacts: ReadonlySet<MlstFact> = new Set(["type", "size"]);
 
 Deno.bench("formatFacts() all facts", { group: "listing" }, () => {
-  sink.value += formatFacts(recentFile, recentFile.name, allFacts, true, "entry").length;
+  sink.value += formatFacts(recentFile, recentFile.name, allFacts, "adfrw", "entry").length;
 });
 
 Deno.bench("formatFacts() type and size", { group: "listing" }, () => {
-  sink.value += formatFacts(recentFile, recentFile.name, someFacts, false, "entry").length;
+  sink.value += formatFacts(recentFile, recentFile.name, someFacts, "r", "entry").length;
 });
 
 Deno.bench("resolvePath() relative name", { group: "path", baseline: true }, () => {

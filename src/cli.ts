@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { UserConfig } from "./auth.ts";
+import type { UserConfig } from "./identity/static.ts";
 import { isIPv4 } from "./data/address.ts";
 import type { LogFormat } from "./log.ts";
-import { parseFaults } from "./faults.ts";
+import { parseFaults } from "./faults/parse.ts";
 import { DEFAULTS, parsePortRange, type ServeOptions } from "./options.ts";
 
 /** The version printed by `--version`. */

@@ -21,3 +21,42 @@ export interface ByteConnection extends ByteReader, ByteWriter {
   closeWrite(): Promise<void>;
   close(): void;
 }
+
+/**
+ * Writes every byte: a channel's `write` may take fewer bytes than it was given.
+ *
+ * @example
+ * ```ts
+ * import { writeAll } from "./io.ts";
+ * await writeAll(Deno.stdout, new TextEncoder().encode("hello\n"));
+ * ```
+ */
+export async function writeAll(writer: ByteWriter, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await writer.write(bytes.subarray(offset));
+}
+
+/**
+ * A byte stream over a reader, for the stream stages of a transfer. BYOB reads fill the
+ * consumer's buffer directly; cancelling the stream does not close the reader (its owner does).
+ */
+export function readerStream(
+  reader: ByteReader,
+  chunkSize = 256 * 1024,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: chunkSize,
+    async pull(controller) {
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      const n = await reader.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      if (n === null) {
+        controller.close();
+        request.respond(0);
+        return;
+      }
+      request.respond(n);
+    },
+  });
+}

@@ -15,17 +15,63 @@ import "./tls/mod.ts"; // the library serves FTPS out of the box
 
 export { FtpServer, MEMORY_ROOT, serve, type ShutdownOptions } from "./server.ts";
 export { DEFAULTS, type ServeOptions } from "./options.ts";
-export type { AnonymousAccess, UserConfig } from "./auth.ts";
+export type { Faults } from "./faults/parse.ts";
 export type { PortRange } from "./data/passive.ts";
+export type {
+  Identity,
+  IdentityLimits,
+  IdentityProvider,
+  LoginContext,
+} from "./identity/identity.ts";
+export {
+  AccessRules,
+  type PathRule,
+  type Permission,
+  PERMISSIONS,
+  READ_ONLY,
+} from "./identity/rules.ts";
+export {
+  ANONYMOUS_UPLOAD,
+  type AnonymousAccess,
+  type AnonymousConfig,
+  type RootOpener,
+  StaticIdentityProvider,
+  type UserConfig,
+} from "./identity/static.ts";
 export { LocalStorage, type LocalStorageOptions } from "./storage/local.ts";
 export { MemoryStorage, type MemoryStorageOptions } from "./storage/memory.ts";
-export type {
-  FileStat,
-  ReadHandle,
-  Storage,
-  WriteHandle,
-  WriteOptions,
+export {
+  capabilitiesAt,
+  collectList,
+  type FileStat,
+  FULL_CAPABILITIES,
+  type OperationOptions,
+  type ReadHandle,
+  type ReadOptions,
+  type Storage,
+  type StorageCapabilities,
+  type WriteHandle,
+  type WriteOptions,
 } from "./storage/storage.ts";
-export { FtpError, StorageError, type StorageErrorKind } from "./errors.ts";
+export { FtpError, type Reply, StorageError, type StorageErrorKind, toReply } from "./errors.ts";
+export { Code, type ReplyCode } from "./protocol/codes.ts";
+export {
+  type BanEvent,
+  type CommandEvent,
+  EventHub,
+  type EventListener,
+  type FileActionEvent,
+  type FtpEvent,
+  type LoginEvent,
+  type PassiveExhaustedEvent,
+  type SessionClosedEvent,
+  type SessionOpenedEvent,
+  type SessionRef,
+  type StorageOperationEvent,
+  type TlsHandshakeEvent,
+  type TransferDirection,
+  type TransferEvent,
+} from "./events.ts";
+export type { TranscriptEntry } from "./transcript.ts";
 export { configureLogging, type LogFormat } from "./log.ts";
 export { generateSelfSigned, TlsConfigError, type TlsSource } from "./tls/mod.ts";

@@ -6,11 +6,12 @@
  * @module
  */
 
-import type { AnonymousAccess, UserConfig } from "./auth.ts";
 import { isIPv4 } from "./data/address.ts";
 import type { PortRange } from "./data/passive.ts";
+import type { Faults } from "./faults/parse.ts";
+import type { IdentityProvider } from "./identity/identity.ts";
+import type { AnonymousAccess, UserConfig } from "./identity/static.ts";
 import type { Storage } from "./storage/storage.ts";
-import type { Faults } from "./faults.ts";
 import type { TlsSource } from "./tls/context.ts";
 
 /**
@@ -40,13 +41,19 @@ export interface ServeOptions {
   hostname?: string;
   /** Port to listen on; 0 picks a free one. Default 0. */
   port?: number;
-  /** Users who may log in. */
+  /** Users who may log in, each with an optional root and rules of their own. */
   users?: UserConfig[];
   /**
-   * Anonymous login (`anonymous` or `ftp`): `false`, `true`/`"read"` (read-only) or `"write"`.
-   * Default: read-only when no user is configured, otherwise off.
+   * Anonymous login (`anonymous` or `ftp`): `false`, `true`/`"read"` (read-only), `"write"`
+   * (upload-only: no overwrite, delete, rename or rmdir, as vsftpd's `anon_upload_enable`), or
+   * `{ root, rules }`. Default: read-only when no user is configured, otherwise off.
    */
   anonymous?: boolean | AnonymousAccess;
+  /**
+   * Who may log in and what tree they get, instead of `users` and `anonymous`: an external
+   * user store, a directory service, an HTTP hook (see `identity/identity.ts`).
+   */
+  identity?: IdentityProvider;
   /** Ports for passive data connections, inclusive; `[from, to]` or `{ from, to }`. Default: any. */
   passivePorts?: PortRange | readonly [number, number];
   /** Address advertised in PASV replies, for servers behind NAT. Default: the control connection's. */
@@ -124,6 +131,7 @@ export interface ResolvedOptions {
   port: number;
   users: UserConfig[];
   anonymous: AnonymousAccess;
+  identity: IdentityProvider | undefined;
   passivePorts: PortRange | undefined;
   passiveAddress: string | undefined;
   banner: string;
@@ -201,6 +209,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     port: options.port ?? DEFAULTS.port,
     users,
     anonymous: resolveAnonymous(options.anonymous, users.length),
+    identity: options.identity,
     passivePorts,
     passiveAddress: options.passiveAddress,
     banner: options.banner ?? DEFAULTS.banner,
@@ -296,7 +305,8 @@ function resolveAnonymous(
   if (value === undefined) return userCount === 0 ? "read" : false;
   if (value === true) return "read";
   if (value === false || value === "read" || value === "write") return value;
-  throw new TypeError(`anonymous: expected true, false, "read" or "write"`);
+  if (typeof value === "object" && value !== null) return value;
+  throw new TypeError(`anonymous: expected true, false, "read", "write" or { root, rules }`);
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {

@@ -5,12 +5,22 @@
  * @module
  */
 
-import { Authenticator } from "./auth.ts";
+import { COMMANDS } from "./commands/registry.ts";
 import { normalizeHost } from "./data/address.ts";
+import { DataSetup } from "./data/setup.ts";
+import { logEvents } from "./event_log.ts";
+import { EventHub } from "./events.ts";
+import { applyFaults, type FaultableSeams } from "./faults/decorators.ts";
+import type { IdentityProvider } from "./identity/identity.ts";
+import { StaticIdentityProvider } from "./identity/static.ts";
+import { writeAll } from "./io.ts";
 import { log } from "./log.ts";
+import { acceptLoop } from "./net/accept.ts";
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
+import { Code } from "./protocol/codes.ts";
 import { encodeReply } from "./protocol/reply.ts";
-import { type ControlChannel, Session, type SessionContext } from "./session.ts";
+import type { SessionServices } from "./session/services.ts";
+import { type ControlChannel, Session } from "./session/session.ts";
 import { LocalStorage } from "./storage/local.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
@@ -30,8 +40,6 @@ import { Transcript, type TranscriptEntry } from "./transcript.ts";
 export const MEMORY_ROOT = "memory:";
 /** How often sessions are checked for idle, stalled and expired timeouts, at most. */
 const SWEEP_INTERVAL_MS = 1000;
-/** Longest pause between retries of a failing accept (EMFILE and the like). */
-const MAX_ACCEPT_BACKOFF_MS = 1000;
 /**
  * On shutdown, how long a session lingers after its 421 for the client to close first: short,
  * because `shutdown()` of an idle server must resolve within 100 ms.
@@ -78,8 +86,10 @@ export class FtpServer implements AsyncDisposable {
   readonly url: string;
   /** Resolves once the server has shut down and every session has ended. */
   readonly finished: Promise<void>;
-  /** The storage sessions see. */
+  /** The server's root storage (users without a root of their own see it). */
   readonly storage: Storage;
+  /** What happens in the server, as typed events: subscribe with `events.on(listener)`. */
+  readonly events: EventHub = new EventHub();
   /** Resolves once the first client has been greeted (its 220 written). */
   readonly firstSession: Promise<void>;
   #greeted!: () => void;
@@ -92,7 +102,7 @@ export class FtpServer implements AsyncDisposable {
   readonly #pending = new Set<Deno.Conn>();
   readonly #perIp = new Map<string, number>();
   readonly #failures = new Map<string, { count: number; since: number; bannedUntil: number }>();
-  readonly #context: SessionContext;
+  readonly #services: SessionServices;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;
@@ -102,7 +112,7 @@ export class FtpServer implements AsyncDisposable {
   readonly #acceptLoops: Promise<void>[] = [];
   readonly #transcript: Transcript | null;
   #deadListener: TcpListener | null = null;
-  #loginAttempts = 0;
+  #sessionIds = 0;
 
   /** @internal Use {@linkcode serve}. */
   constructor(
@@ -110,6 +120,7 @@ export class FtpServer implements AsyncDisposable {
     implicitListener: TcpListener | null,
     options: ResolvedOptions,
     storage: Storage,
+    identity: IdentityProvider,
     tls: TlsContext | null,
   ) {
     this.#listeners = implicitListener ? [listener, implicitListener] : [listener];
@@ -124,18 +135,29 @@ export class FtpServer implements AsyncDisposable {
     this.#transcript = options.transcript === false
       ? null
       : new Transcript(typeof options.transcript === "string" ? options.transcript : null);
-    this.#context = {
+    logEvents(this.events);
+    const seams: FaultableSeams = {
+      identity,
+      commands: COMMANDS,
+      createReplyChannel: (writer) => ({ write: (bytes) => writeAll(writer, bytes) }),
+      createDataSetup: (context) => new DataSetup(context),
+    };
+    const faulty = options.faults
+      ? applyFaults(seams, options.faults, () => this.#deadPassivePort())
+      : seams;
+    this.#services = {
       options,
-      storage,
+      ...faulty,
       tls,
       transcript: this.#transcript,
-      deadPassivePort: () => this.#deadPassivePort(),
-      nextLoginAttempt: () => ++this.#loginAttempts,
-      auth: new Authenticator(options.users, options.anonymous),
+      events: this.events,
+      defaultCapabilities: storage.capabilities,
+      nextSessionId: () => ++this.#sessionIds,
       sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
-      loginFailed: (session, user) => this.#loginFailed(session, user),
+      loginFailed: (remote, user) => this.#loginFailed(remote, user),
       isBanned: (ip) => (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
+      loginSucceeded: () => {},
     };
     this.#acceptLoops.push(this.#acceptLoop(listener, false));
     if (implicitListener) this.#acceptLoops.push(this.#acceptLoop(implicitListener, true));
@@ -204,12 +226,17 @@ export class FtpServer implements AsyncDisposable {
     });
     const closeIdle = () => {
       for (const session of this.#sessions) {
-        if (!session.transfer) session.close(421, "Server shutting down.", SHUTDOWN_LINGER_MS);
+        if (!session.transfers.current) {
+          session.close(Code.SERVICE_UNAVAILABLE, "Server shutting down.", SHUTDOWN_LINGER_MS);
+        }
       }
     };
     closeIdle();
     while (this.#sessions.size > 0 && Date.now() < deadline) {
-      const transfers = [...this.#sessions].flatMap((s) => (s.transfer ? [s.transfer.done] : []));
+      const transfers = [...this.#sessions].flatMap((s) => {
+        const transfer = s.transfers.current;
+        return transfer ? [transfer.done] : [];
+      });
       if (transfers.length === 0) break;
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -222,7 +249,7 @@ export class FtpServer implements AsyncDisposable {
     }
     this.#hurry = null;
     for (const session of this.#sessions) {
-      session.close(421, "Server shutting down.", SHUTDOWN_LINGER_MS);
+      session.close(Code.SERVICE_UNAVAILABLE, "Server shutting down.", SHUTDOWN_LINGER_MS);
     }
     if (this.#sessions.size > 0) {
       await new Promise<void>((resolve) => (this.#allSessionsEnded = resolve));
@@ -237,23 +264,13 @@ export class FtpServer implements AsyncDisposable {
     this.#resolveFinished();
   }
 
-  async #acceptLoop(listener: TcpListener, implicitTls: boolean): Promise<void> {
-    let backoff = 0;
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-        backoff = 0;
-      } catch (error) {
-        if (this.#shuttingDown || error instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors or a connection reset before accept: wait, then go on.
-        backoff = Math.min(MAX_ACCEPT_BACKOFF_MS, Math.max(5, backoff * 2));
-        log.server.warning("Accept failed ({error}); retrying in {ms} ms", { error, ms: backoff });
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        continue;
-      }
-      this.#admit(conn, implicitTls);
-    }
+  #acceptLoop(listener: TcpListener, implicitTls: boolean): Promise<void> {
+    return acceptLoop(listener, (conn) => this.#admit(conn, implicitTls), {
+      closing: () => this.#shuttingDown !== null,
+      // Out of file descriptors or a connection reset before accept: wait, then go on.
+      onError: (error, ms) =>
+        log.server.warning("Accept failed ({error}); retrying in {ms} ms", { error, ms }),
+    });
   }
 
   /** Starts a session, or refuses the connection with 421 when a limit is reached. */
@@ -324,7 +341,7 @@ export class FtpServer implements AsyncDisposable {
   }
 
   #start(conn: Deno.TcpConn, channel: ControlChannel, secure: boolean): void {
-    const session = new Session(conn, this.#context, channel, secure);
+    const session = new Session(conn, this.#services, channel, secure);
     this.#sessions.add(session);
     session.run();
   }
@@ -359,16 +376,16 @@ export class FtpServer implements AsyncDisposable {
     else this.#perIp.set(ip, count);
   }
 
-  #sessionEnded(session: Session): void {
+  #sessionEnded(ended: { remoteHost: string }): void {
+    const session = ended as Session;
     if (!this.#sessions.delete(session)) return;
     this.#release(session.remoteHost);
     if (this.#sessions.size === 0) this.#allSessionsEnded?.();
   }
 
   /** Counts a failed login against the client's IP; bans it after too many. */
-  #loginFailed(session: Session, user: string): number {
+  #loginFailed(ip: string, user: string): number {
     const options = this.#options;
-    const ip = session.remoteHost;
     const now = Date.now();
     let record = this.#failures.get(ip);
     if (!record || now - record.since > options.banDurationMs) {
@@ -380,6 +397,12 @@ export class FtpServer implements AsyncDisposable {
     log.security.warning("Login failed for user {user} from {remote}", { user, remote: ip });
     if (record.count >= options.banAfterFailures && record.bannedUntil <= now) {
       record.bannedUntil = now + options.banDurationMs;
+      this.events.emit({
+        type: "ban",
+        remote: ip,
+        failures: record.count,
+        durationMs: options.banDurationMs,
+      });
       log.security.warning("Banned {remote} for {seconds} s after {count} failed logins", {
         remote: ip,
         seconds: Math.round(options.banDurationMs / 1000),
@@ -439,14 +462,18 @@ export function serve(options: ServeOptions = {}): FtpServer {
   const tls = resolved.tls
     ? tlsSupport().createContext(resolved.tls, resolved.requireTlsSessionReuse)
     : null;
-  const storage = typeof resolved.root !== "string"
-    ? resolved.root
-    : resolved.root === MEMORY_ROOT
-    ? new MemoryStorage()
-    : new LocalStorage(resolved.root, {
-      onNotCapable: warnNotCapable(resolved.root),
+  const openRoot = (root: string): Storage =>
+    root === MEMORY_ROOT ? new MemoryStorage() : new LocalStorage(root, {
+      onNotCapable: warnNotCapable(root),
       atomicUploads: resolved.atomicUploads,
     });
+  const storage = typeof resolved.root === "string" ? openRoot(resolved.root) : resolved.root;
+  const identity = resolved.identity ?? new StaticIdentityProvider({
+    users: resolved.users,
+    anonymous: resolved.anonymous,
+    storage,
+    openRoot,
+  });
   const listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
   let implicitListener: TcpListener | null = null;
   if (resolved.implicitTlsPort !== undefined) {
@@ -460,7 +487,7 @@ export function serve(options: ServeOptions = {}): FtpServer {
       throw error;
     }
   }
-  const server = new FtpServer(listener, implicitListener, resolved, storage, tls);
+  const server = new FtpServer(listener, implicitListener, resolved, storage, identity, tls);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });
   if (server.implicitTlsAddr) {
     log.server.info("Implicit TLS on port {port}", { port: server.implicitTlsAddr.port });
@@ -472,7 +499,9 @@ export function serve(options: ServeOptions = {}): FtpServer {
 }
 
 function refuse(conn: Deno.Conn, text: string): void {
-  conn.write(encodeReply(421, text)).catch(() => {}).finally(() => closeQuietly(conn));
+  writeAll(conn, encodeReply(Code.SERVICE_UNAVAILABLE, text)).catch(() => {}).finally(() =>
+    closeQuietly(conn)
+  );
 }
 
 function closeQuietly(closable: { close(): void }): void {

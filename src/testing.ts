@@ -13,7 +13,7 @@
  */
 
 import "./tls/mod.ts"; // a test server can be asked for TLS
-import type { UserConfig } from "./auth.ts";
+import type { UserConfig } from "./identity/static.ts";
 import type { ServeOptions } from "./options.ts";
 import { type FtpServer, serve } from "./server.ts";
 import { MemoryStorage } from "./storage/memory.ts";

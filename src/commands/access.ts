@@ -6,90 +6,100 @@
 
 import { FtpError } from "../errors.ts";
 import { log } from "../log.ts";
-import type { Session } from "../session.ts";
-import type { CommandTable } from "./registry.ts";
+import { Code } from "../protocol/codes.ts";
+import type { CommandContext, Reply } from "./context.ts";
+import { type CommandTable, reply } from "./spec.ts";
 
-async function user(session: Session, name: string): Promise<void> {
+const BANNED = "Too many failed logins from your address; try again later.";
+
+function user(ctx: CommandContext, name: string): Reply {
   // RFC 959: USER may be sent at any time to change the user; the old login ends here.
-  session.account = null;
-  session.pendingUser = name;
-  await session.reply(
-    331,
-    session.ctx.auth.isAnonymousName(name)
+  ctx.state.logout();
+  ctx.state.pendingUser = name;
+  return reply(
+    Code.NEED_PASSWORD,
+    ctx.login.isAnonymous(name)
       ? "Anonymous login ok, send your e-mail address as password."
       : "Please specify the password.",
   );
 }
 
-async function pass(session: Session, password: string): Promise<void> {
-  const name = session.pendingUser;
-  if (name === null) throw new FtpError(503, "Login with USER first.");
-  if (session.ctx.isBanned(session.remoteHost)) {
-    session.close(421, "Too many failed logins from your address; try again later.");
-    return;
+async function pass(ctx: CommandContext, password: string): Promise<Reply | void> {
+  const { state } = ctx;
+  const name = state.pendingUser;
+  if (name === null) throw new FtpError(Code.BAD_SEQUENCE, "Login with USER first.");
+  if (ctx.login.isBanned()) return ctx.close(Code.SERVICE_UNAVAILABLE, BANNED);
+  let identity;
+  try {
+    identity = await ctx.login.authenticate(name, password);
+  } catch (error) {
+    // The provider could not decide (an auth service down, an injected fault): nobody logs in.
+    log.security.warning("Session {session}: login of {user} not checked: {error}", {
+      session: ctx.sessionId,
+      user: name,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return ctx.close(Code.SERVICE_UNAVAILABLE, "Service not available, try again later.");
   }
-  const rejectLogin = session.ctx.options.faults?.rejectLogin;
-  if (rejectLogin !== undefined && session.ctx.nextLoginAttempt() === rejectLogin) {
-    session.close(421, "Service not available (injected fault).");
-    return;
-  }
-  const account = session.ctx.auth.verify(name, password);
-  if (account === null) {
-    session.pendingUser = null;
-    session.loginFailures++;
-    const delay = session.ctx.loginFailed(session, name);
-    if (delay > 0) await session.delay(delay);
-    if (session.closed) return;
+  if (ctx.closed) return;
+  if (identity === null) {
+    state.pendingUser = null;
+    state.loginFailures++;
+    const delay = ctx.login.failed(name);
+    if (delay > 0) await ctx.delay(delay);
+    if (ctx.closed) return;
     // A ban applies to the sessions already open too, or they could go on guessing.
-    if (session.ctx.isBanned(session.remoteHost)) {
-      session.close(421, "Too many failed logins from your address; try again later.");
-      return;
+    if (ctx.login.isBanned()) return ctx.close(Code.SERVICE_UNAVAILABLE, BANNED);
+    if (state.loginFailures >= ctx.options.maxLoginAttempts) {
+      return ctx.close(
+        Code.SERVICE_UNAVAILABLE,
+        "Too many failed logins; closing control connection.",
+      );
     }
-    if (session.loginFailures >= session.ctx.options.maxLoginAttempts) {
-      session.close(421, "Too many failed logins; closing control connection.");
-      return;
-    }
-    throw new FtpError(530, "Login incorrect.");
+    throw new FtpError(Code.NOT_LOGGED_IN, "Login incorrect.");
   }
-  session.account = account;
-  session.pendingUser = null;
-  session.cwd = "/";
-  log.session.info("Session {session}: {user} logged in from {remote}", {
-    session: session.id,
-    user: account.name,
-    remote: session.remoteHost,
-  });
-  await session.reply(230, "Login successful.");
+  state.identity = identity;
+  state.pendingUser = null;
+  state.cwd = identity.home ?? "/";
+  ctx.login.succeeded(identity);
+  return reply(Code.LOGGED_IN, "Login successful.");
 }
 
-async function acct(session: Session): Promise<void> {
-  if (session.account === null) throw new FtpError(503, "Login with USER first.");
-  await session.reply(202, "ACCT not needed.");
+function acct(ctx: CommandContext): Reply {
+  if (ctx.state.identity === null) throw new FtpError(Code.BAD_SEQUENCE, "Login with USER first.");
+  return reply(Code.SUPERFLUOUS, "ACCT not needed.");
 }
 
-async function rein(session: Session): Promise<void> {
-  session.reinitialize();
-  await session.reply(220, "Service ready for new user.");
+function rein(ctx: CommandContext): Reply {
+  ctx.state.reinitialize();
+  ctx.data.close();
+  return reply(Code.SERVICE_READY, "Service ready for new user.");
 }
 
-async function quit(session: Session): Promise<void> {
-  await session.reply(221, "Goodbye.");
-  session.quit();
+async function quit(ctx: CommandContext): Promise<void> {
+  await ctx.reply(Code.CLOSING, "Goodbye.");
+  ctx.quit();
 }
 
-async function host(session: Session, name: string): Promise<void> {
+function host(ctx: CommandContext, name: string): Reply {
   // RFC 7151 §3: HOST comes before login. We serve one site under every name.
-  if (session.account !== null || session.pendingUser !== null) {
-    throw new FtpError(503, "HOST must come before USER.");
+  if (ctx.state.identity !== null || ctx.state.pendingUser !== null) {
+    throw new FtpError(Code.BAD_SEQUENCE, "HOST must come before USER.");
   }
-  if (!/^[\w.:\-\[\]]+$/.test(name)) throw new FtpError(501, "Invalid host name.");
-  await session.reply(220, "Host accepted.");
+  if (!/^[\w.:\-\[\]]+$/.test(name)) throw new FtpError(Code.SYNTAX_ERROR, "Invalid host name.");
+  return reply(Code.SERVICE_READY, "Host accepted.");
 }
 
 /** The access control commands. */
 export const ACCESS_COMMANDS: CommandTable = {
-  USER: { run: user, auth: false, arg: "required", help: "USER <sp> username" },
-  PASS: { run: pass, auth: false, help: "PASS <sp> password" },
+  USER: {
+    run: user,
+    auth: false,
+    arg: "required",
+    needsTlsFirst: true,
+    help: "USER <sp> username",
+  },
+  PASS: { run: pass, auth: false, needsTlsFirst: true, help: "PASS <sp> password" },
   ACCT: { run: acct, auth: false, arg: "required", help: "ACCT <sp> account" },
   REIN: { run: rein, auth: false, arg: "none", help: "REIN" },
   QUIT: { run: quit, auth: false, arg: "none", help: "QUIT" },

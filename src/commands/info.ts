@@ -5,112 +5,110 @@
  */
 
 import { FtpError } from "../errors.ts";
-import { mlstFeature, parseMlstOptions } from "../listing/mlsx.ts";
-import type { Session } from "../session.ts";
-import { COMMANDS } from "./registry.ts";
-import type { CommandTable } from "./registry.ts";
+import { availableFacts, mlstFeature, parseMlstOptions } from "../listing/mlsx.ts";
+import { Code } from "../protocol/codes.ts";
+import type { StorageCapabilities } from "../storage/storage.ts";
+import type { CommandContext, Reply } from "./context.ts";
+import { siteChmod } from "./files.ts";
+import { type CommandTable, reply } from "./spec.ts";
 
-async function syst(session: Session): Promise<void> {
+function syst(): Reply {
   // What every client expects, whatever the host OS: it selects the `ls -l` parser.
-  await session.reply(215, "UNIX Type: L8");
+  return reply(Code.SYSTEM_TYPE, "UNIX Type: L8");
 }
 
-async function noop(session: Session): Promise<void> {
-  await session.reply(200, "NOOP ok.");
+function noop(): Reply {
+  return reply(Code.OK, "NOOP ok.");
 }
 
-/** The FEAT lines for this session (RFC 2389 §3.2): one feature per line, each after a space. */
-export function features(session: Session): string[] {
-  const tls = session.ctx.tls === null ? [] : ["AUTH TLS", "AUTH SSL", "PBSZ", "PROT"];
+/** What the session's storage can do: the user's once logged in, the server's before. */
+function sessionCapabilities(ctx: CommandContext): StorageCapabilities {
+  return ctx.state.identity?.storage.capabilities ?? ctx.defaultCapabilities;
+}
+
+/**
+ * The FEAT lines for this session (RFC 2389 §3.2): one feature per line, each after a space.
+ * Only what the back end can do is advertised: REST STREAM without restart support would make
+ * clients resume into a 502.
+ */
+export function features(ctx: CommandContext): string[] {
+  const capabilities = sessionCapabilities(ctx);
+  const tls = ctx.tlsAvailable ? ["AUTH TLS", "AUTH SSL", "PBSZ", "PROT"] : [];
   return [
     ...tls,
     "EPRT",
     "EPSV",
     "HOST",
     "MDTM",
-    "MFMT",
-    mlstFeature(session.mlstFacts),
+    ...(capabilities.setMtime ? ["MFMT"] : []),
+    mlstFeature(ctx.state.mlstFacts, availableFacts(capabilities)),
     "PASV",
-    "REST STREAM",
+    ...(capabilities.readAtOffset || capabilities.writeAtOffset ? ["REST STREAM"] : []),
     "SIZE",
     "TVFS",
     "UTF8",
   ];
 }
 
-async function feat(session: Session): Promise<void> {
-  await session.reply(211, ["Features:", ...features(session).map((line) => ` ${line}`), "End"]);
+function feat(ctx: CommandContext): Reply {
+  return reply(Code.SYSTEM_STATUS, [
+    "Features:",
+    ...features(ctx).map((line) => ` ${line}`),
+    "End",
+  ]);
 }
 
-async function opts(session: Session, arg: string): Promise<void> {
+function opts(ctx: CommandContext, arg: string): Reply {
   const space = arg.indexOf(" ");
   const name = (space === -1 ? arg : arg.slice(0, space)).toUpperCase();
   const value = space === -1 ? "" : arg.slice(space + 1).trim();
   if (name === "UTF8" || name === "UTF-8") {
     // RFC 2640: paths are always UTF-8 here; there is no other encoding to switch to.
-    if (value.toUpperCase() === "ON" || value === "") {
-      return await session.reply(200, "Always in UTF8 mode.");
-    }
-    throw new FtpError(504, "UTF8 cannot be turned off.");
+    if (value.toUpperCase() === "ON" || value === "") return reply(Code.OK, "Always in UTF8 mode.");
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "UTF8 cannot be turned off.");
   }
   if (name === "MLST") {
-    session.mlstFacts = parseMlstOptions(value);
-    const list = [...session.mlstFacts].map((fact) => fact + ";").join("");
-    return await session.reply(200, `MLST OPTS ${list}`);
+    const available = new Set(availableFacts(sessionCapabilities(ctx)));
+    const facts = new Set([...parseMlstOptions(value)].filter((fact) => available.has(fact)));
+    ctx.state.mlstFacts = facts;
+    return reply(Code.OK, `MLST OPTS ${[...facts].map((fact) => fact + ";").join("")}`);
   }
-  throw new FtpError(501, `Option ${name} not understood.`);
+  throw new FtpError(Code.SYNTAX_ERROR, `Option ${name} not understood.`);
 }
 
-async function help(session: Session, arg: string): Promise<void> {
+function help(ctx: CommandContext, arg: string): Reply {
   if (arg !== "") {
     const verb = arg.toUpperCase();
-    const spec = COMMANDS.get(verb);
-    if (!spec) throw new FtpError(501, `Unknown command ${verb}.`);
-    return await session.reply(214, `Syntax: ${spec.help}`);
+    const syntax = ctx.commands.help(verb);
+    if (syntax === undefined) throw new FtpError(Code.SYNTAX_ERROR, `Unknown command ${verb}.`);
+    return reply(Code.HELP, `Syntax: ${syntax}`);
   }
-  const verbs = [...COMMANDS.keys()].sort();
+  const verbs = ctx.commands.verbs();
   const rows: string[] = [];
   for (let i = 0; i < verbs.length; i += 8) {
     rows.push(" " + verbs.slice(i, i + 8).map((verb) => verb.padEnd(5)).join(" "));
   }
-  await session.reply(214, ["The following commands are recognized:", ...rows, "Help OK."]);
+  return reply(Code.HELP, ["The following commands are recognized:", ...rows, "Help OK."]);
 }
 
-async function site(session: Session, arg: string): Promise<void> {
+function site(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
   const space = arg.indexOf(" ");
   const sub = (space === -1 ? arg : arg.slice(0, space)).toUpperCase();
   const rest = space === -1 ? "" : arg.slice(space + 1);
   if (sub === "HELP") {
-    return await session.reply(214, [
-      "SITE commands:",
-      " CHMOD <sp> mode <sp> pathname",
-      " HELP",
-      "End.",
-    ]);
+    return reply(Code.HELP, ["SITE commands:", " CHMOD <sp> mode <sp> pathname", " HELP", "End."]);
   }
-  if (sub === "CHMOD") return await chmod(session, rest);
-  throw new FtpError(504, `SITE ${sub} not understood.`);
+  if (sub === "CHMOD") return siteChmod(ctx, rest);
+  throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `SITE ${sub} not understood.`);
 }
 
-async function chmod(session: Session, arg: string): Promise<void> {
-  if (!session.account?.write) throw new FtpError(550, "Permission denied.");
-  const match = /^([0-7]{1,4}) (.+)$/.exec(arg);
-  if (!match) throw new FtpError(501, "Syntax: SITE CHMOD <mode> <pathname>.");
-  const path = session.resolve(match[2]);
-  // The root's own mode is the operator's business: `SITE CHMOD 000 /` would lock everyone out.
-  if (path === "/") throw new FtpError(550, "Permission denied.");
-  await session.ctx.storage.chmod(path, parseInt(match[1], 8));
-  await session.reply(200, "SITE CHMOD command ok.");
+async function abor(ctx: CommandContext): Promise<Reply> {
+  const aborted = await ctx.abortTransfer();
+  return reply(Code.TRANSFER_COMPLETE, aborted ? "ABOR successful." : "No transfer to abort.");
 }
 
-async function abor(session: Session): Promise<void> {
-  // A running transfer is aborted by the session loop itself; here nothing runs.
-  await session.abortTransfer();
-  await session.reply(226, "No transfer to abort.");
-}
-
-async function clnt(session: Session): Promise<void> {
-  await session.reply(200, "Noted.");
+function clnt(): Reply {
+  return reply(Code.OK, "Noted.");
 }
 
 /** The informational commands. */
@@ -121,6 +119,6 @@ export const INFO_COMMANDS: CommandTable = {
   OPTS: { run: opts, auth: false, arg: "required", help: "OPTS <sp> UTF8 ON | MLST facts" },
   HELP: { run: help, auth: false, help: "HELP [<sp> command]" },
   SITE: { run: site, arg: "required", help: "SITE <sp> CHMOD|HELP" },
-  ABOR: { run: abor, arg: "none", help: "ABOR" },
+  ABOR: { run: abor, arg: "none", duringTransfer: "always", help: "ABOR" },
   CLNT: { run: clnt, auth: false, help: "CLNT <sp> client name" },
 };

@@ -2,28 +2,46 @@
  * Listing commands: LIST, NLST, MLSD over the data connection; MLST and STAT over the control
  * connection (RFC 959 §4.1.3, RFC 3659 §7).
  *
+ * Listings stream: entries are formatted and written as the back end yields them, so memory
+ * stays bounded whatever the size of the directory. A directory of up to
+ * {@linkcode SORT_LIMIT} entries is sorted by name; a larger one is sent in the back end's order
+ * (vsftpd does the same for large directories), because sorting it would mean holding it whole.
+ *
  * @module
  */
 
-import { FtpError, StorageError } from "../errors.ts";
+import { StorageError } from "../errors.ts";
+import type { Permission } from "../identity/rules.ts";
 import { compileGlob } from "../listing/glob.ts";
 import { formatLsLine } from "../listing/ls.ts";
-import { type EntryRole, formatFacts } from "../listing/mlsx.ts";
+import { type EntryRole, formatFacts, permFact } from "../listing/mlsx.ts";
+import { Code } from "../protocol/codes.ts";
 import { quotePath } from "../protocol/reply.ts";
-import type { Session } from "../session.ts";
-import { collectList, type FileStat } from "../storage/storage.ts";
-import { baseName, parentPath } from "../storage/vpath.ts";
-import type { CommandTable } from "./registry.ts";
+import type { FileStat, StorageCapabilities } from "../storage/storage.ts";
+import { baseName, joinPath, parentPath } from "../storage/vpath.ts";
+import type { CommandContext, Reply } from "./context.ts";
+import {
+  authorize,
+  capabilities,
+  identityOf,
+  requireDataChannel,
+  resolve,
+  storageOf,
+} from "./guards.ts";
+import type { CommandTable } from "./spec.ts";
 
-const encoder = new TextEncoder();
+/** Directories with up to this many entries are listed sorted; larger ones in back-end order. */
+export const SORT_LIMIT = 10_000;
 /** Listing bytes are produced in chunks of about this size, as the connection takes them. */
 const CHUNK_CHARS = 64 * 1024;
+const encoder = new TextEncoder();
 
 /** What a listing argument named. */
 interface Listed {
   /** The directory listed, or the file itself. */
   path: string;
-  entries: FileStat[];
+  /** The entries, sorted when small. */
+  entries: AsyncIterable<FileStat>;
   /** Prefix for NLST names: the directory part the client typed, or "". */
   prefix: string;
   isDirectory: boolean;
@@ -42,151 +60,261 @@ export function stripListOptions(arg: string): string {
   return rest;
 }
 
-async function collect(session: Session, arg: string): Promise<Listed> {
-  const { storage } = session.ctx;
-  const path = session.resolve(arg === "" ? "." : arg);
+async function collect(ctx: CommandContext, arg: string): Promise<Listed> {
+  const storage = storageOf(ctx);
+  const signal = ctx.signal;
+  const path = resolve(ctx, arg === "" ? "." : arg);
   const slash = arg.lastIndexOf("/");
   const typedDir = slash === -1 ? "" : arg.slice(0, slash + 1);
   let stat: FileStat;
   try {
-    stat = await storage.stat(path);
+    stat = await storage.stat(path, { signal });
   } catch (error) {
     const pattern = compileGlob(baseName(path));
     if (!(error instanceof StorageError) || error.kind !== "not-found" || pattern === null) {
       throw error;
     }
     const parent = parentPath(path);
-    const entries = (await collectList(storage, parent)).filter((entry) =>
-      pattern.matches(entry.name)
+    authorize(ctx, "list", parent);
+    const matching = filter(
+      storage.list(parent, { signal }),
+      (entry) => pattern.matches(entry.name),
     );
-    return { path: parent, entries: sortByName(entries), prefix: typedDir, isDirectory: true };
+    return {
+      path: parent,
+      entries: sortedWhenSmall(matching),
+      prefix: typedDir,
+      isDirectory: true,
+    };
   }
+  authorize(ctx, "list", path);
   if (stat.type !== "dir") {
-    return { path, entries: [stat], prefix: typedDir, isDirectory: false };
+    return { path, entries: once(stat), prefix: typedDir, isDirectory: false };
   }
   const prefix = arg === "" || arg === "." ? "" : arg.endsWith("/") ? arg : arg + "/";
-  return { path, entries: sortByName(await collectList(storage, path)), prefix, isDirectory: true };
+  return {
+    path,
+    entries: sortedWhenSmall(storage.list(path, { signal })),
+    prefix,
+    isDirectory: true,
+  };
 }
 
-function sortByName(entries: FileStat[]): FileStat[] {
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+async function* once<T>(item: T): AsyncGenerator<T> {
+  yield item;
 }
 
-/** Streams formatted lines with CRLF endings, a chunk at a time. */
-function lineStream<T>(
-  items: readonly T[],
-  format: (item: T) => string,
-): ReadableStream<Uint8Array> {
-  let index = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      let text = "";
-      while (index < items.length && text.length < CHUNK_CHARS) {
-        text += format(items[index++]) + "\r\n";
+async function* filter<T>(items: AsyncIterable<T>, keep: (item: T) => boolean): AsyncGenerator<T> {
+  for await (const item of items) if (keep(item)) yield item;
+}
+
+/**
+ * The entries sorted by name when there are at most {@linkcode SORT_LIMIT}; otherwise the first
+ * batch and the rest in the order they come. Holds at most one batch.
+ */
+async function* sortedWhenSmall(entries: AsyncIterable<FileStat>): AsyncGenerator<FileStat> {
+  const batch: FileStat[] = [];
+  const iterator = entries[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) {
+        yield* batch.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        return;
       }
-      if (text !== "") controller.enqueue(encoder.encode(text));
-      if (index >= items.length) controller.close();
+      batch.push(next.value);
+      if (batch.length > SORT_LIMIT) break;
+    }
+    yield* batch.splice(0);
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/**
+ * Formatted lines with CRLF endings as a byte stream, a chunk at a time as the connection takes
+ * them. The first line is read before this returns, so that a failing listing is answered with
+ * its error instead of a 150.
+ */
+async function lineStream<T>(
+  items: AsyncIterable<T>,
+  format: (item: T) => string,
+): Promise<ReadableStream<Uint8Array>> {
+  const iterator = items[Symbol.asyncIterator]();
+  let pending: IteratorResult<T> | null = await iterator.next();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let text = "";
+      while (text.length < CHUNK_CHARS) {
+        const next: IteratorResult<T> = pending ?? await iterator.next();
+        pending = null;
+        if (next.done) {
+          if (text !== "") controller.enqueue(encoder.encode(text));
+          controller.close();
+          return;
+        }
+        text += format(next.value) + "\r\n";
+      }
+      controller.enqueue(encoder.encode(text));
+    },
+    async cancel() {
+      await iterator.return?.();
     },
   }, { highWaterMark: 0 });
 }
 
 function sendListing(
-  session: Session,
+  ctx: CommandContext,
   command: string,
   path: string,
-  source: ReadableStream<Uint8Array>,
-) {
-  session.startTransfer({
+  source: () => Promise<ReadableStream<Uint8Array>>,
+): void {
+  ctx.startTransfer({
     command,
     path,
-    plan: { direction: "send", source },
-    ascii: false,
+    direction: "list",
+    offset: 0,
+    open: async () => ({ direction: "send", source: await source() }),
+    // Listing lines are made as network text (CRLF) already.
+    representation: null,
+    structure: ctx.state.structure,
+    mode: ctx.state.mode,
     openingText: "Here comes the directory listing.",
     completeText: "Directory send OK.",
   });
 }
 
-async function list(session: Session, arg: string): Promise<void> {
-  session.requireDataChannel();
-  const listed = await collect(session, stripListOptions(arg));
+async function list(ctx: CommandContext, arg: string): Promise<void> {
+  requireDataChannel(ctx);
+  const listed = await collect(ctx, stripListOptions(arg));
   const now = Date.now();
   sendListing(
-    session,
+    ctx,
     "LIST",
     listed.path,
-    lineStream(listed.entries, (entry) => formatLsLine(entry, now)),
+    () => lineStream(listed.entries, (entry) => formatLsLine(entry, now)),
   );
 }
 
-async function nlst(session: Session, arg: string): Promise<void> {
-  session.requireDataChannel();
-  const listed = await collect(session, stripListOptions(arg));
-  const names = listed.isDirectory
-    ? listed.entries.map((entry) => listed.prefix + entry.name)
-    : [stripListOptions(arg)];
-  sendListing(session, "NLST", listed.path, lineStream(names, (name) => name));
+async function nlst(ctx: CommandContext, arg: string): Promise<void> {
+  requireDataChannel(ctx);
+  const typed = stripListOptions(arg);
+  const listed = await collect(ctx, typed);
+  const format = listed.isDirectory ? (entry: FileStat) => listed.prefix + entry.name : () => typed;
+  sendListing(ctx, "NLST", listed.path, () => lineStream(listed.entries, format));
 }
 
-async function mlsd(session: Session, arg: string): Promise<void> {
-  session.requireDataChannel();
-  const { storage } = session.ctx;
-  const path = session.resolve(arg === "" ? "." : arg);
-  const self = await storage.stat(path);
-  if (self.type !== "dir") throw new FtpError(501, `${quotePath(path)} is not a directory.`);
-  const [parent, entries] = await Promise.all([
-    storage.stat(parentPath(path)),
-    collectList(storage, path),
-  ]);
-  const rows: { entry: FileStat; name: string; role: EntryRole }[] = [
-    { entry: self, name: ".", role: "cdir" },
-    { entry: parent, name: "..", role: "pdir" },
-    ...sortByName(entries).map((entry) => ({ entry, name: entry.name, role: "entry" as const })),
-  ];
-  const writable = session.account?.write ?? false;
-  const facts = session.mlstFacts;
-  sendListing(
-    session,
-    "MLSD",
-    path,
-    lineStream(rows, (row) => formatFacts(row.entry, row.name, facts, writable, row.role)),
-  );
+/** The perm fact of each entry, computed once per directory when the rules allow it. */
+function permissions(ctx: CommandContext, dir: string): (entry: FileStat, path: string) => string {
+  const { rules } = identityOf(ctx);
+  const caps: StorageCapabilities = capabilities(ctx, dir);
+  const uniform = rules.uniformBelow(dir);
+  const inside: ReadonlySet<Permission> = rules.at(joinPath(dir, "x"));
+  const cache = { file: permFact("file", inside, caps), dir: permFact("dir", inside, caps) };
+  return (entry, path) =>
+    uniform && path !== dir ? cache[entry.type] : permFact(entry.type, rules.at(path), caps);
 }
 
-async function mlst(session: Session, arg: string): Promise<void> {
-  const path = session.resolve(arg === "" ? "." : arg);
-  const stat = await session.ctx.storage.stat(path);
+async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
+  requireDataChannel(ctx);
+  const storage = storageOf(ctx);
+  const signal = ctx.signal;
+  const path = resolve(ctx, arg === "" ? "." : arg);
+  const self = await storage.stat(path, { signal });
+  // The same answer as CWD to a file: 550 (RFC 3659 §7.2.1 calls it a failed command).
+  if (self.type !== "dir") throw new StorageError("not-a-directory", path);
+  authorize(ctx, "list", path);
+  const parent = await storage.stat(parentPath(path), { signal });
+  const facts = ctx.state.mlstFacts;
+  const perm = permissions(ctx, path);
+  async function* rows(): AsyncGenerator<{ entry: FileStat; name: string; role: EntryRole }> {
+    yield { entry: self, name: ".", role: "cdir" };
+    yield { entry: parent, name: "..", role: "pdir" };
+    for await (const entry of sortedWhenSmall(storage.list(path, { signal }))) {
+      yield { entry, name: entry.name, role: "entry" };
+    }
+  }
+  const format = (row: { entry: FileStat; name: string; role: EntryRole }) => {
+    const entryPath = row.role === "entry"
+      ? joinPath(path, row.name)
+      : row.role === "cdir"
+      ? path
+      : parentPath(path);
+    return formatFacts(row.entry, row.name, facts, perm(row.entry, entryPath), row.role);
+  };
+  sendListing(ctx, "MLSD", path, () => lineStream(rows(), format));
+}
+
+async function mlst(ctx: CommandContext, arg: string): Promise<Reply> {
+  const path = resolve(ctx, arg === "" ? "." : arg);
+  authorize(ctx, "list", path);
+  const stat = await storageOf(ctx).stat(path, { signal: ctx.signal });
   const facts = formatFacts(
     stat,
     path,
-    session.mlstFacts,
-    session.account?.write ?? false,
+    ctx.state.mlstFacts,
+    permissions(ctx, path)(stat, path),
     "entry",
   );
   // RFC 3659 §7.2: the fact line of an MLST reply starts with a space.
-  await session.reply(250, [`Listing ${path}`, ` ${facts}`, "End."]);
+  return { code: Code.FILE_ACTION_OK, text: [`Listing ${path}`, ` ${facts}`, "End."] };
 }
 
-async function stat(session: Session, arg: string): Promise<void> {
-  if (arg === "") return await serverStatus(session);
-  const listed = await collect(session, stripListOptions(arg));
+async function stat(ctx: CommandContext, arg: string): Promise<Reply | void> {
+  if (arg === "") return serverStatus(ctx);
+  const listed = await collect(ctx, stripListOptions(arg));
   const now = Date.now();
-  await session.reply(213, [
+  async function* lines(): AsyncGenerator<string> {
+    for await (const entry of listed.entries) yield formatLsLine(entry, now);
+  }
+  await ctx.replyStream(
+    Code.FILE_STATUS,
     `Status of ${quotePath(listed.path)}:`,
-    ...listed.entries.map((entry) => formatLsLine(entry, now)),
+    lines(),
     "End of status.",
-  ]);
+  );
 }
 
-async function serverStatus(session: Session): Promise<void> {
-  const data = session.data.mode;
-  await session.reply(211, [
-    "ftpgate status:",
-    ` Connected from ${session.remoteHost}`,
-    ` Logged in as ${session.userName}`,
-    ` TYPE: ${session.ascii ? "ASCII" : "BINARY"}; STRU: File; MODE: Stream`,
-    ` Data connection: ${data}`,
-    "End of status.",
-  ]);
+function serverStatus(ctx: CommandContext): Reply {
+  const { state } = ctx;
+  const type = state.representation;
+  return {
+    code: Code.SYSTEM_STATUS,
+    text: [
+      "ftpgate status:",
+      ` Connected from ${ctx.remoteHost}`,
+      ` Logged in as ${state.userName}`,
+      ` TYPE: ${type.type === "I" || type.type === "L" ? "BINARY" : "ASCII"}; STRU: ${
+        STRUCTURE_NAMES[state.structure]
+      }; MODE: ${MODE_NAMES[state.mode]}`,
+      ` Data connection: ${ctx.data.mode}`,
+      "End of status.",
+    ],
+  };
+}
+
+const STRUCTURE_NAMES = { F: "File", R: "Record", P: "Page" } as const;
+const MODE_NAMES = { S: "Stream", B: "Block", C: "Compressed", Z: "Deflate" } as const;
+
+/** STAT during a transfer (RFC 959 §4.1.3): how far it got. */
+function transferStatus(ctx: CommandContext): Reply | undefined {
+  const transfer = ctx.transfer;
+  if (transfer === null) return undefined;
+  const { spec, bytes } = transfer;
+  return {
+    code: Code.FILE_STATUS,
+    text: `Status: ${spec.command} ${spec.path}, ${bytes} bytes transferred.`,
+  };
+}
+
+async function statCommand(ctx: CommandContext, arg: string): Promise<Reply | void> {
+  if (arg === "" && ctx.transfer !== null) return transferStatus(ctx);
+  return await stat(ctx, arg);
 }
 
 /** The listing commands. */
@@ -195,5 +323,5 @@ export const LISTING_COMMANDS: CommandTable = {
   NLST: { run: nlst, help: "NLST [<sp> pathname]" },
   MLSD: { run: mlsd, help: "MLSD [<sp> pathname]" },
   MLST: { run: mlst, help: "MLST [<sp> pathname]" },
-  STAT: { run: stat, help: "STAT [<sp> pathname]" },
+  STAT: { run: statCommand, duringTransfer: "without-argument", help: "STAT [<sp> pathname]" },
 };

@@ -12,116 +12,167 @@ import {
   parsePortArgument,
 } from "../data/address.ts";
 import type { Endpoint } from "../data/address.ts";
+import {
+  ASCII,
+  describeRepresentation,
+  IMAGE,
+  type Representation,
+} from "../data/representation.ts";
 import { FtpError } from "../errors.ts";
-import type { Session } from "../session.ts";
-import type { CommandTable } from "./registry.ts";
+import { Code } from "../protocol/codes.ts";
+import type { CommandContext, Reply } from "./context.ts";
+import { storageOf } from "./guards.ts";
+import { type CommandTable, reply } from "./spec.ts";
 
-async function type(session: Session, arg: string): Promise<void> {
+/** Parses a TYPE argument (RFC 959 §4.1.2); null when malformed, "unsupported" for 504. */
+function parseType(arg: string): Representation | "unsupported" | null {
   const [code, format, extra] = arg.toUpperCase().split(" ").filter((part) => part !== "");
-  if (code === undefined || extra !== undefined) throw new FtpError(501, "Syntax: TYPE A|I|L 8.");
-  if (code === "I" && format === undefined) {
-    session.ascii = false;
-  } else if (code === "L" && format === "8") {
-    session.ascii = false; // a local byte size of 8 is binary (RFC 959 §3.1.1.4)
-  } else if (code === "A" && (format === undefined || format === "N")) {
-    session.ascii = true;
-  } else if (code === "A" || code === "E" || code === "L") {
-    throw new FtpError(504, `TYPE ${arg} not supported.`);
-  } else {
-    throw new FtpError(501, "Syntax: TYPE A|I|L 8.");
+  if (code === undefined || extra !== undefined) return null;
+  if (code === "I") return format === undefined ? IMAGE : null;
+  // A local byte size of 8 is binary (RFC 959 §3.1.1.4); other sizes this host cannot hold.
+  if (code === "L") {
+    return format === "8" ? { ...IMAGE, type: "L" } : format === undefined ? null : "unsupported";
   }
-  await session.reply(200, `Switching to ${session.ascii ? "ASCII" : "Binary"} mode.`);
+  if (code === "A" || code === "E") {
+    if (format !== undefined && !["N", "T", "C"].includes(format)) return null;
+    if (code === "A" && (format === undefined || format === "N")) return ASCII;
+    return "unsupported";
+  }
+  return null;
 }
 
-async function stru(session: Session, arg: string): Promise<void> {
+function type(ctx: CommandContext, arg: string): Reply {
+  const parsed = parseType(arg);
+  if (parsed === null) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: TYPE A|I|L 8.");
+  if (parsed === "unsupported") {
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `TYPE ${arg} not supported.`);
+  }
+  ctx.state.representation = parsed;
+  const name = describeRepresentation(parsed);
+  return reply(Code.OK, `Switching to ${name === "BINARY" ? "Binary" : name} mode.`);
+}
+
+function stru(ctx: CommandContext, arg: string): Reply {
   const value = arg.toUpperCase();
-  if (value === "F") return await session.reply(200, "Structure set to F.");
-  if (value === "R" || value === "P") throw new FtpError(504, `STRU ${value} not supported.`);
-  throw new FtpError(501, "Syntax: STRU F|R|P.");
+  if (value === "F") {
+    ctx.state.structure = "F";
+    return reply(Code.OK, "Structure set to F.");
+  }
+  if (value === "R" || value === "P") {
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `STRU ${value} not supported.`);
+  }
+  throw new FtpError(Code.SYNTAX_ERROR, "Syntax: STRU F|R|P.");
 }
 
-async function mode(session: Session, arg: string): Promise<void> {
+function mode(ctx: CommandContext, arg: string): Reply {
   const value = arg.toUpperCase();
-  if (value === "S") return await session.reply(200, "Mode set to S.");
-  if (value === "B" || value === "C") throw new FtpError(504, `MODE ${value} not supported.`);
-  throw new FtpError(501, "Syntax: MODE S|B|C.");
+  if (value === "S") {
+    ctx.state.mode = "S";
+    return reply(Code.OK, "Mode set to S.");
+  }
+  if (value === "B" || value === "C") {
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `MODE ${value} not supported.`);
+  }
+  throw new FtpError(Code.SYNTAX_ERROR, "Syntax: MODE S|B|C.");
 }
 
-async function rest(session: Session, arg: string): Promise<void> {
+function rest(ctx: CommandContext, arg: string): Reply {
   const offset = /^\d{1,16}$/.test(arg) ? Number(arg) : NaN;
-  if (!Number.isSafeInteger(offset)) throw new FtpError(501, "REST needs a byte offset.");
-  session.restOffset = offset;
-  await session.reply(350, `Restarting at ${offset}. Send STORE or RETRIEVE.`);
+  if (!Number.isSafeInteger(offset)) {
+    throw new FtpError(Code.SYNTAX_ERROR, "REST needs a byte offset.");
+  }
+  const { readAtOffset, writeAtOffset } = storageOf(ctx).capabilities;
+  // RFC 3659 §5: a server that cannot restart says so at REST, not at the transfer.
+  if (offset > 0 && !readAtOffset && !writeAtOffset) {
+    throw new FtpError(Code.NOT_IMPLEMENTED, "REST not supported by this storage.");
+  }
+  ctx.state.restOffset = offset;
+  return reply(Code.PENDING, `Restarting at ${offset}. Send STORE or RETRIEVE.`);
 }
 
-async function allo(session: Session): Promise<void> {
-  await session.reply(202, "ALLO not needed.");
+function allo(): Reply {
+  return reply(Code.SUPERFLUOUS, "ALLO not needed.");
 }
 
 /** Checks an active-mode target: no FXP unless allowed, no privileged port (bounce attacks). */
-function checkActiveTarget(session: Session, target: Endpoint): void {
-  const { options } = session.ctx;
-  if (!options.allowActive) throw new FtpError(502, "Active mode is disabled; use PASV or EPSV.");
-  if (session.epsvAll) throw new FtpError(503, "EPSV ALL in effect; use EPSV.");
-  // RFC 2577 §3: a PORT to a third host turns the server into a port scanner (FTP bounce).
-  if (!options.allowFxp && target.host !== session.remoteHost) {
-    throw new FtpError(504, "Data connection must go to the client's address.");
+function checkActiveTarget(ctx: CommandContext, target: Endpoint): void {
+  const { options } = ctx;
+  if (!options.allowActive) {
+    throw new FtpError(Code.NOT_IMPLEMENTED, "Active mode is disabled; use PASV or EPSV.");
   }
-  if (target.port < 1024) throw new FtpError(504, "Data connection to a privileged port refused.");
+  if (ctx.state.epsvAll) throw new FtpError(Code.BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
+  // RFC 2577 §3: a PORT to a third host turns the server into a port scanner (FTP bounce).
+  if (!options.allowFxp && target.host !== ctx.remoteHost) {
+    throw new FtpError(
+      Code.PARAMETER_NOT_IMPLEMENTED,
+      "Data connection must go to the client's address.",
+    );
+  }
+  if (target.port < 1024) {
+    throw new FtpError(
+      Code.PARAMETER_NOT_IMPLEMENTED,
+      "Data connection to a privileged port refused.",
+    );
+  }
 }
 
 /**
  * An unspecified address (`0.0.0.0`, `::`) means "me": lftp sends `EPRT |2|::|port|` over IPv6.
  * Reading it as the client's own address opens no bounce.
  */
-function orClient(session: Session, target: Endpoint): Endpoint {
+function orClient(ctx: CommandContext, target: Endpoint): Endpoint {
   return target.host === "0.0.0.0" || target.host === "::"
-    ? { ...target, host: session.remoteHost }
+    ? { ...target, host: ctx.remoteHost }
     : target;
 }
 
-async function port(session: Session, arg: string): Promise<void> {
+function port(ctx: CommandContext, arg: string): Reply {
   const parsed = parsePortArgument(arg);
-  if (parsed === null) throw new FtpError(501, "Syntax: PORT h1,h2,h3,h4,p1,p2.");
-  const target = orClient(session, parsed);
-  checkActiveTarget(session, target);
-  session.data.setActive(target);
-  await session.reply(200, "PORT command successful. Consider using PASV.");
+  if (parsed === null) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: PORT h1,h2,h3,h4,p1,p2.");
+  const target = orClient(ctx, parsed);
+  checkActiveTarget(ctx, target);
+  ctx.data.setActive(target);
+  return reply(Code.OK, "PORT command successful. Consider using PASV.");
 }
 
-async function eprt(session: Session, arg: string): Promise<void> {
+function eprt(ctx: CommandContext, arg: string): Reply {
   const parsed = parseEprtArgument(arg);
   if (parsed === "unsupported") {
-    throw new FtpError(522, "Network protocol not supported, use (1,2).");
+    throw new FtpError(Code.PROTOCOL_NOT_SUPPORTED, "Network protocol not supported, use (1,2).");
   }
-  if (parsed === null) throw new FtpError(501, "Syntax: EPRT |protocol|address|port|.");
-  const target = orClient(session, parsed);
-  checkActiveTarget(session, target);
-  session.data.setActive(target);
-  await session.reply(200, "EPRT command successful. Consider using EPSV.");
+  if (parsed === null) {
+    throw new FtpError(Code.SYNTAX_ERROR, "Syntax: EPRT |protocol|address|port|.");
+  }
+  const target = orClient(ctx, parsed);
+  checkActiveTarget(ctx, target);
+  ctx.data.setActive(target);
+  return reply(Code.OK, "EPRT command successful. Consider using EPSV.");
 }
 
-async function pasv(session: Session): Promise<void> {
-  if (session.epsvAll) throw new FtpError(503, "EPSV ALL in effect; use EPSV.");
-  const advertised = session.ctx.options.passiveAddress ?? session.localHost;
+function pasv(ctx: CommandContext): Reply {
+  if (ctx.state.epsvAll) throw new FtpError(Code.BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
+  const advertised = ctx.options.passiveAddress ?? ctx.localHost;
   // A 227 reply can only carry an IPv4 address (RFC 2428 §1).
-  if (!isIPv4(advertised)) throw new FtpError(425, "PASV needs IPv4; use EPSV.");
-  const port = session.data.armPassive();
-  await session.reply(227, `Entering Passive Mode (${formatPasvAddress(advertised, port)}).`);
+  if (!isIPv4(advertised)) throw new FtpError(Code.CANT_OPEN_DATA, "PASV needs IPv4; use EPSV.");
+  const port = ctx.data.armPassive();
+  return reply(Code.PASSIVE, `Entering Passive Mode (${formatPasvAddress(advertised, port)}).`);
 }
 
-async function epsv(session: Session, arg: string): Promise<void> {
+function epsv(ctx: CommandContext, arg: string): Reply {
   const value = arg.toUpperCase();
   if (value === "ALL") {
-    session.epsvAll = true;
-    return await session.reply(200, "EPSV ALL ok.");
+    ctx.state.epsvAll = true;
+    return reply(Code.OK, "EPSV ALL ok.");
   }
-  const family = isIPv4(session.localHost) ? "1" : "2";
+  const family = isIPv4(ctx.localHost) ? "1" : "2";
   if (value !== "" && value !== family) {
-    throw new FtpError(522, `Network protocol not supported, use (${family}).`);
+    throw new FtpError(
+      Code.PROTOCOL_NOT_SUPPORTED,
+      `Network protocol not supported, use (${family}).`,
+    );
   }
-  const port = session.data.armPassive();
-  await session.reply(229, `Entering Extended Passive Mode (|||${port}|).`);
+  const port = ctx.data.armPassive();
+  return reply(Code.EXTENDED_PASSIVE, `Entering Extended Passive Mode (|||${port}|).`);
 }
 
 /** The transfer parameter commands. */

@@ -7,54 +7,65 @@
  */
 
 import { FtpError } from "../errors.ts";
-import type { Session } from "../session.ts";
-import type { CommandTable } from "./registry.ts";
+import { Code } from "../protocol/codes.ts";
+import type { CommandContext, Reply } from "./context.ts";
+import { type CommandTable, reply } from "./spec.ts";
 
 /** AUTH mechanisms: TLS (RFC 4217); SSL and TLS-P, the pre-RFC names some clients still send. */
 const MECHANISMS = new Set(["TLS", "TLS-C", "SSL", "TLS-P"]);
 
-function requireTlsConfigured(session: Session): void {
-  if (session.ctx.tls === null) throw new FtpError(502, "TLS is not configured on this server.");
+function requireTlsConfigured(ctx: CommandContext): void {
+  if (!ctx.tlsAvailable) {
+    throw new FtpError(Code.NOT_IMPLEMENTED, "TLS is not configured on this server.");
+  }
 }
 
-async function auth(session: Session, arg: string): Promise<void> {
-  requireTlsConfigured(session);
+async function auth(ctx: CommandContext, arg: string): Promise<void> {
+  requireTlsConfigured(ctx);
   const mechanism = arg.toUpperCase();
   if (!MECHANISMS.has(mechanism)) {
-    throw new FtpError(504, `AUTH ${arg} not supported; use AUTH TLS.`);
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `AUTH ${arg} not supported; use AUTH TLS.`);
   }
-  if (session.secure) throw new FtpError(503, "Already using TLS.");
-  await session.reply(234, `AUTH ${mechanism} successful.`);
-  await session.startTls();
+  if (ctx.state.secure) throw new FtpError(Code.BAD_SEQUENCE, "Already using TLS.");
+  await ctx.reply(Code.AUTH_OK, `AUTH ${mechanism} successful.`);
+  await ctx.startTls();
   // The old names meant "protect the data connections too".
-  if (mechanism === "SSL" || mechanism === "TLS-P") session.protectData = true;
+  if (mechanism === "SSL" || mechanism === "TLS-P") ctx.state.protectData = true;
 }
 
-async function pbsz(session: Session, arg: string): Promise<void> {
-  requireTlsConfigured(session);
-  if (!session.secure) throw new FtpError(503, "PBSZ needs AUTH TLS first.");
-  if (!/^\d+$/.test(arg)) throw new FtpError(501, "Syntax: PBSZ 0.");
-  session.pbszDone = true;
+function pbsz(ctx: CommandContext, arg: string): Reply {
+  requireTlsConfigured(ctx);
+  if (!ctx.state.secure) throw new FtpError(Code.BAD_SEQUENCE, "PBSZ needs AUTH TLS first.");
+  if (!/^\d+$/.test(arg)) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: PBSZ 0.");
+  ctx.state.pbszDone = true;
   // RFC 4217 §8: TLS is a stream, the buffer size is always 0.
-  await session.reply(200, "PBSZ=0");
+  return reply(Code.OK, "PBSZ=0");
 }
 
-async function prot(session: Session, arg: string): Promise<void> {
-  requireTlsConfigured(session);
-  if (!session.secure) throw new FtpError(503, "PROT needs AUTH TLS first.");
-  if (!session.pbszDone) throw new FtpError(503, "PROT needs PBSZ first.");
+function prot(ctx: CommandContext, arg: string): Reply {
+  requireTlsConfigured(ctx);
+  if (!ctx.state.secure) throw new FtpError(Code.BAD_SEQUENCE, "PROT needs AUTH TLS first.");
+  if (!ctx.state.pbszDone) throw new FtpError(Code.BAD_SEQUENCE, "PROT needs PBSZ first.");
   const level = arg.toUpperCase();
   if (level === "P" || level === "C") {
-    session.protectData = level === "P";
-    return await session.reply(200, `PROT now ${level === "P" ? "Private" : "Clear"}.`);
+    ctx.state.protectData = level === "P";
+    return reply(Code.OK, `PROT now ${level === "P" ? "Private" : "Clear"}.`);
   }
-  if (level === "S" || level === "E") throw new FtpError(536, `PROT ${level} not supported.`);
-  throw new FtpError(504, "Syntax: PROT C|P.");
+  if (level === "S" || level === "E") {
+    throw new FtpError(Code.PROT_NOT_SUPPORTED, `PROT ${level} not supported.`);
+  }
+  throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "Syntax: PROT C|P.");
 }
 
 /** The security commands. */
 export const SECURITY_COMMANDS: CommandTable = {
-  AUTH: { run: auth, auth: false, arg: "required", help: "AUTH <sp> TLS" },
+  AUTH: {
+    run: auth,
+    auth: false,
+    arg: "required",
+    switchesChannel: true,
+    help: "AUTH <sp> TLS",
+  },
   PBSZ: { run: pbsz, auth: false, arg: "required", help: "PBSZ <sp> 0" },
   PROT: { run: prot, auth: false, arg: "required", help: "PROT <sp> C|P" },
 };

@@ -1,19 +1,18 @@
 /**
- * What a transfer needs from a data connection: a byte stream each way and a way to end it.
- * A plain `Deno.Conn` is one; a TLS-wrapped connection is another.
+ * What a transfer needs from a data connection: bytes each way and a way to end it. A plain
+ * `Deno.TcpConn` is one; a TLS channel is another.
  *
  * @module
  */
 
+import type { ByteReader, ByteWriter } from "../io.ts";
+
 /** A data connection as transfers see it. */
-export interface DataConnection {
-  /** Raw reads and writes: what transfers use in binary mode. */
-  read(buffer: Uint8Array): Promise<number | null>;
-  write(bytes: Uint8Array): Promise<number>;
-  /** Stream views, for the ASCII transforms. */
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
+export interface DataConnection extends ByteReader, ByteWriter {
+  /** Closes the connection at once. */
   close(): void;
+  /** Ends our side (FIN, or TLS close_notify and FIN) while the peer's side can still be read. */
+  closeWrite(): Promise<void>;
   /**
    * Ends the connection gracefully before close, where the protocol has such a thing: TLS
    * sends close_notify, which clients such as Python's ftplib wait for after an upload.

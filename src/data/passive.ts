@@ -19,6 +19,8 @@
  */
 
 import { FtpError } from "../errors.ts";
+import { acceptLoop } from "../net/accept.ts";
+import { Code } from "../protocol/codes.ts";
 import { normalizeHost } from "./address.ts";
 
 /** A port range for passive listeners, inclusive. */
@@ -85,7 +87,7 @@ export class PassiveListener {
         if (!(error instanceof Deno.errors.AddrInUse)) throw error;
       }
     }
-    throw new FtpError(425, "No passive port available, try again later.");
+    throw new FtpError(Code.CANT_OPEN_DATA, "No passive port available, try again later.");
   }
 
   /** Starts waiting for one connection, dropping anything left from a previous arm. */
@@ -112,7 +114,7 @@ export class PassiveListener {
       return Promise.resolve(conn);
     }
     if (this.#armedAt === 0 || this.#expired || this.#closed) {
-      return Promise.reject(new FtpError(425, "Can't open data connection."));
+      return Promise.reject(new FtpError(Code.CANT_OPEN_DATA, "Can't open data connection."));
     }
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
@@ -149,26 +151,11 @@ export class PassiveListener {
     this.#ready = null;
     const waiter = this.#waiter;
     this.#waiter = null;
-    waiter?.reject(new FtpError(425, "Can't open data connection."));
+    waiter?.reject(new FtpError(Code.CANT_OPEN_DATA, "Can't open data connection."));
   }
 
-  async #acceptLoop(): Promise<void> {
-    let backoff = 0;
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-        backoff = 0;
-      } catch {
-        if (this.#closed) return;
-        // A transient accept error (EMFILE, ECONNABORTED): keep listening, but without spinning
-        // on a connection that stays pending while the process is out of descriptors.
-        backoff = Math.min(1000, Math.max(5, backoff * 2));
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        continue;
-      }
-      this.#offer(conn);
-    }
+  #acceptLoop(): Promise<void> {
+    return acceptLoop(this.#listener, (conn) => this.#offer(conn), { closing: () => this.#closed });
   }
 
   #offer(conn: Deno.TcpConn): void {

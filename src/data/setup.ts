@@ -1,12 +1,17 @@
 /**
  * A session's data-connection setup: what PASV/EPSV or PORT/EPRT prepared, and how the next
- * transfer gets its TCP connection from it (RFC 959 §3.2, RFC 2428).
+ * transfer gets its connection from it (RFC 959 §3.2, RFC 2428). A connection that a transfer
+ * keeps open (MODE B ends a file in-band) is handed to the next transfer unless a PASV/EPSV or
+ * PORT/EPRT replaced it.
  *
  * @module
  */
 
+import type { DataChannel } from "../commands/context.ts";
 import { FtpError } from "../errors.ts";
+import { Code } from "../protocol/codes.ts";
 import type { Endpoint } from "./address.ts";
+import type { DataConnection } from "./connection.ts";
 import { PassiveListener, type PortRange } from "./passive.ts";
 
 /** An idle passive listener is closed after this long, giving its port back. */
@@ -20,111 +25,115 @@ export interface DataSetupContext {
   remoteHost: string;
   passivePorts: PortRange | undefined;
   dataTimeoutMs: number;
-  /** Port of a listener that never accepts, when the `deadPassive` fault is on. */
-  deadPassivePort?: () => number;
   /** A passive connection came from another address (it was closed). */
   refused(stranger: string): void;
+  /** No port of the passive range was free. */
+  exhausted(range: PortRange): void;
+}
+
+/** What a session does with its data setup, beyond what handlers do. */
+export interface SessionDataSetup extends DataChannel {
+  /**
+   * The connection for the transfer about to start: a kept one, the passive one (waiting for
+   * it if needed) or a connect to the active target, within the data timeout. Rejects with 425.
+   */
+  connect(signal: AbortSignal): Promise<DataConnection>;
+  /** Takes a connection that stays open for the next transfer. */
+  keep(connection: DataConnection): void;
+  /** Called when a transfer has ended: the listener's idle time starts now. */
+  transferEnded(now: number): void;
+  /** Expires a passive arm past the data timeout; closes a listener idle for a while. */
+  tick(now: number, transferRunning: boolean): void;
 }
 
 /** One session's data-connection setup. */
-export class DataSetup {
+export class DataSetup implements SessionDataSetup {
   readonly #context: DataSetupContext;
   #passive: PassiveListener | null = null;
   #active: Endpoint | null = null;
-  #deadPassive = false;
+  #kept: DataConnection | null = null;
 
   constructor(context: DataSetupContext) {
     this.#context = context;
   }
 
-  /** True when the next transfer has a way to connect (425 otherwise). */
   get ready(): boolean {
-    return this.#active !== null || this.#deadPassive || (this.#passive?.armed ?? false);
+    return this.#kept !== null || this.#active !== null || (this.#passive?.armed ?? false);
   }
 
-  /** `passive`, `active` or `none`, for STAT. */
   get mode(): "passive" | "active" | "none" {
-    return this.#passive?.armed || this.#deadPassive
-      ? "passive"
-      : this.#active !== null
-      ? "active"
-      : "none";
+    if (this.#passive?.armed) return "passive";
+    return this.#active !== null ? "active" : this.#kept !== null ? "passive" : "none";
   }
 
-  /** PASV/EPSV: opens (or reuses) the passive listener, arms it for one connection; its port. */
   armPassive(): number {
     this.#active = null;
+    this.#dropKept();
     const context = this.#context;
-    if (context.deadPassivePort) {
-      this.#deadPassive = true;
-      return context.deadPassivePort();
+    if (this.#passive === null) {
+      try {
+        this.#passive = PassiveListener.open(
+          context.localHost,
+          context.passivePorts,
+          context.remoteHost,
+          context.refused,
+        );
+      } catch (error) {
+        if (context.passivePorts && error instanceof FtpError) {
+          context.exhausted(context.passivePorts);
+        }
+        throw error;
+      }
     }
-    this.#passive ??= PassiveListener.open(
-      context.localHost,
-      context.passivePorts,
-      context.remoteHost,
-      context.refused,
-    );
     this.#passive.arm();
     return this.#passive.port;
   }
 
-  /** PORT/EPRT: the next transfer connects to `target`; a passive listener is given up. */
   setActive(target: Endpoint): void {
     this.close();
     this.#active = target;
   }
 
-  /** ABOR with no transfer: forget what was prepared. */
   cancel(): void {
     this.#passive?.cancel();
     this.#active = null;
-    this.#deadPassive = false;
   }
 
-  /** Closes the passive listener (REIN, end of session). */
   close(): void {
     this.#passive?.close();
     this.#passive = null;
+    this.#dropKept();
   }
 
-  /** Called when a transfer has ended: the listener's idle time starts now. */
+  keep(connection: DataConnection): void {
+    this.#dropKept();
+    this.#kept = connection;
+  }
+
   transferEnded(now: number): void {
     if (this.#passive) this.#passive.idleSince = now;
   }
 
-  /** Expires a passive arm past the data timeout; closes a listener idle for a while. */
   tick(now: number, transferRunning: boolean): void {
     const passive = this.#passive;
     if (passive === null) return;
     passive.expire(now, this.#context.dataTimeoutMs);
     if (!passive.armed && !transferRunning && now - passive.idleSince >= PASSIVE_LINGER_MS) {
-      this.close();
+      this.#passive?.close();
+      this.#passive = null;
     }
   }
 
-  /**
-   * The TCP connection for the transfer about to start: the passive one (waiting for it if
-   * needed) or a connect to the active target, each within the data timeout. Rejects with 425.
-   */
-  async connect(signal: AbortSignal): Promise<Deno.TcpConn> {
-    const { dataTimeoutMs } = this.#context;
-    if (this.#deadPassive) {
-      this.#deadPassive = false;
-      // The client connects to a port nobody accepts on; we wait as for a real one, then give up.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, dataTimeoutMs);
-        signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-      throw new FtpError(425, "Can't open data connection.");
+  async connect(signal: AbortSignal): Promise<DataConnection> {
+    const kept = this.#kept;
+    if (kept !== null && !this.#passive?.armed && this.#active === null) {
+      this.#kept = null;
+      return kept;
     }
     const active = this.#active;
     if (active !== null) {
       this.#active = null;
-      const timeout = AbortSignal.timeout(dataTimeoutMs);
+      const timeout = AbortSignal.timeout(this.#context.dataTimeoutMs);
       return await Deno.connect({
         hostname: active.host,
         port: active.port,
@@ -132,7 +141,9 @@ export class DataSetup {
       });
     }
     const passive = this.#passive;
-    if (passive === null) throw new FtpError(425, "Use PORT, EPRT, PASV or EPSV first.");
+    if (passive === null) {
+      throw new FtpError(Code.CANT_OPEN_DATA, "Use PORT, EPRT, PASV or EPSV first.");
+    }
     const cancel = () => passive.cancel();
     signal.addEventListener("abort", cancel, { once: true });
     try {
@@ -140,5 +151,12 @@ export class DataSetup {
     } finally {
       signal.removeEventListener("abort", cancel);
     }
+  }
+
+  #dropKept(): void {
+    try {
+      this.#kept?.close();
+    } catch { /* closed already */ }
+    this.#kept = null;
   }
 }

@@ -7,8 +7,12 @@
  */
 
 import { FtpError, toReply } from "../errors.ts";
-import { fromNetworkAscii, toNetworkAscii } from "./ascii.ts";
+import type { TransferDirection } from "../events.ts";
+import { readerStream } from "../io.ts";
+import { Code } from "../protocol/codes.ts";
 import type { DataConnection } from "./connection.ts";
+import { CountingConnection } from "./counting.ts";
+import { buildStages, type Stages, type TransferParameters } from "./pipeline.ts";
 import { pump, PumpError } from "./pump.ts";
 
 /** What a transfer moves, and where. */
@@ -17,20 +21,22 @@ export type TransferPlan =
   | { direction: "receive"; sink: WritableStream<Uint8Array> };
 
 /** A transfer to start. */
-export interface TransferSpec {
+export interface TransferSpec extends TransferParameters {
   /** The command, for logs and STAT. */
   command: string;
   /** The virtual path, for logs and STAT. */
   path: string;
+  /** Upload, download or listing, for logs and metrics. */
+  direction: TransferDirection;
+  /** The REST offset it starts from (0 without REST), for logs. */
+  offset: number;
   /** What to move, already opened (a download checked before anything else happens)... */
   plan?: TransferPlan;
   /**
    * ...or how to open it once the data connection exists: an upload changes nothing on disk
    * until the client has connected (a STOR that gets 425 must not have emptied the file).
    */
-  open?: () => Promise<TransferPlan>;
-  /** Convert line ends (TYPE A). Listings are built with CRLF and never need it. */
-  ascii: boolean;
+  open?: (signal: AbortSignal) => Promise<TransferPlan>;
   /** Text of the 150 reply (a function when it depends on what `open` found). */
   openingText: string | (() => string);
   /** Text of the 226 reply. */
@@ -43,13 +49,13 @@ export type AbortReason = "abort" | "stall" | "shutdown";
 /** What the transfer needs from its session. */
 export interface TransferHost {
   reply(code: number, text: string): Promise<void>;
-  /** Makes (passive: takes) the TCP data connection; rejects with FtpError 425 on failure. */
+  /** Makes (passive: takes) the data connection; rejects with FtpError 425 on failure. */
   connect(signal: AbortSignal): Promise<DataConnection>;
   /** Wraps the connection as the session requires (TLS under PROT P); after the 150 reply. */
   protect(connection: DataConnection, signal: AbortSignal): Promise<DataConnection>;
-  /** Changes the plan before use (fault injection). */
-  decorate?(plan: TransferPlan, spec: TransferSpec): TransferPlan;
-  /** Reports the outcome once, for the transfer log. */
+  /** Takes back a connection that a mode keeps open for the next transfer (MODE B). */
+  keep(connection: DataConnection): void;
+  /** Reports the outcome once, for logs, metrics and events. */
   finished(record: TransferRecord): void;
 }
 
@@ -57,14 +63,28 @@ export interface TransferHost {
 export interface TransferRecord {
   command: string;
   path: string;
+  direction: TransferDirection;
+  offset: number;
+  /** Bytes that crossed the data connection. */
   bytes: number;
   ms: number;
   result: "ok" | "aborted" | "failed";
   /** The final reply code. */
   code: number;
+  /** The data connection was TLS. */
+  secure: boolean;
   /** The underlying error, for unexpected failures. */
   error?: unknown;
 }
+
+/**
+ * After sending a file, how long to wait for the client to close the data connection before the
+ * 226 goes out anyway. Clients read to end of file and close; sending the 226 after their close
+ * makes it arrive in a read of its own: aria2 1.36 reads the final reply only on a new read event
+ * and stalls for a minute when the 150 and the 226 arrive together. A client that waits for the
+ * 226 before closing loses at most this long.
+ */
+export const CLIENT_CLOSE_WAIT_MS = 1_000;
 
 /**
  * A running transfer. The order follows vsftpd: the data connection first, then the storage
@@ -74,7 +94,7 @@ export interface TransferRecord {
 export class Transfer {
   readonly spec: TransferSpec;
   readonly startedAt = Date.now();
-  /** Bytes moved so far. */
+  /** Bytes moved so far, on the data connection. */
   bytes = 0;
   /** When the last byte moved (or the data connection was made). */
   lastProgress = this.startedAt;
@@ -87,6 +107,7 @@ export class Transfer {
   #abortReason: AbortReason | null = null;
   readonly #controller = new AbortController();
   #connection: DataConnection | null = null;
+  #secure = false;
   #plan: TransferPlan | null;
   readonly #host: TransferHost;
 
@@ -109,31 +130,51 @@ export class Transfer {
   async #run(): Promise<void> {
     const { spec } = this;
     const signal = this.#controller.signal;
-    let code = 226;
+    let code: number = Code.TRANSFER_COMPLETE;
     let result: TransferRecord["result"] = "ok";
     let failure: unknown;
     try {
+      let raw: DataConnection;
       try {
-        this.#connection = await this.#host.connect(signal);
+        raw = await this.#host.connect(signal);
       } catch (error) {
-        throw this.#abortReason ? error : toFtpError(error, 425, "Can't open data connection.");
+        throw this.#abortReason
+          ? error
+          : toFtpError(error, Code.CANT_OPEN_DATA, "Can't open data connection.");
       }
+      this.#connection = raw;
       this.#checkAborted();
-      let plan = this.#plan ?? await spec.open!();
-      if (this.#host.decorate) plan = this.#host.decorate(plan, spec);
+      const plan = this.#plan ?? await spec.open!(signal);
       this.#plan = plan;
       this.#checkAborted();
       const opening = spec.openingText;
-      await this.#host.reply(150, typeof opening === "string" ? opening : opening());
-      this.#connection = await this.#host.protect(this.#connection, signal);
+      await this.#host.reply(
+        Code.OPENING_DATA,
+        typeof opening === "string" ? opening : opening(),
+      );
+      const protectedConnection = await this.#host.protect(raw, signal);
+      this.#secure = protectedConnection !== raw;
+      this.#connection = protectedConnection;
       this.#checkAborted();
       this.flowing = true;
       this.lastProgress = Date.now();
-      await this.#pump(this.#connection, plan);
-      await this.#connection.finish?.();
-      this.#closeConnection();
+      const counted = new CountingConnection(protectedConnection, (bytes) => {
+        this.bytes += bytes;
+        this.lastProgress = Date.now();
+      });
+      const stages = buildStages(spec, plan.direction);
+      await this.#move(counted, plan, stages);
+      if (stages.keepsConnection) {
+        this.#connection = null;
+        this.#host.keep(protectedConnection);
+      } else {
+        await this.#end(protectedConnection, plan.direction);
+      }
       const complete = spec.completeText ?? "Transfer complete.";
-      await this.#host.reply(226, typeof complete === "string" ? complete : complete());
+      await this.#host.reply(
+        Code.TRANSFER_COMPLETE,
+        typeof complete === "string" ? complete : complete(),
+      );
     } catch (error) {
       this.#discard(error);
       this.#closeConnection();
@@ -146,48 +187,79 @@ export class Transfer {
       this.#host.finished({
         command: spec.command,
         path: spec.path,
+        direction: spec.direction,
+        offset: spec.offset,
         bytes: this.bytes,
         ms: Date.now() - this.startedAt,
         result,
         code,
+        secure: this.#secure,
         ...(failure === undefined ? {} : { error: failure }),
       });
     }
   }
 
   #checkAborted(): void {
-    if (this.#abortReason) throw new FtpError(426, "Transfer aborted.");
+    if (this.#abortReason) throw new FtpError(Code.TRANSFER_ABORTED, "Transfer aborted.");
   }
 
-  #pump(connection: DataConnection, plan: TransferPlan): Promise<number> {
-    const { ascii } = this.spec;
+  /** Moves the bytes, through the stages when there are any, raw otherwise. */
+  #move(connection: CountingConnection, plan: TransferPlan, stages: Stages): Promise<number> {
     const signal = this.#controller.signal;
-    const onChunk = (bytes: number) => {
-      this.bytes += bytes;
-      this.lastProgress = Date.now();
-    };
+    const { representation, mode } = stages;
     if (plan.direction === "send") {
-      const source = ascii ? plan.source.pipeThrough(toNetworkAscii()) : plan.source;
-      return pump(source, connection, onChunk, signal);
+      let source = plan.source;
+      if (representation) source = source.pipeThrough(representation);
+      if (mode) source = source.pipeThrough(mode);
+      return pump(source, connection, undefined, signal);
     }
-    const source = ascii ? connection.readable.pipeThrough(fromNetworkAscii()) : connection;
-    return pump(source, plan.sink, onChunk, signal);
+    if (representation === null && mode === null) {
+      return pump(connection, plan.sink, undefined, signal);
+    }
+    let source = readerStream(connection);
+    if (mode) source = source.pipeThrough(mode);
+    if (representation) source = source.pipeThrough(representation);
+    return pump(source, plan.sink, undefined, signal);
+  }
+
+  /**
+   * Ends a stream-mode data connection: TLS close_notify (Python's ftplib waits for it after an
+   * upload), our FIN, and after a download the client's close, within a bound (see
+   * {@linkcode CLIENT_CLOSE_WAIT_MS}).
+   */
+  async #end(connection: DataConnection, direction: TransferPlan["direction"]): Promise<void> {
+    await connection.finish?.();
+    if (direction === "send") {
+      await connection.closeWrite().catch(() => {});
+      await waitForClose(connection, CLIENT_CLOSE_WAIT_MS, this.#controller.signal);
+    }
+    this.#closeConnection();
   }
 
   /** The final reply for a failed or aborted transfer. */
   #failureReply(error: unknown): { code: number; text: string; unexpected: boolean } {
     if (this.#abortReason === "stall") {
-      return { code: 426, text: "Transfer timed out; transfer aborted.", unexpected: false };
+      return {
+        code: Code.TRANSFER_ABORTED,
+        text: "Transfer timed out; transfer aborted.",
+        unexpected: false,
+      };
     }
-    if (this.#abortReason) return { code: 426, text: "Transfer aborted.", unexpected: false };
+    if (this.#abortReason) {
+      return { code: Code.TRANSFER_ABORTED, text: "Transfer aborted.", unexpected: false };
+    }
     if (error instanceof PumpError) {
       const networkSide = this.#plan?.direction === "send" ? "sink" : "source";
       if (error.side === networkSide) {
-        return { code: 426, text: "Connection closed; transfer aborted.", unexpected: false };
+        return {
+          code: Code.TRANSFER_ABORTED,
+          text: "Connection closed; transfer aborted.",
+          unexpected: false,
+        };
       }
-      return toReply(error.cause);
+      return replyFor(error.cause);
     }
-    return toReply(error);
+    return replyFor(error);
   }
 
   /** Releases the storage side when the bytes never flowed (pump releases it otherwise). */
@@ -205,9 +277,39 @@ export class Transfer {
     try {
       this.#connection?.close();
     } catch { /* already closed */ }
+    this.#connection = null;
   }
+}
+
+function replyFor(error: unknown): { code: number; text: string; unexpected: boolean } {
+  const reply = toReply(error);
+  return { code: reply.code, text: reply.text, unexpected: reply.unexpected };
 }
 
 function toFtpError(error: unknown, code: number, text: string): FtpError {
   return error instanceof FtpError ? error : new FtpError(code, text);
+}
+
+/** Reads and discards until the peer closes, an error, the deadline or the signal. */
+async function waitForClose(
+  connection: DataConnection,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const buffer = new Uint8Array(512);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  const closed = (async () => {
+    try {
+      while ((await connection.read(buffer)) !== null) { /* a client has nothing to say here */ }
+    } catch { /* a reset is a close too */ }
+  })();
+  try {
+    await Promise.race([closed, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -121,6 +121,15 @@ export class AccessRules {
     return false;
   }
 
+  /**
+   * True when no rule or restriction starts strictly below `dir`: every entry of the directory
+   * then has the permissions of the directory itself (a listing computes them once).
+   */
+  uniformBelow(dir: string): boolean {
+    const below = (rule: CompiledRule) => rule.path !== dir && isWithin(rule.path, dir);
+    return !this.#limits.some(below) && !(this.#rules ?? []).some(below);
+  }
+
   /** Every permission granted at `path`. */
   at(path: string): Set<Permission> {
     return new Set(PERMISSIONS.filter((permission) => this.allows(permission, path)));

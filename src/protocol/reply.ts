@@ -23,11 +23,17 @@ export function formatReply(code: number, text: string | readonly string[]): str
   const lines = typeof text === "string" ? text.split("\n") : text;
   if (lines.length <= 1) return `${code} ${singleLine(lines[0] ?? "")}\r\n`;
   let out = `${code}-${singleLine(lines[0])}\r\n`;
-  for (let i = 1; i < lines.length - 1; i++) {
-    const line = singleLine(lines[i]);
-    out += (isDigit(line.charCodeAt(0)) ? " " : "") + line + "\r\n";
-  }
+  for (let i = 1; i < lines.length - 1; i++) out += formatMiddleLine(lines[i]);
   return out + `${code} ${singleLine(lines[lines.length - 1])}\r\n`;
+}
+
+/**
+ * One middle line of a multi-line reply, with its CRLF: indented by a space when it starts with
+ * a digit (see {@linkcode formatReply}).
+ */
+export function formatMiddleLine(text: string): string {
+  const line = singleLine(text);
+  return (isDigit(line.charCodeAt(0)) ? " " : "") + line + "\r\n";
 }
 
 /** Encodes a reply for the wire. */

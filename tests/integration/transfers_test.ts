@@ -507,9 +507,10 @@ Deno.test("MLSD: cdir, pdir and entries with every fact, exact", async () => {
   match(sub[0], /^type=cdir;.*unix\.mode=0750;.* \.$/);
   equal(sub[1], `type=pdir;${rootFacts} ..`);
   match(sub[2], /^type=file;size=2;.* inner\.txt$/);
-  // MLSD of a file: 501 (RFC 3659 §7.2), before any 150.
+  // MLSD of a file: 550 "Not a directory", as CWD answers it (RFC 3659 §7.2.1: the command
+  // fails), before any 150.
   const data = await c.epsv();
-  await c.expect("MLSD a.txt", 501);
+  await c.expect("MLSD a.txt", 550);
   await c.expect("MLSD missing", 550);
   data.close();
   await c.expect("NOOP", 200);

@@ -7,8 +7,14 @@ import {
   mlstFeature,
   parseMlstOptions,
   parseTimeVal,
+  permFact,
 } from "../../src/listing/mlsx.ts";
-import type { FileStat } from "../../src/storage/storage.ts";
+import { type Permission, PERMISSIONS } from "../../src/identity/rules.ts";
+import {
+  type FileStat,
+  FULL_CAPABILITIES,
+  type StorageCapabilities,
+} from "../../src/storage/storage.ts";
 
 const ALL = new Set(MLST_FACTS);
 
@@ -26,7 +32,7 @@ function stat(overrides: Partial<FileStat> = {}): FileStat {
 
 Deno.test("formatFacts() lists every enabled fact, then a space and the name", () => {
   equal(
-    formatFacts(stat(), "a.txt", ALL, true, "entry"),
+    formatFacts(stat(), "a.txt", ALL, "adfrw", "entry"),
     "type=file;size=5;modify=20261120103000;perm=adfrw;unix.mode=0644;unique=801g2a; a.txt",
   );
   equal(
@@ -34,42 +40,52 @@ Deno.test("formatFacts() lists every enabled fact, then a space and the name", (
       stat({ type: "dir", size: 4096, mode: 0o755, id: "d1" }),
       "pub",
       ALL,
-      true,
+      "cdeflmp",
       "entry",
     ),
     "type=dir;size=4096;modify=20261120103000;perm=cdeflmp;unix.mode=0755;unique=d1; pub",
   );
 });
 
-Deno.test("formatFacts() reports the perm fact from whether the session may write", () => {
-  const cases: [type: "file" | "dir", writable: boolean, perm: string][] = [
-    ["file", true, "adfrw"],
-    ["file", false, "r"],
-    ["dir", true, "cdeflmp"],
-    ["dir", false, "el"],
+Deno.test("permFact() derives the perm fact from the rules and the capabilities", () => {
+  const everything = new Set(PERMISSIONS);
+  const readOnly = new Set<Permission>(["list", "download"]);
+  const dropBox = new Set<Permission>(["upload"]);
+  const noRenames = { ...FULL_CAPABILITIES, renameFile: false, renameDirectory: false };
+  const cases: [FileStat["type"], ReadonlySet<Permission>, StorageCapabilities, string][] = [
+    ["file", everything, FULL_CAPABILITIES, "adfrw"],
+    ["file", readOnly, FULL_CAPABILITIES, "r"],
+    ["dir", everything, FULL_CAPABILITIES, "cdeflmp"],
+    ["dir", readOnly, FULL_CAPABILITIES, "el"],
+    ["dir", dropBox, FULL_CAPABILITIES, "ce"],
+    ["file", dropBox, FULL_CAPABILITIES, ""],
+    ["file", everything, noRenames, "adrw"],
+    ["dir", everything, noRenames, "cdelmp"],
+    ["file", everything, { ...FULL_CAPABILITIES, append: false }, "dfrw"],
   ];
   const only = new Set<MlstFact>(["perm"]);
-  for (const [type, writable, perm] of cases) {
-    equal(formatFacts(stat({ type }), "x", only, writable, "entry"), `perm=${perm}; x`);
+  for (const [type, permissions, capabilities, perm] of cases) {
+    equal(permFact(type, permissions, capabilities), perm, `${type} ${[...permissions]}`);
+    equal(formatFacts(stat({ type }), "x", only, perm, "entry"), `perm=${perm}; x`);
   }
 });
 
 Deno.test("formatFacts() reports cdir and pdir for the listed directory and its parent", () => {
   const dir = stat({ type: "dir", name: "pub" });
   const only = new Set<MlstFact>(["type"]);
-  equal(formatFacts(dir, ".", only, false, "cdir"), "type=cdir; .");
-  equal(formatFacts(dir, "..", only, false, "pdir"), "type=pdir; ..");
-  equal(formatFacts(dir, "/pub", only, false, "entry"), "type=dir; /pub");
-  ok(formatFacts(dir, ".", ALL, false, "cdir").startsWith("type=cdir;size=5;"));
+  equal(formatFacts(dir, ".", only, "el", "cdir"), "type=cdir; .");
+  equal(formatFacts(dir, "..", only, "el", "pdir"), "type=pdir; ..");
+  equal(formatFacts(dir, "/pub", only, "el", "entry"), "type=dir; /pub");
+  ok(formatFacts(dir, ".", ALL, "el", "cdir").startsWith("type=cdir;size=5;"));
 });
 
 Deno.test("formatFacts() keeps a fixed fact order whatever order the set has", () => {
   const facts = new Set<MlstFact>(["unique", "size", "type"]);
   equal(
-    formatFacts(stat(), "a.txt", facts, true, "entry"),
+    formatFacts(stat(), "a.txt", facts, "adfrw", "entry"),
     "type=file;size=5;unique=801g2a; a.txt",
   );
-  equal(formatFacts(stat(), "a.txt", new Set(), true, "entry"), " a.txt");
+  equal(formatFacts(stat(), "a.txt", new Set(), "adfrw", "entry"), " a.txt");
 });
 
 Deno.test("formatFacts() writes unix.mode in octal with a leading zero, permission bits only", () => {
@@ -83,15 +99,15 @@ Deno.test("formatFacts() writes unix.mode in octal with a leading zero, permissi
   ];
   const only = new Set<MlstFact>(["unix.mode"]);
   for (const [mode, expected] of cases) {
-    equal(formatFacts(stat({ mode }), "x", only, true, "entry"), `unix.mode=${expected}; x`);
+    equal(formatFacts(stat({ mode }), "x", only, "adfrw", "entry"), `unix.mode=${expected}; x`);
   }
 });
 
 Deno.test("formatFacts() keeps the name as is except CR and LF", () => {
   const only = new Set<MlstFact>(["size"]);
-  equal(formatFacts(stat(), "a;b=c", only, true, "entry"), "size=5; a;b=c");
-  equal(formatFacts(stat(), " lead", only, true, "entry"), "size=5;  lead");
-  equal(formatFacts(stat(), "x\r\n250 End", only, true, "entry"), "size=5; x\x00\x00250 End");
+  equal(formatFacts(stat(), "a;b=c", only, "adfrw", "entry"), "size=5; a;b=c");
+  equal(formatFacts(stat(), " lead", only, "adfrw", "entry"), "size=5;  lead");
+  equal(formatFacts(stat(), "x\r\n250 End", only, "adfrw", "entry"), "size=5; x\x00\x00250 End");
 });
 
 Deno.test("mlstFeature() lists every fact and stars the enabled ones", () => {

@@ -9,6 +9,7 @@ Deno.test("resolveOptions() fills in every default", () => {
     port: 0,
     users: [],
     anonymous: "read",
+    identity: undefined,
     passivePorts: undefined,
     passiveAddress: undefined,
     banner: "ftpgate ready.",

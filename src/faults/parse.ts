@@ -1,12 +1,12 @@
 /**
  * Fault injection: make the server misbehave on purpose, deterministically, so that FTP client
- * authors can test how their code copes. Off unless asked for; when off, nothing here runs.
+ * authors can test how their code copes. This module holds the vocabulary and the `--fault`
+ * parser; `decorators.ts` applies them around the storage, the identity provider, the reply
+ * channel, the data setup and the command table. Off unless asked for; when off, nothing of it
+ * is in the server's path.
  *
  * @module
  */
-
-import type { TransferPlan, TransferSpec } from "./data/transfer.ts";
-import { FtpError } from "./errors.ts";
 
 /** Ways to misbehave. Every field is optional; combine freely. */
 export interface Faults {
@@ -76,62 +76,4 @@ export function parseFaults(specs: readonly string[]): Faults {
     }
   }
   return faults;
-}
-
-/** Passes the first `limit` bytes through, then never delivers another byte. */
-export function stallAfter(limit: number): TransformStream<Uint8Array, Uint8Array> {
-  let passed = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      const room = limit - passed;
-      if (room > 0) {
-        const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-        passed += part.length;
-        controller.enqueue(part);
-      }
-      // The stall: a transform that never finishes holds everything behind it.
-      return passed >= limit ? new Promise<void>(() => {}) : undefined;
-    },
-  });
-}
-
-/** A sink that forwards to `sink` until `bytes` have passed, then fails with `code`. */
-export function failAfter(
-  sink: WritableStream<Uint8Array>,
-  bytes: number,
-  code: number,
-): WritableStream<Uint8Array> {
-  const writer = sink.getWriter();
-  let written = 0;
-  const failure = () => new FtpError(code, `Injected failure after ${bytes} bytes.`);
-  return new WritableStream<Uint8Array>({
-    async write(chunk) {
-      const room = bytes - written;
-      if (room > 0) await writer.write(chunk.length <= room ? chunk : chunk.subarray(0, room));
-      written += chunk.length;
-      if (written > bytes) {
-        await writer.abort(failure()).catch(() => {});
-        throw failure();
-      }
-    },
-    close: () => writer.close(),
-    abort: (reason) => writer.abort(reason),
-  });
-}
-
-/** The transfer faults: stall a RETR, fail a STOR/APPE/STOU after so many bytes. */
-export function withFaults(plan: TransferPlan, spec: TransferSpec, faults: Faults): TransferPlan {
-  if (
-    plan.direction === "send" && spec.command === "RETR" && faults.stallRetrAfterBytes !== undefined
-  ) {
-    return {
-      direction: "send",
-      source: plan.source.pipeThrough(stallAfter(faults.stallRetrAfterBytes)),
-    };
-  }
-  if (plan.direction === "receive" && faults.failStorAfter) {
-    const { bytes, code } = faults.failStorAfter;
-    return { direction: "receive", sink: failAfter(plan.sink, bytes, code) };
-  }
-  return plan;
 }

@@ -1,0 +1,64 @@
+/**
+ * Runs one command line: the checks of the command table (known verb, TLS policy, login,
+ * argument), the handler, and the one conversion of whatever it threw into a reply. Works on a
+ * {@linkcode CommandContext} only, so it runs in unit tests without sockets.
+ *
+ * @module
+ */
+
+import { toReply } from "../errors.ts";
+import { log } from "../log.ts";
+import { Code } from "../protocol/codes.ts";
+import type { CommandContext } from "./context.ts";
+import type { CommandRegistry } from "./registry.ts";
+
+/**
+ * Checks and runs `verb` with `arg`, writing its reply. Never rejects for a command's failure;
+ * rejects only when the reply cannot be written (the connection is gone).
+ *
+ * @example
+ * ```ts ignore
+ * import { dispatch } from "./dispatch.ts";
+ * import { COMMANDS } from "./registry.ts";
+ * await dispatch(ctx, COMMANDS, "NOOP", ""); // writes "200 NOOP ok."
+ * ```
+ */
+export async function dispatch(
+  ctx: CommandContext,
+  commands: CommandRegistry,
+  verb: string,
+  arg: string,
+): Promise<void> {
+  const spec = commands.get(verb);
+  // RFC 959 §4.1.3: RNTO must immediately follow RNFR.
+  if (!spec?.keepsRename) ctx.state.renameFrom = null;
+  if (spec === undefined) {
+    return await (commands.isUnimplemented(verb)
+      ? ctx.reply(Code.NOT_IMPLEMENTED, `${verb} not implemented.`)
+      : ctx.reply(Code.UNKNOWN_COMMAND, "Syntax error, command unrecognized."));
+  }
+  if (spec.needsTlsFirst && ctx.options.requireTls && !ctx.state.secure) {
+    return await ctx.reply(Code.POLICY_DENIED, "TLS required: use AUTH TLS first.");
+  }
+  if (spec.auth !== false && ctx.state.identity === null) {
+    return await ctx.reply(Code.NOT_LOGGED_IN, "Please login with USER and PASS.");
+  }
+  if ((spec.arg === "required" && arg === "") || (spec.arg === "none" && arg !== "")) {
+    return await ctx.reply(Code.SYNTAX_ERROR, `Syntax: ${spec.help}`);
+  }
+  let result;
+  try {
+    result = await spec.run(ctx, arg);
+  } catch (error) {
+    const reply = toReply(error);
+    if (reply.unexpected) {
+      log.session.error("Session {session}: {verb} failed: {error}", {
+        session: ctx.sessionId,
+        verb,
+        error,
+      });
+    }
+    return await ctx.reply(reply.code, reply.text);
+  }
+  if (result) await ctx.reply(result.code, result.text);
+}

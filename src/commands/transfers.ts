@@ -1,0 +1,201 @@
+/**
+ * Transfer commands: RETR, STOR, APPE, STOU (RFC 959 §4.1.3, RFC 1123 §4.1.2.9). Each checks
+ * its permission on the resolved path and the back end's capabilities before anything moves,
+ * then hands the transfer to the session, which answers 150 and the final reply.
+ *
+ * @module
+ */
+
+import type { TransferParameters } from "../data/pipeline.ts";
+import type { TransferPlan } from "../data/transfer.ts";
+import { describeRepresentation } from "../data/representation.ts";
+import { FtpError, StorageError } from "../errors.ts";
+import { Code } from "../protocol/codes.ts";
+import { quotePath } from "../protocol/reply.ts";
+import type { WriteHandle, WriteOptions } from "../storage/storage.ts";
+import { baseName, joinPath } from "../storage/vpath.ts";
+import type { CommandContext } from "./context.ts";
+import {
+  allowed,
+  authorize,
+  requireCapability,
+  requireDataChannel,
+  resolve,
+  resolveFor,
+  storageOf,
+} from "./guards.ts";
+import type { CommandTable } from "./spec.ts";
+
+/** The session's TYPE, STRU and MODE, for a file transfer. */
+function parameters(ctx: CommandContext): TransferParameters {
+  const { representation, structure, mode } = ctx.state;
+  return { representation, structure, mode };
+}
+
+function modeName(ctx: CommandContext): string {
+  return describeRepresentation(ctx.state.representation);
+}
+
+/** RFC 3659 §5.5: a restart marker past the end of the file. */
+function beyondEnd(offset: number): FtpError {
+  return new FtpError(Code.INVALID_REST, `Restart offset ${offset} is beyond the end of the file.`);
+}
+
+async function retr(ctx: CommandContext, arg: string): Promise<void> {
+  const path = resolveFor(ctx, "download", arg);
+  requireDataChannel(ctx);
+  const offset = ctx.state.takeRestOffset();
+  if (offset > 0) {
+    requireCapability(ctx, path, "readAtOffset", {
+      code: Code.PARAMETER_NOT_IMPLEMENTED,
+      text: "REST not supported for downloads from this storage.",
+    });
+  }
+  const file = await storageOf(ctx).read(path, { offset, signal: ctx.signal });
+  if (offset > file.size) {
+    await file.readable.cancel();
+    throw beyondEnd(offset);
+  }
+  ctx.startTransfer({
+    command: "RETR",
+    path,
+    direction: "out",
+    offset,
+    plan: { direction: "send", source: file.readable },
+    ...parameters(ctx),
+    openingText: `Opening ${modeName(ctx)} mode data connection for ${
+      quotePath(baseName(path))
+    } (${file.size} bytes).`,
+  });
+}
+
+/**
+ * Starts an upload. The storage side is opened only once the data connection exists, so an
+ * upload that never starts (425) leaves the existing file as it was.
+ */
+function receive(
+  ctx: CommandContext,
+  command: string,
+  path: string,
+  offset: number,
+  open: (signal: AbortSignal) => Promise<WriteHandle>,
+  texts: { opening?: () => string; complete?: () => string } = {},
+): void {
+  ctx.startTransfer({
+    command,
+    path,
+    direction: "in",
+    offset,
+    open: async (signal): Promise<TransferPlan> => ({
+      direction: "receive",
+      sink: await open(signal),
+    }),
+    ...parameters(ctx),
+    openingText: texts.opening ??
+      `Opening ${modeName(ctx)} mode data connection for ${quotePath(baseName(path))}.`,
+    ...(texts.complete === undefined ? {} : { completeText: texts.complete }),
+  });
+}
+
+/** Whether a file is at `path`: decides between the upload and the overwrite permission. */
+async function fileExists(ctx: CommandContext, path: string): Promise<{ size: number } | null> {
+  try {
+    const stat = await storageOf(ctx).stat(path, { signal: ctx.signal });
+    return stat.type === "file" ? { size: stat.size } : null;
+  } catch (error) {
+    if (error instanceof StorageError && error.kind === "not-found") return null;
+    throw error;
+  }
+}
+
+async function stor(ctx: CommandContext, arg: string): Promise<void> {
+  const path = resolve(ctx, arg);
+  const offset = ctx.state.takeRestOffset();
+  if (offset > 0) {
+    requireCapability(ctx, path, "writeAtOffset", {
+      code: Code.PARAMETER_NOT_IMPLEMENTED,
+      text: "REST not supported for uploads to this storage.",
+    });
+  }
+  // A new file needs `upload`, replacing or resuming one needs `overwrite`. When both are
+  // granted (the common case) there is nothing to look up.
+  const mayUpload = allowed(ctx, "upload", path);
+  if (offset > 0 || !mayUpload || !allowed(ctx, "overwrite", path)) {
+    const existing = await fileExists(ctx, path);
+    authorize(ctx, existing ? "overwrite" : "upload", path);
+    if (offset > 0 && (existing === null || offset > existing.size)) {
+      if (existing === null) throw new StorageError("not-found", path);
+      throw beyondEnd(offset);
+    }
+  }
+  requireDataChannel(ctx);
+  const storage = storageOf(ctx);
+  receive(ctx, "STOR", path, offset, (signal) => storage.write(path, { offset, signal }));
+}
+
+async function appe(ctx: CommandContext, arg: string): Promise<void> {
+  const path = resolve(ctx, arg);
+  ctx.state.takeRestOffset();
+  requireCapability(ctx, path, "append", {
+    code: Code.NOT_IMPLEMENTED,
+    text: "APPE not supported by this storage.",
+  });
+  if (!allowed(ctx, "append", path) || !allowed(ctx, "upload", path)) {
+    authorize(ctx, (await fileExists(ctx, path)) ? "append" : "upload", path);
+  }
+  requireDataChannel(ctx);
+  const storage = storageOf(ctx);
+  receive(ctx, "APPE", path, 0, (signal) => storage.write(path, { append: true, signal }));
+}
+
+/** Tries this many names before giving up on STOU. */
+const UNIQUE_ATTEMPTS = 100;
+
+/** Creates a file under a name not yet taken: `base`, `base.1`, `base.2`, ... */
+async function createUnique(
+  ctx: CommandContext,
+  base: string,
+  signal: AbortSignal,
+): Promise<{ path: string; sink: WriteHandle }> {
+  const storage = storageOf(ctx);
+  const options: WriteOptions = { exclusive: true, signal };
+  for (let attempt = 0; attempt < UNIQUE_ATTEMPTS; attempt++) {
+    const path = attempt === 0 ? base : `${base}.${attempt}`;
+    try {
+      return { path, sink: await storage.write(path, options) };
+    } catch (error) {
+      if (error instanceof StorageError && (error.kind === "exists" || error.kind === "busy")) {
+        continue;
+      }
+      throw error;
+    }
+  }
+  throw new FtpError(Code.NAME_NOT_ALLOWED, "Could not find a unique file name.");
+}
+
+function stou(ctx: CommandContext, arg: string): void {
+  ctx.state.takeRestOffset();
+  const base = arg === ""
+    ? joinPath(ctx.state.cwd, `ftpgate.${Date.now().toString(36)}`)
+    : resolve(ctx, arg);
+  authorize(ctx, "upload", base);
+  requireDataChannel(ctx);
+  let name = baseName(base);
+  receive(ctx, "STOU", base, 0, async (signal) => {
+    const created = await createUnique(ctx, base, signal);
+    name = baseName(created.path);
+    return created.sink;
+  }, {
+    // RFC 1123 §4.1.2.9: the 150 reply names the file as "FILE: name".
+    opening: () => `FILE: ${name}`,
+    complete: () => `Transfer complete (unique file name: ${name}).`,
+  });
+}
+
+/** The transfer commands. */
+export const TRANSFER_COMMANDS: CommandTable = {
+  RETR: { run: retr, arg: "required", help: "RETR <sp> pathname" },
+  STOR: { run: stor, arg: "required", help: "STOR <sp> pathname" },
+  APPE: { run: appe, arg: "required", help: "APPE <sp> pathname" },
+  STOU: { run: stou, help: "STOU [<sp> pathname]" },
+};

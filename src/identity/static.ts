@@ -1,0 +1,171 @@
+/**
+ * The identity provider of the server's own options: `users` (name, password, and optionally a
+ * root and rules of their own) and anonymous access.
+ *
+ * @module
+ */
+
+import type { Storage } from "../storage/storage.ts";
+import { constantTimeEqual } from "./constant_time.ts";
+import type { Identity, IdentityLimits, IdentityProvider, LoginContext } from "./identity.ts";
+import { AccessRules, type PathRule, READ_ONLY } from "./rules.ts";
+
+/**
+ * A user of the server's options.
+ *
+ * @example
+ * ```ts
+ * import type { UserConfig } from "./static.ts";
+ * const alice: UserConfig = {
+ *   name: "alice",
+ *   password: "secret",
+ *   rules: [{ path: "/", allow: ["list", "download"] }, { path: "/inbox", allow: ["upload"] }],
+ * };
+ * ```
+ */
+export interface UserConfig {
+  name: string;
+  password: string;
+  /** May change the tree (upload, overwrite, delete, rename, mkdir, ...). Default true. */
+  write?: boolean;
+  /**
+   * The user's own tree: a directory, `"memory:"`, or a {@linkcode Storage}. Default: the
+   * server's root.
+   */
+  root?: string | Storage;
+  /** Rules by path (see `rules.ts`). Default: everything, or read-only when `write` is false. */
+  rules?: readonly PathRule[];
+  /** Where the session starts. Default `/`. */
+  home?: string;
+  /** Rate and session limits. */
+  limits?: IdentityLimits;
+}
+
+/**
+ * Anonymous access (`anonymous` or `ftp`, RFC 1635): off, read-only, upload-only (`"write"`: new
+ * files may be uploaded, nothing may be overwritten, deleted or renamed — vsftpd's
+ * `anon_upload_enable`), or a tree and rules of its own.
+ */
+export type AnonymousAccess = false | "read" | "write" | AnonymousConfig;
+
+/** Anonymous access with its own tree and rules. */
+export interface AnonymousConfig {
+  /** Default: the server's root. */
+  root?: string | Storage;
+  /** Default: read-only. */
+  rules?: readonly PathRule[];
+}
+
+/** Anonymous uploads: look, download, and add new files. */
+export const ANONYMOUS_UPLOAD: readonly PathRule[] = [
+  { path: "/", allow: ["list", "download", "upload"] },
+];
+
+/** Names clients use for anonymous login (RFC 1635). */
+const ANONYMOUS_NAMES = new Set(["anonymous", "ftp"]);
+
+const encoder = new TextEncoder();
+/** What an unknown user's guess is compared with, so that the answer takes as long. */
+const UNKNOWN_USER = encoder.encode("\0unknown user: no password matches this\0");
+
+/** Opens a root given by name (a directory, `memory:`); the server provides it. */
+export type RootOpener = (root: string) => Storage;
+
+interface Account {
+  password: Uint8Array;
+  identity: Identity;
+}
+
+/**
+ * Checks credentials in constant time: the comparison always walks the whole stored password,
+ * whatever the guess, so the time taken does not reveal how much of a guess was right; an
+ * unknown user is compared against a dummy of the same kind.
+ *
+ * @example
+ * ```ts
+ * import { StaticIdentityProvider } from "./static.ts";
+ * import { MemoryStorage } from "../storage/memory.ts";
+ * const provider = new StaticIdentityProvider({
+ *   users: [{ name: "alice", password: "secret" }],
+ *   anonymous: false,
+ *   storage: new MemoryStorage(),
+ * });
+ * const identity = await provider.authenticate("alice", "secret", {
+ *   remoteAddress: "127.0.0.1",
+ *   secure: false,
+ * });
+ * ```
+ */
+export class StaticIdentityProvider implements IdentityProvider {
+  readonly #accounts = new Map<string, Account>();
+  readonly #anonymous: Identity | null;
+
+  /**
+   * @param options.storage the server's root, for users without one of their own.
+   * @param options.openRoot opens a user's root given as a string; needed only when one is.
+   */
+  constructor(options: {
+    users: readonly UserConfig[];
+    anonymous: AnonymousAccess;
+    storage: Storage;
+    openRoot?: RootOpener;
+  }) {
+    const roots = new Map<string, Storage>();
+    const storageFor = (root: string | Storage | undefined): Storage => {
+      if (root === undefined) return options.storage;
+      if (typeof root !== "string") return root;
+      if (!options.openRoot) throw new TypeError(`cannot open root ${root}`);
+      let storage = roots.get(root);
+      if (storage === undefined) roots.set(root, storage = options.openRoot(root));
+      return storage;
+    };
+    for (const user of options.users) {
+      const rules = new AccessRules(
+        user.rules ?? (user.write === false ? [{ path: "/", allow: READ_ONLY }] : null),
+      );
+      this.#accounts.set(user.name, {
+        password: encoder.encode(user.password),
+        identity: {
+          name: user.name,
+          anonymous: false,
+          storage: storageFor(user.root),
+          rules,
+          ...(user.home === undefined ? {} : { home: user.home }),
+          ...(user.limits === undefined ? {} : { limits: user.limits }),
+        },
+      });
+    }
+    const anonymous = options.anonymous;
+    if (anonymous === false) {
+      this.#anonymous = null;
+    } else {
+      const config: AnonymousConfig = typeof anonymous === "object" ? anonymous : {};
+      const rules = typeof anonymous === "object"
+        ? anonymous.rules ?? [{ path: "/", allow: READ_ONLY }]
+        : anonymous === "write"
+        ? ANONYMOUS_UPLOAD
+        : [{ path: "/", allow: READ_ONLY }];
+      this.#anonymous = {
+        name: "anonymous",
+        anonymous: true,
+        storage: storageFor(config.root),
+        rules: new AccessRules(rules),
+      };
+    }
+  }
+
+  /** True when `name` logs in anonymously (and anonymous access is on). */
+  isAnonymous(name: string): boolean {
+    return this.#anonymous !== null && ANONYMOUS_NAMES.has(name.toLowerCase()) &&
+      !this.#accounts.has(name);
+  }
+
+  /** The identity for these credentials, or null (the login context is not needed here). */
+  authenticate(name: string, password: string, _context?: LoginContext): Promise<Identity | null> {
+    if (this.isAnonymous(name)) return Promise.resolve(this.#anonymous);
+    const account = this.#accounts.get(name);
+    const ok = constantTimeEqual(account?.password ?? UNKNOWN_USER, encoder.encode(password)) &&
+      account !== undefined;
+    return Promise.resolve(ok ? account.identity : null);
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The {@linkcode CommandContext} of a live session: the handlers' view of it, delegating to the
+ * session's state, replies, data setup, transfers and the server's services.
+ *
+ * @module
+ */
+
+import type {
+  CommandContext,
+  CommandLookup,
+  DataChannel,
+  LoginPort,
+  RunningTransfer,
+} from "../commands/context.ts";
+import type { TransferSpec } from "../data/transfer.ts";
+import type { FileActionEvent } from "../events.ts";
+import type { Identity } from "../identity/identity.ts";
+import type { ResolvedOptions } from "../options.ts";
+import type { StorageCapabilities } from "../storage/storage.ts";
+import type { SessionDataSetup } from "../data/setup.ts";
+import type { ReplyWriter } from "./replies.ts";
+import type { SessionServices } from "./services.ts";
+import type { SessionState } from "./state.ts";
+import type { TransferRunner } from "./transfers.ts";
+
+/** What the context needs of its session (the session implements it). */
+export interface SessionHandle {
+  readonly id: number;
+  readonly services: SessionServices;
+  readonly remoteHost: string;
+  readonly localHost: string;
+  readonly state: SessionState;
+  readonly data: SessionDataSetup;
+  readonly replies: ReplyWriter;
+  readonly transfers: TransferRunner;
+  readonly closed: boolean;
+  readonly signal: AbortSignal;
+  startTls(): Promise<void>;
+  close(code?: number, text?: string): void;
+  quit(): void;
+  delay(ms: number): Promise<void>;
+}
+
+/** A session as its command handlers see it. */
+export class SessionContext implements CommandContext {
+  readonly #session: SessionHandle;
+  readonly login: LoginPort;
+
+  constructor(session: SessionHandle) {
+    this.#session = session;
+    const { services, remoteHost, id } = session;
+    this.login = {
+      isAnonymous: (user) => services.identity.isAnonymous?.(user) ?? false,
+      authenticate: (user: string, password: string): Promise<Identity | null> =>
+        services.identity.authenticate(user, password, {
+          remoteAddress: remoteHost,
+          secure: session.state.secure,
+          signal: session.signal,
+        }).then((identity) => {
+          services.events.emit({
+            type: "login",
+            session: id,
+            remote: remoteHost,
+            user,
+            ok: identity !== null,
+            anonymous: identity?.anonymous ?? false,
+            secure: session.state.secure,
+          });
+          return identity;
+        }),
+      isBanned: () => services.isBanned(remoteHost),
+      failed: (user) => services.loginFailed(remoteHost, user),
+      succeeded: (identity) => services.loginSucceeded(identity),
+    };
+  }
+
+  get state(): SessionState {
+    return this.#session.state;
+  }
+  get options(): ResolvedOptions {
+    return this.#session.services.options;
+  }
+  get sessionId(): number {
+    return this.#session.id;
+  }
+  get remoteHost(): string {
+    return this.#session.remoteHost;
+  }
+  get localHost(): string {
+    return this.#session.localHost;
+  }
+  get commands(): CommandLookup {
+    return this.#session.services.commands;
+  }
+  get defaultCapabilities(): StorageCapabilities {
+    return this.#session.services.defaultCapabilities;
+  }
+  get tlsAvailable(): boolean {
+    return this.#session.services.tls !== null;
+  }
+  get data(): DataChannel {
+    return this.#session.data;
+  }
+  get transfer(): RunningTransfer | null {
+    return this.#session.transfers.current;
+  }
+  get closed(): boolean {
+    return this.#session.closed;
+  }
+  get signal(): AbortSignal {
+    return this.#session.signal;
+  }
+
+  reply(code: number, text: string | readonly string[]): Promise<void> {
+    return this.#session.replies.reply(code, text);
+  }
+
+  replyStream(
+    code: number,
+    first: string,
+    lines: AsyncIterable<string>,
+    last: string,
+  ): Promise<void> {
+    return this.#session.replies.replyStream(code, first, lines, last);
+  }
+
+  startTransfer(spec: TransferSpec): void {
+    this.#session.transfers.start(spec);
+  }
+
+  abortTransfer(): Promise<boolean> {
+    return this.#session.transfers.abort();
+  }
+
+  startTls(): Promise<void> {
+    return this.#session.startTls();
+  }
+
+  close(code?: number, text?: string): void {
+    this.#session.close(code, text);
+  }
+
+  quit(): void {
+    this.#session.quit();
+  }
+
+  delay(ms: number): Promise<void> {
+    return this.#session.delay(ms);
+  }
+
+  fileAction(event: Omit<FileActionEvent, "type" | "session" | "remote" | "user">): void {
+    const session = this.#session;
+    session.services.events.emit({
+      type: "file-action",
+      session: session.id,
+      remote: session.remoteHost,
+      user: session.state.userName,
+      ...event,
+    });
+  }
+}
