@@ -21,7 +21,9 @@ import { quotePath } from "./protocol/reply.ts";
  * ```
  */
 export class FtpError extends Error {
+  /** The reply code (see `protocol/codes.ts`). */
   readonly code: number;
+  /** An error answered with `code` and `message` as the reply text. */
   constructor(code: number, message: string) {
     super(message);
     this.name = "FtpError";
@@ -56,9 +58,11 @@ export type StorageErrorKind =
  * ```
  */
 export class StorageError extends Error {
+  /** What went wrong; decides the reply. */
   readonly kind: StorageErrorKind;
   /** Virtual path the failure is about (never a real filesystem path). */
   readonly path: string;
+  /** A failure of `kind` about the virtual `path`; `options.cause` keeps the OS error for logs. */
   constructor(kind: StorageErrorKind, path: string, options?: ErrorOptions) {
     super(`${kind}: ${path}`, options);
     this.name = "StorageError";
@@ -69,7 +73,9 @@ export class StorageError extends Error {
 
 /** A reply code and text. */
 export interface Reply {
+  /** The reply code. */
   code: number;
+  /** The reply text (one line). */
   text: string;
 }
 

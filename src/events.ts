@@ -19,7 +19,9 @@ export interface SessionRef {
 
 /** A control connection was accepted and greeted. */
 export interface SessionOpenedEvent extends SessionRef {
+  /** Discriminant. */
   type: "session-opened";
+  /** The client's port. */
   remotePort: number;
   /** The control connection is TLS from the start (implicit TLS). */
   secure: boolean;
@@ -27,17 +29,23 @@ export interface SessionOpenedEvent extends SessionRef {
 
 /** A session ended. */
 export interface SessionClosedEvent extends SessionRef {
+  /** Discriminant. */
   type: "session-closed";
   /** The logged-in user, or undefined. */
   user: string | undefined;
+  /** How long the session lasted. */
   durationMs: number;
 }
 
 /** A login attempt, successful or not. */
 export interface LoginEvent extends SessionRef {
+  /** Discriminant. */
   type: "login";
+  /** The name from USER, as sent. */
   user: string;
+  /** The credentials were accepted. */
   ok: boolean;
+  /** An anonymous login. */
   anonymous: boolean;
   /** The control connection was TLS. */
   secure: boolean;
@@ -45,6 +53,7 @@ export interface LoginEvent extends SessionRef {
 
 /** A command was answered (its final reply; transfers report `transfer` as well). */
 export interface CommandEvent extends SessionRef {
+  /** Discriminant. */
   type: "command";
   /** Upper-cased verb, or `""` for a line without one. */
   verb: string;
@@ -57,11 +66,15 @@ export type TransferDirection = "in" | "out" | "list";
 
 /** A data transfer ended, in any way. */
 export interface TransferEvent extends SessionRef {
+  /** Discriminant. */
   type: "transfer";
+  /** The logged-in user. */
   user: string;
+  /** The user logged in anonymously. */
   anonymous: boolean;
   /** RETR, STOR, APPE, STOU, LIST, NLST, MLSD. */
   command: string;
+  /** Upload, download or listing. */
   direction: TransferDirection;
   /** Virtual path. */
   path: string;
@@ -69,7 +82,9 @@ export interface TransferEvent extends SessionRef {
   bytes: number;
   /** REST offset the transfer started from (0 without REST). */
   offset: number;
+  /** From the command to the final reply. */
   durationMs: number;
+  /** How it ended. */
   result: "ok" | "aborted" | "failed";
   /** The final reply code. */
   code: number;
@@ -83,48 +98,67 @@ export interface TransferEvent extends SessionRef {
 
 /** A change to the tree that is not a transfer. */
 export interface FileActionEvent extends SessionRef {
+  /** Discriminant. */
   type: "file-action";
+  /** The logged-in user. */
   user: string;
+  /** What was done. */
   action: "delete" | "mkdir" | "rmdir" | "rename" | "chmod" | "mtime";
+  /** The virtual path acted on (the source of a rename). */
   path: string;
   /** The new path of a rename, the mode of a chmod (octal text), the time of an mtime. */
   detail?: string;
+  /** It worked. */
   ok: boolean;
+  /** The reply code. */
   code: number;
 }
 
 /** An address was banned for failed logins. */
 export interface BanEvent {
+  /** Discriminant. */
   type: "ban";
+  /** The banned address. */
   remote: string;
+  /** Failed logins that led to it. */
   failures: number;
+  /** How long it lasts. */
   durationMs: number;
 }
 
 /** A TLS handshake finished, on the control or a data connection. */
 export interface TlsHandshakeEvent {
+  /** Discriminant. */
   type: "tls-handshake";
+  /** Which connection. */
   channel: "control" | "data";
+  /** The handshake succeeded. */
   ok: boolean;
   /** The session, when known (implicit TLS handshakes come before the session exists). */
   session?: number;
+  /** The client's address. */
   remote: string;
 }
 
 /** A storage call finished. */
 export interface StorageOperationEvent {
+  /** Discriminant. */
   type: "storage-operation";
   /** The back end's kind: `local`, `memory`, `s3`, ... */
   backend: string;
   /** The call: stat, list, read, write, mkdir, remove, rmdir, rename, setMtime, chmod. */
   operation: string;
+  /** How long the call took. */
   durationMs: number;
+  /** It did not throw. */
   ok: boolean;
 }
 
 /** No passive port could be bound (the range is exhausted). */
 export interface PassiveExhaustedEvent extends SessionRef {
+  /** Discriminant. */
   type: "passive-exhausted";
+  /** The configured range, `from-to`. */
   range: string;
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Logger, LogLevel, LogRecord } from "@logtape/logtape";
+import type { Logger, LogRecord } from "@logtape/logtape";
 
 type Category = "server" | "session" | "transfer" | "security";
 type Level = "debug" | "info" | "warning" | "error";
@@ -87,6 +87,9 @@ export function holdLogs(): void {
   holding = true;
 }
 
+/** The lowest level {@linkcode configureLogging} writes. */
+export type LogLevelName = "debug" | "info" | "warning" | "error";
+
 /** Output format of {@linkcode configureLogging}. */
 export type LogFormat = "text" | "json";
 
@@ -103,7 +106,7 @@ const encoder = new TextEncoder();
  * await configureLogging("json", "info");
  * ```
  */
-export async function configureLogging(format: LogFormat, level: LogLevel): Promise<void> {
+export async function configureLogging(format: LogFormat, level: LogLevelName): Promise<void> {
   holding = true;
   try {
     await load();

@@ -73,5 +73,10 @@ export {
   type TransferEvent,
 } from "./events.ts";
 export type { TranscriptEntry } from "./transcript.ts";
-export { configureLogging, type LogFormat } from "./log.ts";
-export { generateSelfSigned, TlsConfigError, type TlsSource } from "./tls/mod.ts";
+export { configureLogging, type LogFormat, type LogLevelName } from "./log.ts";
+export {
+  generateSelfSigned,
+  type SelfSignedCertificate,
+  TlsConfigError,
+  type TlsSource,
+} from "./tls/mod.ts";

@@ -37,14 +37,17 @@ export interface TestServerOptions extends Omit<ServeOptions, "root" | "users"> 
 export interface TestServer extends AsyncDisposable {
   /** `ftp://user:password@127.0.0.1:PORT/` */
   url: string;
-  /** The first user's name and password. */
+  /** The first user's name. */
   user: string;
+  /** The first user's password. */
   password: string;
   /** The temporary directory served, or undefined for memory and custom storage. */
   root: string | undefined;
   /** Where the server listens. */
   addr: Deno.NetAddr;
+  /** The address, as a host name for clients (`127.0.0.1`). */
   host: string;
+  /** The port. */
   port: number;
   /** The server itself (transcript, shutdown, session count). */
   server: FtpServer;

@@ -25,7 +25,9 @@ import { normalizeHost } from "./address.ts";
 
 /** A port range for passive listeners, inclusive. */
 export interface PortRange {
+  /** Lowest port. */
   from: number;
+  /** Highest port. */
   to: number;
 }
 

@@ -91,6 +91,8 @@ export class AccessRules {
   #limits: readonly CompiledRule[] = [];
 
   /**
+   * Compiles rules.
+   *
    * @param rules the rules; `null` (or omitted) grants everything. Throws `TypeError` for an
    *   unknown permission or a path that is not absolute.
    */

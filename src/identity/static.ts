@@ -24,7 +24,9 @@ import { AccessRules, type PathRule, READ_ONLY } from "./rules.ts";
  * ```
  */
 export interface UserConfig {
+  /** The login name (case-sensitive). */
   name: string;
+  /** The password, compared in constant time. */
   password: string;
   /** May change the tree (upload, overwrite, delete, rename, mkdir, ...). Default true. */
   write?: boolean;
@@ -101,6 +103,8 @@ export class StaticIdentityProvider implements IdentityProvider {
   readonly #anonymous: Identity | null;
 
   /**
+   * Compiles the users' rules and opens their roots (once per distinct root).
+   *
    * @param options.storage the server's root, for users without one of their own.
    * @param options.openRoot opens a user's root given as a string; needed only when one is.
    */

@@ -99,6 +99,8 @@ export class LocalStorage implements Storage {
   readonly #writing = new Set<string>();
 
   /**
+   * Serves `root`, resolved once to its real path.
+   *
    * @param root an existing directory; throws `Deno.errors.NotFound` if it is missing and
    *   `TypeError` if it is not a directory.
    */

@@ -71,6 +71,7 @@ export class MemoryStorage implements Storage {
   #usedBytes = 0;
   #nextId = 1;
 
+  /** An empty tree. */
   constructor(options: MemoryStorageOptions = {}) {
     this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     this.#root = this.#dir();

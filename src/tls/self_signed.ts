@@ -11,7 +11,9 @@ import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto"
 
 /** A generated certificate and key, PEM-encoded, with the certificate's SHA-256 fingerprint. */
 export interface SelfSignedCertificate {
+  /** The certificate, PEM. */
   cert: string;
+  /** The private key, PKCS#8 PEM. */
   key: string;
   /** `AB:CD:...`, as `openssl x509 -fingerprint -sha256` prints it. */
   fingerprint: string;
