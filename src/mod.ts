@@ -34,12 +34,14 @@ export {
   ANONYMOUS_UPLOAD,
   type AnonymousAccess,
   type AnonymousConfig,
+  type MountConfig,
   type RootOpener,
   StaticIdentityProvider,
   type UserConfig,
 } from "./identity/static.ts";
 export { LocalStorage, type LocalStorageOptions } from "./storage/local.ts";
 export { MemoryStorage, type MemoryStorageOptions } from "./storage/memory.ts";
+export { type Mount, MountTable } from "./storage/mount.ts";
 export {
   capabilitiesAt,
   collectList,

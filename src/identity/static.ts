@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MountTable } from "../storage/mount.ts";
 import type { Storage } from "../storage/storage.ts";
 import { constantTimeEqual } from "./constant_time.ts";
 import type { Identity, IdentityLimits, IdentityProvider, LoginContext } from "./identity.ts";
@@ -35,12 +36,27 @@ export interface UserConfig {
    * server's root.
    */
   root?: string | Storage;
+  /**
+   * The user's tree assembled from several roots (instead of `root`): `/` on one, `/archive`
+   * on another, read-only. A read-only mount also caps the user's rules below it.
+   */
+  mounts?: readonly MountConfig[];
   /** Rules by path (see `rules.ts`). Default: everything, or read-only when `write` is false. */
   rules?: readonly PathRule[];
   /** Where the session starts. Default `/`. */
   home?: string;
   /** Rate and session limits. */
   limits?: IdentityLimits;
+}
+
+/** One root of a user's mount table. */
+export interface MountConfig {
+  /** Where it appears in the user's tree. */
+  path: string;
+  /** A directory, `"memory:"`, or a {@linkcode Storage}. */
+  root: string | Storage;
+  /** Nothing under it may be changed. */
+  readOnly?: boolean;
 }
 
 /**
@@ -124,15 +140,33 @@ export class StaticIdentityProvider implements IdentityProvider {
       return storage;
     };
     for (const user of options.users) {
-      const rules = new AccessRules(
+      let rules = new AccessRules(
         user.rules ?? (user.write === false ? [{ path: "/", allow: READ_ONLY }] : null),
       );
+      let storage: Storage;
+      if (user.mounts !== undefined) {
+        if (user.root !== undefined) {
+          throw new TypeError(`users: ${user.name} has both root and mounts`);
+        }
+        storage = new MountTable(
+          user.mounts.map((mount) => ({
+            path: mount.path,
+            storage: storageFor(mount.root),
+            ...(mount.readOnly ? { readOnly: true } : {}),
+          })),
+        );
+        for (const mount of user.mounts) {
+          if (mount.readOnly) rules = rules.restrict(mount.path, READ_ONLY);
+        }
+      } else {
+        storage = storageFor(user.root);
+      }
       this.#accounts.set(user.name, {
         password: encoder.encode(user.password),
         identity: {
           name: user.name,
           anonymous: false,
-          storage: storageFor(user.root),
+          storage,
           rules,
           ...(user.home === undefined ? {} : { home: user.home }),
           ...(user.limits === undefined ? {} : { limits: user.limits }),
