@@ -93,7 +93,7 @@ export async function runHashPassword(io: HashPasswordIo = {}): Promise<number> 
     await writeAll(stderr, `ftpgate hash-password: ${error.message}\n`);
     return error.code;
   }
-  await using verifier = new PasswordVerifier({ workers: 1, idleMs: 0 });
+  await using verifier = new PasswordVerifier({ workers: 1 });
   try {
     await writeAll(stdout, `${await verifier.hash(password)}\n`);
     return 0;
@@ -121,10 +121,11 @@ async function readHidden(
   stderr: HashPasswordOutput,
   prompt: string,
 ): Promise<Uint8Array> {
-  await writeAll(stderr, prompt);
+  // Raw before the prompt: what is typed once the prompt shows must never be echoed.
   stdin.setRaw(true);
   const line: number[] = [];
   try {
+    await writeAll(stderr, prompt);
     const buffer = new Uint8Array(256);
     for (;;) {
       const n = await stdin.read(buffer);

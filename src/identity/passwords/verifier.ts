@@ -336,7 +336,10 @@ class WorkerRunner implements Runner {
   #pending: { id: number; resolve(response: WorkResponse): void } | null = null;
 
   constructor() {
-    this.#worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    this.#worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: "ftpgate-password",
+    });
     this.#worker.onmessage = (event: MessageEvent<WorkResponse>) => {
       const pending = this.#pending;
       if (pending && event.data.id === pending.id) {
