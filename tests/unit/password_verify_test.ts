@@ -11,6 +11,7 @@ import {
   hashPassword,
   PasswordHashError,
   PasswordVerifier,
+  UNKNOWN_USER_HASH,
   verifyPassword,
 } from "../../src/identity/passwords/mod.ts";
 import { parseHash } from "../../src/identity/passwords/format.ts";
@@ -145,4 +146,14 @@ Deno.test("hashPassword() takes other parameters, and a salt for reproducible ou
   await rejects(verifier.hash(""), RangeError);
   await rejects(verifier.hash("pw", { memoryKiB: 8, parallelism: 2 }), /memoryKiB must be within/);
   await rejects(verifier.hash("pw", { salt: new Uint8Array(4) }), /salt length/);
+});
+
+Deno.test("UNKNOWN_USER_HASH is an OWASP argon2id hash that no likely guess matches", async () => {
+  await using verifier = new PasswordVerifier({ workers: 1 });
+  const parsed = parseHash(UNKNOWN_USER_HASH);
+  ok(parsed.format === "argon2id");
+  deepEqual([parsed.memoryKiB, parsed.iterations, parsed.parallelism], [19456, 2, 1]);
+  for (const guess of ["", "password", "admin", "anonymous", "\0unknown user\0"]) {
+    equal(await verifier.verify(UNKNOWN_USER_HASH, guess), false, guess);
+  }
 });

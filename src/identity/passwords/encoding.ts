@@ -16,6 +16,12 @@ DECODE[".".charCodeAt(0)] = 62;
  * Decodes the B64 of the PHC string format (standard alphabet, no `=` padding), also accepting
  * padding and passlib's `.` for `+`. Returns null for anything else, including a length that no
  * byte string encodes to (one character left over).
+ *
+ * @example
+ * ```ts
+ * import { decodeB64 } from "./encoding.ts";
+ * new TextDecoder().decode(decodeB64("c29tZXNhbHQ")!); // "somesalt"
+ * ```
  */
 export function decodeB64(text: string): Uint8Array | null {
   const body = text.replace(/={1,2}$/, "");
@@ -38,7 +44,15 @@ export function decodeB64(text: string): Uint8Array | null {
   return out;
 }
 
-/** Encodes bytes as PHC B64: standard alphabet, no padding. */
+/**
+ * Encodes bytes as PHC B64: standard alphabet, no padding.
+ *
+ * @example
+ * ```ts
+ * import { encodeB64 } from "./encoding.ts";
+ * encodeB64(new TextEncoder().encode("somesalt")); // "c29tZXNhbHQ"
+ * ```
+ */
 export function encodeB64(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {
@@ -54,6 +68,12 @@ export function encodeB64(bytes: Uint8Array): string {
  * is compared whatever the first difference, so that the time taken does not tell an attacker
  * how many leading bytes of a derived key were right. (Lengths are public: they follow from the
  * stored hash's scheme.)
+ *
+ * @example
+ * ```ts
+ * import { constantTimeEqual } from "./encoding.ts";
+ * constantTimeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])); // true
+ * ```
  */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let difference = a.length ^ b.length;

@@ -18,11 +18,14 @@
  * ```ts
  * import { PasswordHashError } from "./errors.ts";
  * import { detectHashFormat } from "./format.ts";
+ * let problem = "";
  * try {
  *   detectHashFormat("$1$abc$def");
  * } catch (error) {
- *   if (error instanceof PasswordHashError) console.log(`users[0].password_hash: ${error.message}`);
+ *   if (error instanceof PasswordHashError) problem = `users[0].password_hash: ${error.message}`;
  * }
+ * // 'users[0].password_hash: Password hashes of scheme "$1$" (MD5-crypt, which is broken) are
+ * // not supported: make a new one with "ftpgate hash-password"'
  * ```
  */
 export class PasswordHashError extends Error {

@@ -34,6 +34,22 @@ export {
 export { detectHashFormat, HASH_FORMATS, type HashFormat } from "./format.ts";
 export { PasswordBusyError, type PasswordBusyReason, PasswordHashError } from "./errors.ts";
 
+/**
+ * An argon2id hash (OWASP parameters) of a random password nobody knows. An identity provider
+ * verifies the password of an unknown user against it, so that "no such user" takes as long as
+ * "wrong password" and login timing does not reveal which users exist.
+ *
+ * @example
+ * ```ts
+ * import { closePasswordVerifier, UNKNOWN_USER_HASH, verifyPassword } from "./mod.ts";
+ * const stored: string | undefined = undefined; // the user is not configured
+ * const ok = await verifyPassword(stored ?? UNKNOWN_USER_HASH, "guess") && stored !== undefined;
+ * await closePasswordVerifier();
+ * ```
+ */
+export const UNKNOWN_USER_HASH =
+  "$argon2id$v=19$m=19456,t=2,p=1$LRu1pCz3MQVN6Qc9ndl3mg$y5q97Gj8S7LK56DkG5EE0T7UJiTLh/A70GvgjJ5jq54";
+
 let shared: PasswordVerifier | undefined;
 let sharedOptions: PasswordVerifierOptions = {};
 

@@ -380,6 +380,9 @@ class WorkerRunner implements Runner {
 /** Runs checks on the calling thread (`workers: 0`). */
 class InlineRunner implements Runner {
   async run(request: WorkRequest): Promise<WorkResponse> {
+    // Let the event loop turn between checks: a queue of checks then stalls other sessions for
+    // one check at a time (~60 ms for argon2id), not for the whole queue.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const { perform } = await import("./work.ts");
     return await perform(request);
   }
