@@ -125,7 +125,13 @@ Deno.test({
   async fn() {
     await using server = startServer();
     const vector = DEFAULTS.find((entry) => entry.format === "argon2id")!;
-    const results: Record<string, { max: number; p50: number; p99: number; seconds: number }> = {};
+    const results: Record<string, {
+      max: number;
+      p50: number;
+      p90: number;
+      p99: number;
+      seconds: number;
+    }> = {};
     for (const workers of [1, 0]) {
       await using verifier = new PasswordVerifier({ workers, maxQueue: 64 });
       await verifier.verify(vector.hash, vector.password); // the worker is up, hash-wasm loaded
@@ -145,13 +151,16 @@ Deno.test({
       results[label] = {
         max: Math.max(...times),
         p50: percentile(times, 50),
+        p90: percentile(times, 90),
         p99: percentile(times, 99),
         seconds,
       };
       report(
         `password storm, 50 argon2id checks ${label}: ${seconds.toFixed(2)} s ` +
           `(${(50 / seconds).toFixed(1)}/s); ${times.length} NOOPs meanwhile, round trip ` +
-          `p50 ${results[label].p50.toFixed(1)} ms, p99 ${results[label].p99.toFixed(1)} ms, ` +
+          `p50 ${results[label].p50.toFixed(1)} ms, p90 ${results[label].p90.toFixed(1)} ms, p99 ${
+            results[label].p99.toFixed(1)
+          } ms, ` +
           `max ${results[label].max.toFixed(1)} ms`,
       );
     }
@@ -160,8 +169,10 @@ Deno.test({
     // One argon2id check is ~60 ms of CPU: on the event loop, NOOPs wait for whole checks, which
     // shows this measurement can see a stall. In a worker they must not.
     ok(inline.max >= 40, `inline max ${inline.max} ms: the test would not see a stall`);
-    ok(pooled.p50 < 25, `NOOP p50 ${pooled.p50} ms while checks run in a worker`);
-    ok(pooled.max < 250, `NOOP max ${pooled.max} ms while checks run in a worker`);
+    // Loose enough for a CI machine busy with other test files, tight enough to fail if checks
+    // ran on the event loop (then most NOOPs wait tens of ms, one the whole storm).
+    ok(pooled.p90 < 30, `NOOP p90 ${pooled.p90} ms while checks run in a worker`);
+    ok(pooled.max < 1000, `NOOP max ${pooled.max} ms while checks run in a worker`);
   },
 });
 

@@ -268,6 +268,26 @@ Deno.test("hash-password --help prints usage; other arguments exit 2", async () 
   ok(!extra.stderr.includes("s3cret"), "an argument is not echoed (it may be a password)");
 });
 
+Deno.test("without read access to its modules, the worker fails with a clear error, no crash", async () => {
+  // From source, a worker needs read access to src/identity/passwords/ (the main module graph
+  // does not): what the launcher must grant.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ENTRY],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode("s3cret\n"));
+  await writer.close();
+  const output = await child.output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  equal(output.code, 1, stderr);
+  match(stderr, /ftpgate hash-password: The password worker failed: Requires read access/);
+  equal(output.stdout.length, 0);
+});
+
 /**
  * Runs the command under a pseudo-terminal (Python's pty) and types `keys` after each prompt.
  * Returns everything the terminal showed, and the exit code.

@@ -92,8 +92,8 @@ export function hashPassword(password: string, options?: HashPasswordOptions): P
 }
 
 /**
- * Sets the options of the shared verifier (pool size, queue, time-out); takes effect from the
- * next check after the current one is closed, so call it before the first check.
+ * Sets the options of the shared verifier (pool size, queue, time-out). They apply when the
+ * shared verifier starts: call it before the first check (or after `closePasswordVerifier`).
  *
  * @example
  * ```ts
