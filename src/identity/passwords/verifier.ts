@@ -319,8 +319,8 @@ export class PasswordVerifier implements AsyncDisposable {
       this.#idleTimer = undefined;
       for (const slot of this.#slots.splice(0)) slot.runner.terminate();
     }, this.#idleMs);
-    // An idle pool must not keep a process alive that is otherwise done (hash-password, a
-    // script using the library); the workers themselves are stopped by the timer or close().
+    // Live workers keep a process up; this timer ends them, so a script that forgets close()
+    // still exits, idleMs after its last check. The timer itself holds nothing up.
     Deno.unrefTimer(this.#idleTimer);
   }
 
