@@ -22,6 +22,11 @@ import { resolvePath } from "./storage/vpath.ts";
 
 /** Options for {@linkcode startTestServer}. */
 export interface TestServerOptions extends Omit<ServeOptions, "root" | "users"> {
+  /**
+   * A directory of your own to serve instead of a fresh temporary one (it is seeded with
+   * `files` too, and left in place at the end).
+   */
+  root?: string;
   /** Files to create before the first client connects: path → text or bytes (disk and memory). */
   files?: Record<string, string | Uint8Array>;
   /** Users; default one read-write user `test` with password `test`. */
@@ -78,11 +83,17 @@ const DEFAULT_USER: UserConfig = { name: "test", password: "test" };
  * ```
  */
 export function startTestServer(options: TestServerOptions = {}): TestServer {
-  const { files = {}, users = [DEFAULT_USER], storage: where = "disk", ...serveOptions } = options;
+  const {
+    files = {},
+    users = [DEFAULT_USER],
+    storage: where = "disk",
+    root: ownRoot,
+    ...serveOptions
+  } = options;
   let root: string | undefined;
   let storage: Storage;
   if (where === "disk") {
-    root = Deno.makeTempDirSync({ prefix: "ftpgate-" });
+    root = ownRoot ?? Deno.makeTempDirSync({ prefix: "ftpgate-" });
     for (const [path, content] of Object.entries(files)) {
       const full = root + resolvePath("/", path);
       Deno.mkdirSync(full.slice(0, full.lastIndexOf("/")), { recursive: true });
@@ -107,7 +118,7 @@ export function startTestServer(options: TestServerOptions = {}): TestServer {
       users,
     });
   } catch (error) {
-    if (root) Deno.removeSync(root, { recursive: true });
+    if (root && ownRoot === undefined) Deno.removeSync(root, { recursive: true });
     throw error;
   }
   storage = server.storage;
@@ -131,7 +142,9 @@ export function startTestServer(options: TestServerOptions = {}): TestServer {
     list: () => listFiles(storage, "/"),
     async [Symbol.asyncDispose]() {
       await server.shutdown({ graceMs: 0 });
-      if (root) await Deno.remove(root, { recursive: true }).catch(() => {});
+      if (root && ownRoot === undefined) {
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+      }
     },
   };
 }

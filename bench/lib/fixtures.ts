@@ -4,6 +4,8 @@
  * @module
  */
 
+import { writeAll } from "../../src/io.ts";
+
 /** Sizes of everything the benchmark creates or moves; `--quick` shrinks them. */
 export interface Sizes {
   /** The big file (RETR, STOR, REST, ceiling). */
@@ -154,9 +156,7 @@ async function writeRandom(path: string, size: number): Promise<void> {
   for (let written = 0; written < size;) {
     const chunk = block.subarray(0, Math.min(block.length, size - written));
     fillRandom(chunk);
-    for (let offset = 0; offset < chunk.length;) {
-      offset += await file.write(chunk.subarray(offset));
-    }
+    await writeAll(file, chunk);
     written += chunk.length;
   }
 }

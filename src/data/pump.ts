@@ -28,7 +28,7 @@ export class PumpError extends Error {
   }
 }
 
-import type { ByteReader, ByteWriter } from "../io.ts";
+import { type ByteReader, type ByteWriter, writeAll } from "../io.ts";
 
 const BUFFER_SIZE = 1 << 20;
 /** Buffers kept for reuse; transfers beyond this many at once allocate and drop their own. */
@@ -169,10 +169,7 @@ function streamSink(stream: WritableStream<Uint8Array>): Sink {
 
 function rawSink(channel: ByteWriter): Sink {
   return {
-    write: async (chunk) => {
-      let offset = 0;
-      while (offset < chunk.length) offset += await channel.write(chunk.subarray(offset));
-    },
+    write: (chunk) => writeAll(channel, chunk),
     close: () => Promise.resolve(),
     abort: () => {},
   };

@@ -31,6 +31,7 @@ import {
   type WriteOptions,
 } from "./storage.ts";
 import { baseName, parentPath } from "./vpath.ts";
+import { writeAll } from "../io.ts";
 
 /** Options for {@linkcode LocalStorage}. */
 export interface LocalStorageOptions {
@@ -114,10 +115,13 @@ export class LocalStorage implements Storage {
   }
 
   stat(path: string): Promise<FileStat> {
-    return this.#run(
-      path,
-      () => toFileStat(baseName(path), Deno.statSync(this.#realExisting(path))),
-    );
+    return this.#run(path, () => {
+      const real = this.#realExisting(path);
+      // lstat, not stat: `real` is symlink-free, so a symlink there now was swapped in since.
+      const info = Deno.lstatSync(real);
+      if (info.isSymlink) throw new StorageError("permission", path);
+      return toFileStat(baseName(path), info);
+    });
   }
 
   async *list(path: string, options: OperationOptions = {}): AsyncGenerator<FileStat> {
@@ -157,17 +161,10 @@ export class LocalStorage implements Storage {
   read(path: string, options: ReadOptions = {}): Promise<ReadHandle> {
     const offset = options.offset ?? 0;
     return this.#run(path, () => {
-      const real = this.#realExisting(path);
-      const checked = Deno.statSync(real);
-      if (checked.isDirectory) throw new StorageError("is-a-directory", path);
-      // A FIFO or device would block the open or stream forever.
-      if (!checked.isFile) throw new StorageError("permission", path);
-      const file = Deno.openSync(real, { read: true });
+      const { file, info } = this.#openChecked(path, this.#realExisting(path), "file");
       try {
-        const opened = file.statSync();
-        this.#verifyOpened(path, real, opened, checked);
         if (offset > 0) file.seekSync(offset, Deno.SeekMode.Start);
-        return { size: opened.size, readable: fileReadable(file) };
+        return { size: info.size, readable: fileReadable(file) };
       } catch (error) {
         file.close();
         throw error;
@@ -247,15 +244,34 @@ export class LocalStorage implements Storage {
   }
 
   setMtime(path: string, mtime: Date): Promise<void> {
+    // Through a handle proven to be the checked object: utime() by path follows a symlink
+    // swapped in after the check, which would change a file outside the root.
     return this.#run(path, () => {
-      const real = this.#realExisting(path);
-      Deno.utimeSync(real, Deno.statSync(real).atime ?? mtime, mtime);
+      const { file, info } = this.#openChecked(path, this.#realExisting(path), "any");
+      try {
+        file.utimeSync(info.atime ?? mtime, mtime);
+      } finally {
+        file.close();
+      }
     });
   }
 
-  chmod(path: string, mode: number): Promise<void> {
-    // Permission bits only: a client must not be able to set setuid or setgid.
-    return this.#run(path, () => Deno.chmodSync(this.#realExisting(path), mode & 0o777));
+  async chmod(path: string, mode: number): Promise<void> {
+    // Through a checked descriptor, for the same reason as setMtime (Deno's FsFile has no
+    // chmod; node:fs's fchmod does it, loaded on first use). Permission bits only: a client
+    // must not be able to set setuid or setgid.
+    const fs = await (nodeFs ??= import("node:fs"));
+    return this.#run(path, () => {
+      const real = this.#realExisting(path);
+      const checked = this.#checkedInfo(path, real, "any");
+      const fd = fs.openSync(real, "r");
+      try {
+        this.#verifyOpened(path, real, fs.fstatSync(fd), checked);
+        fs.fchmodSync(fd, mode & 0o777);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   }
 
   /** Runs a blocking operation, turning any failure into a rejected StorageError. */
@@ -334,7 +350,9 @@ export class LocalStorage implements Storage {
     if (info.isSymlink) {
       real = Deno.realPathSync(target);
       if (!this.#inside(real)) throw new StorageError("permission", path);
-      info = Deno.statSync(real);
+      // `real` is symlink-free: a symlink there now was swapped in since.
+      info = Deno.lstatSync(real);
+      if (info.isSymlink) throw new StorageError("permission", path);
     }
     if (info.isDirectory) throw new StorageError("is-a-directory", path);
     if (!info.isFile) throw new StorageError("permission", path);
@@ -432,10 +450,52 @@ export class LocalStorage implements Storage {
     if (this.#realTarget(path) !== target) throw new StorageError("permission", path);
   }
 
-  /** Proves an opened handle is the object checked before opening, still inside the root. */
-  #verifyOpened(path: string, real: string, opened: Deno.FileInfo, checked: Deno.FileInfo): void {
+  /**
+   * What is at the symlink-free path `real` before it is opened: lstat, so that a symlink
+   * swapped in since the real path was resolved is seen as one (and refused).
+   */
+  #checkedInfo(path: string, real: string, kind: "file" | "any"): Deno.FileInfo {
+    const checked = Deno.lstatSync(real);
+    if (checked.isSymlink) throw new StorageError("permission", path);
+    if (kind === "file" && checked.isDirectory) throw new StorageError("is-a-directory", path);
+    // A FIFO or device would block the open or stream forever.
+    if (!checked.isFile && !(kind === "any" && checked.isDirectory)) {
+      throw new StorageError("permission", path);
+    }
+    return checked;
+  }
+
+  /** Opens `real` for reading and proves the handle is the object checked inside the root. */
+  #openChecked(
+    path: string,
+    real: string,
+    kind: "file" | "any",
+  ): { file: Deno.FsFile; info: Deno.FileInfo } {
+    const checked = this.#checkedInfo(path, real, kind);
+    const file = Deno.openSync(real, { read: true });
+    try {
+      const info = file.statSync();
+      this.#verifyOpened(path, real, info, checked);
+      return { file, info };
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Proves an opened handle is the object checked before opening, and that the path still names
+   * it, inside the root. Before the open, lstat saw a regular file (not a symlink) at `real`;
+   * after it, the handle must be that inode, `real` must still lstat to it, and `real` must
+   * still be its own real path. A swap that redirected the open to a file outside fails one of
+   * these unless the attacker swaps twice, each time inside a window of microseconds, with
+   * write access to the root — a local user, never an FTP client.
+   */
+  #verifyOpened(path: string, real: string, opened: Identified, checked: Deno.FileInfo): void {
+    const now = Deno.lstatSync(real);
     if (
-      Deno.realPathSync(real) !== real || opened.ino !== checked.ino || opened.dev !== checked.dev
+      !sameObject(opened, checked) || !sameObject(opened, now) || now.isSymlink ||
+      Deno.realPathSync(real) !== real
     ) {
       throw new StorageError("permission", path);
     }
@@ -493,7 +553,8 @@ export class LocalStorage implements Storage {
         // Listed only when it resolves inside the root, then shown as what it points to.
         const target = Deno.realPathSync(real);
         if (!this.#inside(target)) return null;
-        return toFileStat(entry.name, Deno.statSync(target));
+        const info = Deno.lstatSync(target);
+        return info.isSymlink ? null : toFileStat(entry.name, info);
       }
       if (!entry.isFile && !entry.isDirectory) return null;
       return toFileStat(entry.name, Deno.lstatSync(real));
@@ -569,10 +630,20 @@ async function copyPrefix(source: string, target: Deno.FsFile, length: number): 
   while (left > 0) {
     const n = await file.read(buffer.subarray(0, Math.min(left, buffer.length)));
     if (n === null) break;
-    let offset = 0;
-    while (offset < n) offset += await target.write(buffer.subarray(offset, n));
+    await writeAll(target, buffer.subarray(0, n));
     left -= n;
   }
+}
+
+/** What identifies a file: a Deno.FileInfo, or node:fs's fstat of a descriptor. */
+interface Identified {
+  ino: number | bigint | null;
+  dev: number | bigint | null;
+}
+
+/** Same device and inode. */
+function sameObject(a: Identified, b: Identified): boolean {
+  return a.ino !== null && Number(a.ino) === Number(b.ino) && Number(a.dev) === Number(b.dev);
 }
 
 function toFileStat(name: string, info: Deno.FileInfo): FileStat {

@@ -174,8 +174,7 @@ export async function dataCommand(
   let received: Uint8Array = new Uint8Array();
   if (upload) {
     try {
-      let offset = 0;
-      while (offset < upload.length) offset += await data.write(upload.subarray(offset));
+      await writeAll(data, upload);
     } catch {
       /* the server may close early (disk full, refusal) */
     } finally {
@@ -403,6 +402,7 @@ elif mode == "upload-rst":
     s.close()
     print("reset", flush=True)
 `;
+import { writeAll } from "../../src/io.ts";
 
 /** True when python3 is installed (the helper that binds a source address). */
 export function hasPython(): boolean {

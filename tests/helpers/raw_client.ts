@@ -5,6 +5,8 @@
  * @module
  */
 
+import { writeAll } from "../../src/io.ts";
+
 /** One reply: its code, every line as sent (without CRLF), and the text of the last line. */
 export interface Reply {
   code: number;
@@ -50,8 +52,7 @@ export async function readAll(
 /** Writes all bytes, then closes the connection (end of an upload). */
 export async function writeAllAndClose(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   try {
-    let offset = 0;
-    while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+    await writeAll(conn, bytes);
   } finally {
     conn.close();
   }
@@ -86,8 +87,7 @@ export class RawClient implements AsyncDisposable {
 
   /** Sends raw bytes. */
   async sendRaw(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) offset += await this.conn.write(bytes.subarray(offset));
+    await writeAll(this.conn, bytes);
   }
 
   /** Sends a command and reads its reply. */

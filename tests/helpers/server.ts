@@ -1,15 +1,17 @@
 /**
- * Starts a real ftpgate server on 127.0.0.1:0 with a temporary root, for one test.
+ * Starts a real ftpgate server on 127.0.0.1:0 with a temporary root, for one test: the shipped
+ * `startTestServer` (src/testing.ts) with this suite's default user.
  *
  * @module
  */
 
-import { type FtpServer, serve, type ServeOptions } from "../../src/mod.ts";
+import type { ServeOptions } from "../../src/mod.ts";
+import { startTestServer, type TestServer as ShippedTestServer } from "../../src/testing.ts";
 
 /** A running test server and its root directory. */
 export interface TestServer extends AsyncDisposable {
-  server: FtpServer;
-  /** Real path of the served directory (removed on dispose). */
+  server: ShippedTestServer["server"];
+  /** Real path of the served directory (removed on dispose unless it was given). */
   root: string;
   port: number;
   host: string;
@@ -23,36 +25,28 @@ export const USER = "tester";
 export const PASSWORD = "s3cret pass";
 
 /**
- * Serves a fresh temporary directory (seeded with `files`) with one read-write user.
- * `await using` it: the server stops and the directory is removed at the end of the scope.
+ * Serves a fresh temporary directory (seeded with `files`) with one read-write user, or `root`
+ * when given. `await using` it: the server stops and the directory is removed at the end.
  */
 export function startServer(
-  options: ServeOptions & { files?: Record<string, string | Uint8Array> } = {},
+  options: Omit<ServeOptions, "root"> & {
+    root?: string;
+    files?: Record<string, string | Uint8Array>;
+  } = {},
 ): TestServer {
-  const root = Deno.makeTempDirSync({ prefix: "ftpgate-test-" });
-  for (const [path, content] of Object.entries(options.files ?? {})) {
-    const full = `${root}/${path}`;
-    Deno.mkdirSync(full.slice(0, full.lastIndexOf("/")), { recursive: true });
-    if (typeof content === "string") Deno.writeTextFileSync(full, content);
-    else Deno.writeFileSync(full, content);
-  }
-  const { files: _files, ...serveOptions } = options;
-  const server = serve({
-    root,
+  const test = startTestServer({
     users: [{ name: USER, password: PASSWORD }],
-    ...serveOptions,
+    ...options,
+    storage: "disk",
   });
   return {
-    server,
-    root: Deno.realPathSync(root),
-    port: server.addr.port,
-    host: server.addr.hostname,
+    server: test.server,
+    root: test.root!,
+    port: test.port,
+    host: test.host,
     user: USER,
     password: PASSWORD,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown({ graceMs: 0 });
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    },
+    [Symbol.asyncDispose]: () => test[Symbol.asyncDispose](),
   };
 }
 

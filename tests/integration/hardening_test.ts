@@ -45,6 +45,7 @@ import {
   ResettingUpload,
   transferredBytes,
 } from "../helpers/hardening_helpers.ts";
+import { writeAll } from "../../src/io.ts";
 
 const INSIDE = "INSIDE-OK-3b8e";
 const PWNED = utf8("PWNED-by-the-jail-test");
@@ -799,8 +800,7 @@ for (const atomicUploads of [false, true]) {
       const c = await loginBinary(t.port);
       const data = await c.epsv();
       await c.expect("STOR f.bin", 150);
-      let offset = 0;
-      while (offset < cut) offset += await data.write(payload.subarray(offset, cut));
+      await writeAll(data, payload.subarray(0, cut));
       await waitForBytes(c, cut);
       c.close(); // the control connection goes; the data connection is still open
       await waitFor(() => t.server.sessionCount === 0, "the session to end");

@@ -8,6 +8,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { RawClient } from "../helpers/raw_client.ts";
 import { PASSWORD, startServer, type TestServer, USER } from "../helpers/server.ts";
 import { drain, text, Transcript, utf8 } from "../helpers/protocol_helpers.ts";
+import { writeAll } from "../../src/io.ts";
 
 const CANARY_CONTENT = "CANARY-CONTENT-8d1f4e never show this";
 const CANARY_FILE = "canary-target-5b2c.txt";
@@ -93,8 +94,7 @@ async function dataCommand(
   let received: Uint8Array = new Uint8Array();
   if (upload) {
     try {
-      let offset = 0;
-      while (offset < upload.length) offset += await data.write(upload.subarray(offset));
+      await writeAll(data, upload);
     } finally {
       data.close();
     }

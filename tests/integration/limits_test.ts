@@ -30,6 +30,7 @@ import {
   startServerProcess,
   transferredBytes,
 } from "../helpers/hardening_helpers.ts";
+import { writeAll } from "../../src/io.ts";
 
 const OTHER_IP = "127.0.0.2";
 const CAN_USE_OTHER_IP = canListenOn(OTHER_IP) && hasPython();
@@ -226,8 +227,7 @@ for (const atomicUploads of [false, true]) {
       const data = await c.epsv();
       try {
         await c.expect("STOR f.bin", 150);
-        let offset = 0;
-        while (offset < payload.length) offset += await data.write(payload.subarray(offset));
+        await writeAll(data, payload);
         await waitFor(async () => (await transferredBytes(c)) === payload.length, "the bytes");
         // ...and now nothing more, but the connection stays open.
         equal((await c.read(5_000)).code, 426);

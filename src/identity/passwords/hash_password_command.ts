@@ -18,6 +18,7 @@
  */
 
 import { PasswordVerifier } from "./verifier.ts";
+import { writeAll } from "../../io.ts";
 
 /** Standard input as the command needs it: `Deno.stdin` fits. */
 export interface HashPasswordInput {
@@ -77,11 +78,11 @@ export async function runHashPassword(io: HashPasswordIo = {}): Promise<number> 
   const stderr = io.stderr ?? Deno.stderr;
   const args = io.args ?? [];
   if (args.length === 1 && (args[0] === "-h" || args[0] === "--help")) {
-    await writeAll(stdout, USAGE);
+    await writeText(stdout, USAGE);
     return 0;
   }
   if (args.length > 0) {
-    await writeAll(stderr, `ftpgate hash-password: unexpected argument\n${USAGE}`);
+    await writeText(stderr, `ftpgate hash-password: unexpected argument\n${USAGE}`);
     return 2;
   }
   let password: string;
@@ -90,16 +91,16 @@ export async function runHashPassword(io: HashPasswordIo = {}): Promise<number> 
     if (password === "") throw new Stop(2, "The password is empty");
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
-    await writeAll(stderr, `ftpgate hash-password: ${error.message}\n`);
+    await writeText(stderr, `ftpgate hash-password: ${error.message}\n`);
     return error.code;
   }
   await using verifier = new PasswordVerifier({ workers: 1 });
   try {
-    await writeAll(stdout, `${await verifier.hash(password)}\n`);
+    await writeText(stdout, `${await verifier.hash(password)}\n`);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await writeAll(stderr, `ftpgate hash-password: ${message}\n`);
+    await writeText(stderr, `ftpgate hash-password: ${message}\n`);
     return 1;
   }
 }
@@ -125,7 +126,7 @@ async function readHidden(
   stdin.setRaw(true);
   const line: number[] = [];
   try {
-    await writeAll(stderr, prompt);
+    await writeText(stderr, prompt);
     const buffer = new Uint8Array(256);
     for (;;) {
       const n = await stdin.read(buffer);
@@ -143,7 +144,7 @@ async function readHidden(
     }
   } finally {
     stdin.setRaw(false);
-    await writeAll(stderr, "\n");
+    await writeText(stderr, "\n");
   }
 }
 
@@ -191,9 +192,6 @@ function tooLong(): string {
   return `The password is longer than ${MAX_PASSWORD_BYTES} bytes`;
 }
 
-async function writeAll(output: HashPasswordOutput, text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await output.write(bytes.subarray(offset));
-  }
+function writeText(output: HashPasswordOutput, text: string): Promise<void> {
+  return writeAll(output, new TextEncoder().encode(text));
 }
