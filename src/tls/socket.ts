@@ -33,6 +33,13 @@ const READ_SIZE = 64 * 1024;
  * sent; larger pieces save little (measured: see the report of the TLS truncation work).
  */
 const WRITE_PIECE = 256 * 1024;
+/**
+ * When the peer goes away (close_notify, reset on the read side), a write still waiting gets
+ * this long for its confirmation: its ciphertext may have reached TCP a moment before, with the
+ * confirmation a turn behind (Deno's TLS layer confirms through setImmediate). A write blocked
+ * on a full TCP buffer is failed after it, so a peer that stopped reading cannot pin it.
+ */
+const STOP_GRACE_MS = 250;
 
 /** Options of {@linkcode TlsChannel.accept}. */
 export interface TlsAcceptOptions {
@@ -56,8 +63,12 @@ export interface TlsAcceptOptions {
   requireCloseNotify?: boolean;
 }
 
-/** Callbacks from the TCP side, set by the channel once the handshake is done. */
-interface TransportHooks {
+/** The TCP side as the channel sees it; the callbacks are set once the handshake is done. */
+interface Transport {
+  /** Ciphertext bytes the TCP connection has taken. */
+  delivered: number;
+  /** A TCP write failed, or bytes handed to TCP were dropped: nothing more gets through. */
+  writeFailed: boolean;
   /** The peer sent FIN. */
   ended(): void;
   /** A TCP read or write failed. */
@@ -84,6 +95,7 @@ export class TlsChannel {
   readonly #conn: ByteConnection;
   readonly #gate: Gate;
   readonly #requireCloseNotify: boolean;
+  readonly #transport: Transport;
   #readable: ReadableStream<Uint8Array> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
@@ -91,8 +103,6 @@ export class TlsChannel {
   #closed = false;
   /** The peer's FIN has been read from the TCP connection. */
   #tcpEnded = false;
-  /** A TCP read or write failed: nothing more can be sent. */
-  #transportFailed = false;
   /** Why writes fail from now on. */
   #stopped: TlsClosedError | null = null;
   readonly #onStop = new Set<(error: TlsClosedError) => void>();
@@ -103,11 +113,13 @@ export class TlsChannel {
     socket: TLSSocket,
     conn: ByteConnection,
     gate: Gate,
+    transport: Transport,
     requireCloseNotify: boolean,
   ) {
     this.#socket = socket;
     this.#conn = conn;
     this.#gate = gate;
+    this.#transport = transport;
     this.#requireCloseNotify = requireCloseNotify;
   }
 
@@ -122,16 +134,27 @@ export class TlsChannel {
     options: TlsAcceptOptions,
   ): Promise<TlsChannel> {
     const gate = new Gate();
-    const hooks: TransportHooks = { ended: () => {}, failed: () => {} };
-    const transport = connDuplex(
+    const transport: Transport = {
+      delivered: 0,
+      writeFailed: false,
+      ended: () => {},
+      failed: () => {},
+    };
+    const duplex = connDuplex(
       conn,
       gate,
       options.initial,
       options.skipLeadingLF ?? false,
-      hooks,
+      transport,
     );
-    const socket = new TLSSocket(transport, { isServer: true, secureContext: context });
-    const channel = new TlsChannel(socket, conn, gate, options.requireCloseNotify ?? true);
+    const socket = new TLSSocket(duplex, { isServer: true, secureContext: context });
+    const channel = new TlsChannel(
+      socket,
+      conn,
+      gate,
+      transport,
+      options.requireCloseNotify ?? true,
+    );
     return new Promise((resolve, reject) => {
       const fail = (error: unknown) => {
         cleanup();
@@ -148,10 +171,10 @@ export class TlsChannel {
       };
       const onClose = () => fail(new Error("connection closed during TLS handshake"));
       // Deno's TLSSocket does not report a peer that hangs up mid-handshake: we see it below.
-      hooks.ended = onClose;
+      transport.ended = onClose;
       socket.once("secure", () => {
         cleanup();
-        channel.#watch(hooks);
+        channel.#watch();
         resolve(channel);
       });
       socket.once("error", fail);
@@ -229,16 +252,37 @@ export class TlsChannel {
   write(bytes: Uint8Array): Promise<number> {
     if (this.#stopped) return Promise.reject(this.#stopped);
     const piece = bytes.length > WRITE_PIECE ? bytes.subarray(0, WRITE_PIECE) : bytes;
+    const transport = this.#transport;
+    const before = transport.delivered;
     return new Promise((resolve, reject) => {
-      const onStop = (error: TlsClosedError) => reject(error);
+      let settled = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = () => {
+        settled = true;
+        clearTimeout(timer);
+        this.#onStop.delete(onStop);
+      };
+      const fail = (error: TlsClosedError) => {
+        if (settled) return;
+        settle();
+        reject(error);
+      };
+      const onStop = (error: TlsClosedError) => {
+        if (transport.writeFailed || this.#closed) return fail(error);
+        timer ??= setTimeout(() => fail(error), STOP_GRACE_MS);
+      };
       this.#onStop.add(onStop);
       this.#socket.write(piece, (error) => {
-        this.#onStop.delete(onStop);
-        // The callback says success even when the TCP write under it failed: look at ours.
-        if (this.#stopped) return reject(this.#stopped);
-        if (error) return reject(new TlsClosedError("reset", { cause: error }));
-        this.#bytesWritten += piece.length;
-        resolve(piece.length);
+        if (settled) return;
+        // The callback says success even when the TCP write under it failed, or never happened
+        // (a destroyed transport drops it): what counts is what TCP took. Ciphertext is never
+        // shorter than its plaintext.
+        if (!transport.writeFailed && transport.delivered - before >= piece.length) {
+          settle();
+          this.#bytesWritten += piece.length;
+          return resolve(piece.length);
+        }
+        fail(this.#stopped ?? new TlsClosedError("reset", error ? { cause: error } : undefined));
       });
     });
   }
@@ -251,7 +295,7 @@ export class TlsChannel {
   finish(): Promise<void> {
     return new Promise((resolve) => {
       const socket = this.#socket;
-      if (socket.destroyed || socket.writableEnded || this.#transportFailed) return resolve();
+      if (socket.destroyed || socket.writableEnded || this.#transport.writeFailed) return resolve();
       const done = () => {
         socket.off("close", done);
         resolve();
@@ -278,15 +322,12 @@ export class TlsChannel {
   }
 
   /** From the end of the handshake on: follow the TCP side and the TLS socket. */
-  #watch(hooks: TransportHooks): void {
+  #watch(): void {
     this.#protocol = this.#socket.getProtocol();
-    hooks.ended = () => {
+    this.#transport.ended = () => {
       this.#tcpEnded = true;
     };
-    hooks.failed = (cause) => {
-      this.#transportFailed = true;
-      this.#stop(new TlsClosedError("reset", { cause }));
-    };
+    this.#transport.failed = (cause) => this.#stop(new TlsClosedError("reset", { cause }));
     // Reading starts now, not at the first read(): the peer's close_notify, FIN or reset must
     // be seen while we only send (RETR, LIST). Backpressure still holds (see Gate).
     void this.readable;
@@ -407,7 +448,7 @@ function connDuplex(
   gate: Gate,
   initial: Uint8Array | undefined,
   skipLeadingLF: boolean,
-  hooks: TransportHooks,
+  transport: Transport,
 ): Duplex {
   let first = initial && initial.length > 0 ? initial : null;
   let skipLF = skipLeadingLF && first === null;
@@ -429,7 +470,7 @@ function connDuplex(
           (n) => {
             if (n === null) {
               // Before the push: the TLS socket's 'end' that follows must know it came from here.
-              hooks.ended();
+              transport.ended();
               return void this.push(null);
             }
             let start = 0;
@@ -442,7 +483,7 @@ function connDuplex(
             this.push(buffer.subarray(start, n));
           },
           (error) => {
-            hooks.failed(error);
+            transport.failed(error);
             this.destroy(error);
           },
         );
@@ -450,8 +491,9 @@ function connDuplex(
       pull();
     },
     write(chunk: Uint8Array, _encoding, callback) {
-      writeAll(conn, chunk).then(() => callback(), (error) => {
-        hooks.failed(error);
+      writeAll(conn, chunk, transport).then(() => callback(), (error) => {
+        transport.writeFailed = true;
+        transport.failed(error);
         callback(error);
       });
     },
@@ -459,6 +501,8 @@ function connDuplex(
       conn.closeWrite().then(() => callback(), () => callback());
     },
     destroy(_error, callback) {
+      // Bytes still queued for TCP are lost: the writes they belong to must not count as sent.
+      if (this.writableLength > 0) transport.writeFailed = true;
       try {
         conn.close();
       } catch { /* already closed */ }
@@ -467,7 +511,15 @@ function connDuplex(
   });
 }
 
-async function writeAll(conn: ByteConnection, bytes: Uint8Array): Promise<void> {
+async function writeAll(
+  conn: ByteConnection,
+  bytes: Uint8Array,
+  transport: Transport,
+): Promise<void> {
   let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+  while (offset < bytes.length) {
+    const n = await conn.write(bytes.subarray(offset));
+    offset += n;
+    transport.delivered += n;
+  }
 }
