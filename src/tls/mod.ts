@@ -19,3 +19,4 @@ export { TlsContext, type TlsSource } from "./context.ts";
 export { TlsClosedError, type TlsCloseKind, TlsConfigError } from "./errors.ts";
 export { generateSelfSigned, type SelfSignedCertificate } from "./self_signed.ts";
 export { type TlsAcceptOptions, TlsChannel } from "./socket.ts";
+export { type ClientHelloInfo, parseClientHello } from "./client_hello.ts";

@@ -23,6 +23,7 @@
 import { Duplex } from "node:stream";
 import { type SecureContext, TLSSocket } from "node:tls";
 import type { ByteConnection } from "../io.ts";
+import { type ClientHelloInfo, parseClientHello } from "./client_hello.ts";
 import { TlsClosedError } from "./errors.ts";
 
 /** Bytes of ciphertext read from the TCP connection at a time. */
@@ -40,6 +41,8 @@ const WRITE_PIECE = 256 * 1024;
  * on a full TCP buffer is failed after it, so a peer that stopped reading cannot pin it.
  */
 const STOP_GRACE_MS = 250;
+/** Ciphertext kept from the start of a connection to read the ClientHello from. */
+const HELLO_LIMIT = 16 * 1024;
 
 /** Options of {@linkcode TlsChannel.accept}. */
 export interface TlsAcceptOptions {
@@ -69,6 +72,8 @@ interface Transport {
   delivered: number;
   /** A TCP write failed, or bytes handed to TCP were dropped: nothing more gets through. */
   writeFailed: boolean;
+  /** The first ciphertext read (the ClientHello), until the handshake is done. */
+  hello: Uint8Array[] | null;
   /** The peer sent FIN. */
   ended(): void;
   /** A TCP read or write failed. */
@@ -108,6 +113,7 @@ export class TlsChannel {
   readonly #onStop = new Set<(error: TlsClosedError) => void>();
   #bytesWritten = 0;
   #protocol: string | null = null;
+  #clientHello: ClientHelloInfo | null = null;
 
   private constructor(
     socket: TLSSocket,
@@ -137,6 +143,7 @@ export class TlsChannel {
     const transport: Transport = {
       delivered: 0,
       writeFailed: false,
+      hello: [],
       ended: () => {},
       failed: () => {},
     };
@@ -186,6 +193,15 @@ export class TlsChannel {
   /** True when the client resumed an earlier TLS session (the control connection's). */
   get sessionReused(): boolean {
     return this.#socket.isSessionReused();
+  }
+
+  /**
+   * What the client's ClientHello offered for resumption (null if it could not be read). When a
+   * data connection did not resume, this tells why: no session ticket offered means the client
+   * resumes by session ID only, which Deno's TLS server cannot do (see `client_hello.ts`).
+   */
+  get clientHello(): ClientHelloInfo | null {
+    return this.#clientHello;
   }
 
   /** The negotiated protocol, e.g. `TLSv1.3`. */
@@ -324,6 +340,9 @@ export class TlsChannel {
   /** From the end of the handshake on: follow the TCP side and the TLS socket. */
   #watch(): void {
     this.#protocol = this.#socket.getProtocol();
+    const hello = this.#transport.hello ?? [];
+    this.#transport.hello = null;
+    this.#clientHello = parseClientHello(hello.length === 1 ? hello[0] : concat(hello));
     this.#transport.ended = () => {
       this.#tcpEnded = true;
     };
@@ -452,11 +471,18 @@ function connDuplex(
 ): Duplex {
   let first = initial && initial.length > 0 ? initial : null;
   let skipLF = skipLeadingLF && first === null;
+  let kept = 0;
+  const keep = (chunk: Uint8Array) => {
+    if (transport.hello === null || kept >= HELLO_LIMIT) return;
+    transport.hello.push(chunk.slice(0, HELLO_LIMIT - kept));
+    kept += chunk.length;
+  };
   return new Duplex({
     read() {
       if (first) {
         const chunk = first;
         first = null;
+        keep(chunk);
         // On a later turn: bytes pushed before TLSSocket has started its handshake crash Deno's
         // TLS code (an uncaught TypeError in _start) when they are not a valid record.
         setTimeout(() => this.push(chunk), 0);
@@ -480,6 +506,7 @@ function connDuplex(
             }
             // An empty push would stall the stream: read again instead.
             if (start === n) return pull();
+            keep(buffer.subarray(start, n));
             this.push(buffer.subarray(start, n));
           },
           (error) => {
@@ -522,4 +549,14 @@ async function writeAll(
     offset += n;
     transport.delivered += n;
   }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }

@@ -13,6 +13,7 @@
 
 import { fail } from "node:assert/strict";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { type ClientHelloInfo, parseClientHello } from "../../src/tls/client_hello.ts";
 import { readAll, type Reply } from "./raw_client.ts";
 import { runCommand } from "./tools.ts";
 
@@ -621,42 +622,13 @@ def read_exactly(conn, n):
     return got
 `;
 
-/** What a ClientHello offers for resumption, read from its first TLS record. */
-export interface ClientHelloOffer {
-  /** Length of the legacy session id (32 from OpenSSL even on a first connection). */
-  sessionIdLength: number;
-  /** The client sent the session_ticket extension (RFC 5077): it can resume with a ticket. */
-  sessionTicketExtension: boolean;
-  /** Extension type numbers, in order. */
-  extensions: number[];
-}
-
-/** Parses the ClientHello in the first TLS record a client sent (RFC 5246 §7.4.1.2). */
-export function parseClientHello(record: Uint8Array): ClientHelloOffer {
-  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  if (record[0] !== 0x16 || record[5] !== 0x01) fail("not a TLS record holding a ClientHello");
-  let p = 5 + 4 + 2 + 32; // record header, handshake header, version, random
-  const sessionIdLength = record[p];
-  p += 1 + sessionIdLength;
-  p += 2 + view.getUint16(p); // cipher suites
-  p += 1 + record[p]; // compression methods
-  const end = p + 2 + view.getUint16(p);
-  p += 2;
-  const extensions: number[] = [];
-  while (p + 4 <= end) {
-    extensions.push(view.getUint16(p));
-    p += 4 + view.getUint16(p + 2);
-  }
-  return { sessionIdLength, sessionTicketExtension: extensions.includes(35), extensions };
-}
-
 /**
  * The ClientHello a client program sends: `run(port)` starts it against a listener on
  * 127.0.0.1 that reads the first TLS record, then hangs up.
  */
 export async function captureClientHello(
   run: (port: number) => Promise<unknown>,
-): Promise<ClientHelloOffer> {
+): Promise<ClientHelloInfo> {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const client = run(listener.addr.port);
   const conn = await listener.accept();
@@ -671,7 +643,9 @@ export async function captureClientHello(
       joined.set(buffer.subarray(0, n), bytes.length);
       bytes = joined;
     }
-    return parseClientHello(bytes);
+    const hello = parseClientHello(bytes);
+    if (hello === null) fail("the client's first TLS record holds no readable ClientHello");
+    return hello;
   } finally {
     conn.close();
     await client;
