@@ -31,7 +31,8 @@ const READ_SIZE = 64 * 1024;
 /**
  * Most plaintext bytes one `write()` hands to TLS. A write is confirmed once its ciphertext has
  * reached the TCP connection, so this is how exactly a cut-short transfer can say how much it
- * sent; larger pieces save little (measured: see the report of the TLS truncation work).
+ * sent. The size costs nothing measurable: a 512 MiB RETR with curl over PROT P ran at 415-500
+ * MB/s with 64 KiB, 256 KiB and 1 MiB pieces alike (2 shared cores, noisy), 345-387 MB/s before.
  */
 const WRITE_PIECE = 256 * 1024;
 /**
