@@ -28,6 +28,15 @@ export { TlsConfigError };
  * side (seen with lftp/GnuTLS: 1 in 16 uploads cut short). TLS 1.2 has no post-handshake
  * messages. When data connections must resume the control session, the control connection is
  * held to 1.2 too, and both share one context (a 1.3 session cannot be resumed in 1.2).
+ *
+ * Resumption, as Deno 2.9.6's `node:tls` server does it (measured; rustls underneath): by TLS 1.2
+ * session ticket only, with ticket keys shared by the whole process (a ticket from one context
+ * resumes on another). Session IDs are handed out but never found again: there is no server-side
+ * session cache, and `sessionIdContext`, `ticketKeys` and the `newSession`/`resumeSession` events
+ * are ignored. So `requireTlsSessionReuse` works with clients that offer tickets (lftp/GnuTLS,
+ * Python's ssl given `session=`, basic-ftp under Node.js) and refuses every data connection of a
+ * client that resumes by session ID alone (curl with OpenSSL, which sets `SSL_OP_NO_TICKET`).
+ * `TlsChannel.clientHello` tells the two apart. See tests/integration/tls_session_reuse_test.ts.
  */
 export class TlsContext {
   readonly #source: TlsSource;

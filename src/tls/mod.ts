@@ -16,6 +16,7 @@ provideTls({
 });
 
 export { TlsContext, type TlsSource } from "./context.ts";
-export { TlsConfigError } from "./errors.ts";
+export { TlsClosedError, type TlsCloseKind, TlsConfigError } from "./errors.ts";
 export { generateSelfSigned, type SelfSignedCertificate } from "./self_signed.ts";
-export { TlsChannel } from "./socket.ts";
+export { type TlsAcceptOptions, TlsChannel } from "./socket.ts";
+export { type ClientHelloInfo, parseClientHello } from "./client_hello.ts";

@@ -12,6 +12,8 @@
  */
 
 import { fail } from "node:assert/strict";
+import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { type ClientHelloInfo, parseClientHello } from "../../src/tls/client_hello.ts";
 import { readAll, type Reply } from "./raw_client.ts";
 import { runCommand } from "./tools.ts";
 
@@ -539,4 +541,113 @@ export async function curlVersion(): Promise<[number, number, number]> {
   const match = /^curl (\d+)\.(\d+)\.(\d+)/.exec(output.stdout);
   if (!match) fail(`cannot read the curl version from: ${output.stdout.split("\n")[0]}`);
   return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+/** LogTape records captured in-process, until the scope ends. */
+export interface CapturedLogs extends Disposable {
+  records: LogRecord[];
+  /** The properties of every transfer record (`ftpgate.transfer`): bytes, result, code... */
+  transfers(): Record<string, unknown>[];
+}
+
+/**
+ * Sends every ftpgate log record to memory for the rest of the scope (`using logs = ...`), so a
+ * test can read what a transfer reported. LogTape is global: one capture at a time.
+ */
+export function captureLogs(): CapturedLogs {
+  const records: LogRecord[] = [];
+  configureSync({
+    reset: true,
+    sinks: { memory: (record: LogRecord) => records.push(record) },
+    loggers: [
+      { category: ["ftpgate"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: ["memory"] },
+    ],
+  });
+  return {
+    records,
+    transfers: () =>
+      records.filter((record) => record.category.join(".") === "ftpgate.transfer").map((
+        record,
+      ) => record.properties),
+    [Symbol.dispose]() {
+      resetSync();
+    },
+  };
+}
+
+/**
+ * Python helpers for raw FTPS clients that misbehave on purpose (with the `python()` helper of
+ * clients.ts): `ftps()` logs in over explicit TLS with PROT P and TYPE I (certificate not
+ * checked: the tests use `tls: { selfSigned: true }`), `reply(ftp)` reads the next reply as
+ * text (4xx/5xx too), `fin_only(conn)` drops the TLS layer of a data connection and sends a bare
+ * TCP FIN — no close_notify, as a truncating attacker or middlebox would — and
+ * `close_notify_only(conn)` sends close_notify without waiting for the server's.
+ */
+export const PYTHON_FTPS_RAW = String.raw`
+import ssl, time
+CTX = ssl.create_default_context()
+CTX.check_hostname = False
+CTX.verify_mode = ssl.CERT_NONE
+def ftps(pasv=True):
+    ftp = ftplib.FTP_TLS(context=CTX, timeout=10, encoding="utf-8")
+    ftp.connect(HOST, PORT)
+    ftp.login(USER, PASSWORD)
+    ftp.prot_p()
+    ftp.set_pasv(pasv)
+    ftp.voidcmd("TYPE I")
+    return ftp
+def reply(ftp):
+    try:
+        return ftp.getresp()
+    except ftplib.Error as e:
+        return str(e)
+def fin_only(conn):
+    raw = socket.socket(fileno=conn.detach())
+    raw.shutdown(socket.SHUT_WR)
+    return raw
+def close_notify_only(conn):
+    conn.setblocking(False)
+    try:
+        conn.unwrap()
+    except (ssl.SSLWantReadError, ssl.SSLError):
+        pass  # sent; the server's own close_notify (or more data) is not waited for
+def read_exactly(conn, n):
+    got = 0
+    while got < n:
+        chunk = conn.recv(n - got)
+        if not chunk:
+            break
+        got += len(chunk)
+    return got
+`;
+
+/**
+ * The ClientHello a client program sends: `run(port)` starts it against a listener on
+ * 127.0.0.1 that reads the first TLS record, then hangs up.
+ */
+export async function captureClientHello(
+  run: (port: number) => Promise<unknown>,
+): Promise<ClientHelloInfo> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = run(listener.addr.port);
+  const conn = await listener.accept();
+  try {
+    let bytes = new Uint8Array(0);
+    const buffer = new Uint8Array(16 * 1024);
+    while (bytes.length < 5 || bytes.length < 5 + ((bytes[3] << 8) | bytes[4])) {
+      const n = await conn.read(buffer);
+      if (n === null) fail("the client closed before its ClientHello was complete");
+      const joined = new Uint8Array(bytes.length + n);
+      joined.set(bytes);
+      joined.set(buffer.subarray(0, n), bytes.length);
+      bytes = joined;
+    }
+    const hello = parseClientHello(bytes);
+    if (hello === null) fail("the client's first TLS record holds no readable ClientHello");
+    return hello;
+  } finally {
+    conn.close();
+    await client;
+  }
 }
