@@ -174,6 +174,10 @@ const FLAGS: Record<string, Flag> = {
   },
   "require-tls": { kind: "boolean", help: "Refuse login and data without TLS" },
   "require-tls-data": { kind: "boolean", help: "Refuse data connections without PROT P" },
+  "tls-allow-truncation": {
+    kind: "boolean",
+    help: "Accept TLS uploads that end without close_notify (refused with 426 by default)",
+  },
   "require-tls-session-reuse": {
     kind: "boolean",
     help: "Data TLS must resume the control TLS session",
@@ -314,6 +318,7 @@ export function parseCli(
       ["require-tls", "requireTls"],
       ["require-tls-data", "requireTlsData"],
       ["require-tls-session-reuse", "requireTlsSessionReuse"],
+      ["tls-allow-truncation", "tlsAllowTruncatedUploads"],
     ] as const
   ) {
     if (flag(name)) serve[key] = true;

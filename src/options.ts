@@ -113,6 +113,12 @@ export interface ServeOptions {
   requireTlsData?: boolean;
   /** Refuse a protected data connection that does not resume the control connection's TLS session. */
   requireTlsSessionReuse?: boolean;
+  /**
+   * Accept an upload whose TLS data connection ends with a TCP FIN but no close_notify. By
+   * default it is refused with 426 (vsftpd's `strict_ssl_read_eof`): an attacker on the path, or
+   * a broken middlebox, could have cut it short. Every client we test sends close_notify.
+   */
+  tlsAllowTruncatedUploads?: boolean;
   /** Misbehave on purpose, for testing FTP clients (see `faults.ts`). */
   faults?: Faults;
   /**
@@ -156,6 +162,7 @@ export interface ResolvedOptions {
   requireTls: boolean;
   requireTlsData: boolean;
   requireTlsSessionReuse: boolean;
+  tlsAllowTruncatedUploads: boolean;
   faults: Faults | undefined;
   transcript: boolean | string;
 }
@@ -234,6 +241,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     requireTls: options.requireTls ?? false,
     requireTlsData: options.requireTlsData ?? false,
     requireTlsSessionReuse: options.requireTlsSessionReuse ?? false,
+    tlsAllowTruncatedUploads: options.tlsAllowTruncatedUploads ?? false,
     faults: options.faults && Object.keys(options.faults).length > 0 ? options.faults : undefined,
     transcript: options.transcript ?? false,
   };

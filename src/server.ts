@@ -336,6 +336,7 @@ export class FtpServer implements AsyncDisposable {
     const channel = await tlsSupport().accept(conn, tls.secureContext, {
       initial,
       timeoutMs: HANDSHAKE_TIMEOUT_MS,
+      requireCloseNotify: false,
     });
     return { channel, secure: true };
   }

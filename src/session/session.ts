@@ -257,6 +257,8 @@ export class Session {
         initial: rest,
         skipLeadingLF: expectLF,
         timeoutMs: HANDSHAKE_TIMEOUT_MS,
+        // A control connection that ends without close_notify is just a hang-up.
+        requireCloseNotify: false,
       });
     } catch (error) {
       this.#handshake(false);

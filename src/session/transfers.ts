@@ -87,6 +87,8 @@ export class TransferRunner {
       channel = await tlsSupport().accept(connection, tls.dataContext, {
         timeoutMs: services.options.dataTimeoutMs,
         signal,
+        // A protected upload must end with close_notify: a bare FIN may be a cut (426).
+        requireCloseNotify: !services.options.tlsAllowTruncatedUploads,
       });
     } catch (error) {
       services.events.emit({
@@ -112,6 +114,14 @@ export class TransferRunner {
     // vsftpd and proftpd ask for this by default: it proves the data connection comes from the
     // client that holds the control session, not from someone racing to the passive port.
     if (services.options.requireTlsSessionReuse && !channel.sessionReused) {
+      // Deno's TLS server resumes TLS 1.2 sessions by ticket only: a client that offers just a
+      // session ID (curl with OpenSSL sets SSL_OP_NO_TICKET) can never resume here.
+      log.security.info("Session {session}: data connection did not resume TLS ({why})", {
+        session: sessionId,
+        why: channel.clientHello?.ticketExtension === false
+          ? "the client resumes by session ID only, which this server cannot do"
+          : "the client started a new TLS session",
+      });
       // close_notify first: it flushes our last handshake flight, so the client completes the
       // handshake and then sees a clean close (not a reset in the middle of it).
       await channel.finish().catch(() => {});

@@ -34,6 +34,7 @@ Deno.test("resolveOptions() fills in every default", () => {
     requireTls: false,
     requireTlsData: false,
     requireTlsSessionReuse: false,
+    tlsAllowTruncatedUploads: false,
     faults: undefined,
     transcript: false,
   };
