@@ -289,6 +289,12 @@ export class FtpMetrics {
     this.registry.beforeRender(() => gauge.set(read()));
   }
 
+  /** Registers a counter without labels whose running total another module keeps. */
+  counterTotalFrom(name: string, help: string, read: () => number): void {
+    const counter = this.registry.counter({ name, help });
+    this.registry.beforeRender(() => syncCounter(counter.labels(), read()));
+  }
+
   /** Registers a counter whose running totals, per label value, another module keeps. */
   counterFrom(
     name: string,
