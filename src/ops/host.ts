@@ -30,7 +30,11 @@ export interface SessionStatus {
   secure: boolean;
 }
 
-/** One data transfer in progress (at most one per session). */
+/**
+ * One data transfer in progress (at most one per session). A transfer is listed from its start
+ * until its end, and leaves the list **before** its `transfer` event is emitted, so that bytes
+ * are never counted twice (once as progress, once by the event).
+ */
 export interface TransferStatus {
   /** The session it belongs to. */
   session: number;

@@ -22,7 +22,7 @@ const VIEWER_BACKLOG = 64;
 /** Viewers at once, at most. */
 export const MAX_VIEWERS = 32;
 /** Configuration keys whose values are never shown, whatever the host put there. */
-const SECRET_KEY = /pass|secret|token|credential|private|api.?key/i;
+const SECRET_KEY = /passw|^pass$|secret|token|credential|private.?key|api.?key/i;
 
 /** One second of throughput, bytes per second. */
 export interface ThroughputPoint {

@@ -40,14 +40,16 @@ export const PAGE_HTML = `<!doctype html>
   </section>
   <section>
     <h2>Throughput <small class="muted">last 5 minutes</small></h2>
-    <svg id="chart" viewBox="0 0 600 170" preserveAspectRatio="none" role="img" aria-label="Throughput chart">
-      <line class="axis" x1="0" y1="150" x2="600" y2="150"></line>
-      <polyline id="line-in" class="in" points=""></polyline>
-      <polyline id="line-out" class="out" points=""></polyline>
-      <text id="chart-max" x="4" y="14"></text>
-      <text x="4" y="166">−5 min</text>
-      <text x="596" y="166" text-anchor="end">now</text>
-    </svg>
+    <div class="chart">
+      <span id="chart-max" class="chart-max"></span>
+      <svg id="chart" viewBox="0 0 600 150" preserveAspectRatio="none" role="img" aria-label="Throughput chart">
+        <polygon id="area-in" class="in" points=""></polygon>
+        <polygon id="area-out" class="out" points=""></polygon>
+        <polyline id="line-in" class="in" points=""></polyline>
+        <polyline id="line-out" class="out" points=""></polyline>
+      </svg>
+      <div class="chart-axis"><span>−5 min</span><span>now</span></div>
+    </div>
     <p class="legend"><span class="key in"></span>in (uploads) <span class="key out"></span>out (downloads)</p>
   </section>
   <section>
@@ -103,17 +105,22 @@ main { max-width: 1100px; margin: 0 auto; padding: 0 1rem 2rem; }
   display: flex; flex-direction: column; }
 .card .label { font-size: .8rem; color: var(--muted); }
 .card .value { font-size: 1.3rem; font-variant-numeric: tabular-nums; }
-svg#chart { width: 100%; height: 170px; background: var(--card); border: 1px solid var(--line); border-radius: .5rem; }
+.chart { position: relative; background: var(--card); border: 1px solid var(--line); border-radius: .5rem;
+  padding: .4rem .5rem .2rem; }
+.chart-max, .chart-axis { font-size: .75rem; color: var(--muted); font-variant-numeric: tabular-nums; }
+.chart-max { position: absolute; top: .3rem; left: .6rem; }
+.chart-axis { display: flex; justify-content: space-between; border-top: 1px solid var(--line); }
+svg#chart { display: block; width: 100%; height: 140px; }
 svg#chart polyline { fill: none; stroke-width: 2; vector-effect: non-scaling-stroke; }
-svg#chart polyline.in { stroke: var(--in); } svg#chart polyline.out { stroke: var(--out); }
-svg#chart .axis { stroke: var(--line); }
-svg#chart text { font-size: 11px; fill: var(--muted); }
+svg#chart polygon { stroke: none; opacity: .15; }
+svg#chart .in { stroke: var(--in); } svg#chart .out { stroke: var(--out); }
+svg#chart polygon.in { fill: var(--in); } svg#chart polygon.out { fill: var(--out); }
 .legend { font-size: .85rem; color: var(--muted); margin: .3rem 0 0; }
 .key { display: inline-block; width: .8rem; height: .8rem; border-radius: .2rem; margin: 0 .3rem 0 .6rem; vertical-align: -1px; }
 .key.in { background: var(--in); } .key.out { background: var(--out); }
 .transfer { background: var(--card); border: 1px solid var(--line); border-radius: .5rem; padding: .5rem .8rem; margin-bottom: .5rem; }
-.transfer .top { display: flex; gap: .5rem; align-items: baseline; }
-.transfer .path { font-family: ui-monospace, monospace; overflow-wrap: anywhere; flex: 1; }
+.transfer .top { display: flex; flex-wrap: wrap; gap: 0 .5rem; align-items: baseline; }
+.transfer .path { font-family: ui-monospace, monospace; overflow-wrap: anywhere; flex: 1 1 14rem; min-width: 0; }
 .transfer .dir { font-weight: 600; }
 .transfer .dir.in { color: var(--in); } .transfer .dir.out, .transfer .dir.list { color: var(--out); }
 .transfer progress { width: 100%; height: .8rem; margin: .35rem 0 .1rem; accent-color: var(--in); }
@@ -131,7 +138,17 @@ ol#events .type { font-weight: 600; margin-right: .4rem; }
 ol#events .type.bad { color: var(--bad); }
 dl#config { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0; font-size: .9rem; }
 dl#config dt { color: var(--muted); } dl#config dd { margin: 0; overflow-wrap: anywhere; }
-@media (max-width: 600px) { th:nth-child(1), td:nth-child(1) { display: none; } .card .value { font-size: 1.1rem; } }
+@media (max-width: 600px) {
+  .card .value { font-size: 1.1rem; }
+  /* Sessions as stacked rows: user · address · since, then the command. */
+  #sessions thead, #sessions td:nth-child(1) { display: none; }
+  #sessions, #sessions tbody, #sessions tr { display: block; }
+  #sessions tr { padding: .4rem .6rem; border-bottom: 1px solid var(--line); }
+  #sessions td { display: inline; border: none; padding: 0; white-space: normal; overflow-wrap: anywhere; }
+  #sessions td.user { font-weight: 600; }
+  #sessions td:nth-child(n+3):not(.command)::before { content: " · "; color: var(--muted); }
+  #sessions td.command { display: block; font-size: .85rem; color: var(--muted); }
+}
 `;
 
 /** `GET /app.js`: plain ES2017, no template literals (this file is one). */
@@ -257,12 +274,21 @@ export const PAGE_JS = `(function () {
     function line(key) {
       return points.map(function (p) {
         var x = 600 * (1 - (now - p.t) / HISTORY_MS);
-        var y = 150 - 140 * p[key] / max;
+        var y = 148 - 136 * p[key] / max;
         return x.toFixed(1) + "," + y.toFixed(1);
       }).join(" ");
     }
-    $("line-in").setAttribute("points", line("in"));
-    $("line-out").setAttribute("points", line("out"));
+    function area(key, line) {
+      if (points.length === 0) return "";
+      var x0 = (600 * (1 - (now - points[0].t) / HISTORY_MS)).toFixed(1);
+      var x1 = (600 * (1 - (now - points[points.length - 1].t) / HISTORY_MS)).toFixed(1);
+      return x0 + ",150 " + line + " " + x1 + ",150";
+    }
+    var lineIn = line("in"), lineOut = line("out");
+    $("line-in").setAttribute("points", lineIn);
+    $("line-out").setAttribute("points", lineOut);
+    $("area-in").setAttribute("points", area("in", lineIn));
+    $("area-out").setAttribute("points", area("out", lineOut));
     $("chart-max").textContent = rate(max);
   }
 

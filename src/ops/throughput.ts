@@ -5,9 +5,12 @@
  * Two sources meet here: snapshots of the transfers in progress (sampled by a metrics scrape or
  * the status page's clock) and the `transfer` event that ends each one with its exact byte
  * count. A session runs at most one transfer at a time, so a transfer is known by its session
- * and start time. What a snapshot has already counted is not counted again by the event, and a
- * snapshot taken just after the event (the transfer still listed) is ignored for that transfer,
- * so the totals only ever go up and end exact.
+ * and start time. What a snapshot has already counted is not counted again by the event, so the
+ * totals only ever go up and end exact.
+ *
+ * The host takes a transfer out of its status before it emits the transfer's event (see
+ * {@linkcode TransferStatus}). Should a snapshot still list a transfer whose event has been seen,
+ * it is recognised by its start time and ignored, when the tracker had sampled it before.
  *
  * @module
  */
@@ -36,7 +39,7 @@ export class ByteTracker {
   readonly totals: ByteTotals = { in: 0, out: 0, list: 0 };
   /** Per session: the running transfer's start and the bytes counted for it so far. */
   readonly #live = new Map<number, { started: number; bytes: number }>();
-  /** Per session: when its last transfer ended (its event seen). */
+  /** Per session: the start time of its last sampled transfer whose event has been seen. */
   readonly #ended = new Map<number, number>();
   readonly #off: () => void;
 
@@ -47,8 +50,7 @@ export class ByteTracker {
   /** Counts the progress of the transfers in a snapshot. */
   sample(transfers: readonly TransferStatus[]): void {
     for (const transfer of transfers) {
-      const ended = this.#ended.get(transfer.session);
-      if (ended !== undefined && transfer.started <= ended) continue; // its event counted it
+      if (this.#ended.get(transfer.session) === transfer.started) continue; // its event counted it
       const live = this.#live.get(transfer.session);
       if (live !== undefined && live.started === transfer.started) {
         if (transfer.bytes > live.bytes) {
@@ -64,10 +66,12 @@ export class ByteTracker {
 
   #onEvent(event: FtpEvent): void {
     if (event.type === "transfer") {
-      const counted = this.#live.get(event.session)?.bytes ?? 0;
+      const live = this.#live.get(event.session);
+      const counted = live?.bytes ?? 0;
       if (event.bytes > counted) this.totals[event.direction] += event.bytes - counted;
       this.#live.delete(event.session);
-      this.#ended.set(event.session, Date.now());
+      if (live !== undefined) this.#ended.set(event.session, live.started);
+      else this.#ended.delete(event.session);
     } else if (event.type === "session-closed") {
       this.#live.delete(event.session);
       this.#ended.delete(event.session);

@@ -252,3 +252,9 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Prints a measured number into the test log. */
+export function report(message: string): void {
+  // deno-lint-ignore no-console
+  console.log(`[measure] ${message}`);
+}

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { EventHub, type FtpEvent } from "../../src/events.ts";
 import { signBody, Webhook } from "../../src/ops/webhook.ts";
-import { until } from "./helpers.ts";
+import { report, until } from "./helpers.ts";
 
 interface Received {
   headers: Headers;
@@ -255,7 +255,7 @@ Deno.test("Webhook to a hanging receiver never delays the emitter; the queue dro
     const started = performance.now();
     for (let i = 0; i < n; i++) events.emit(event);
     const perEventUs = (performance.now() - started) * 1000 / n;
-    console.log(`emit with a hanging webhook receiver: ${perEventUs.toFixed(2)} µs per event`);
+    report(`emit with a hanging webhook receiver: ${perEventUs.toFixed(2)} µs per event`);
     ok(perEventUs < 50, `${perEventUs} µs per event`);
     equal(hook.queueLength, 10);
     equal(hook.stats.dropped, n - 10);
