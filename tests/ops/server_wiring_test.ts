@@ -11,6 +11,8 @@ import { attachOps, type OpsOptions } from "../../src/ops/mod.ts";
 import { startTestServer, type TestServer } from "../../src/testing.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { hasCommand } from "../helpers/tools.ts";
+import type { BrowserContext } from "playwright-core";
+import { HAVE_CHROMIUM, launchChromium, type ProgressLike } from "./browser.ts";
 import { type Exposition, parseExposition, sampleValue, until } from "./helpers.ts";
 import { NOT_WIRED, WIRED, wiredHost } from "./wiring.ts";
 
@@ -317,4 +319,63 @@ wiredTest("/readyz is 200 for a running server", async () => {
     equal(r.status, 200);
     deepEqual(await r.json(), { status: "ready" });
   });
+});
+
+Deno.test({
+  name: WIRED
+    ? "The status page shows a real session and a real download advancing (Chromium)"
+    : `The status page shows a real session and a real download advancing (Chromium) [ignored: ${NOT_WIRED}]`,
+  ignore: !WIRED || !HAVE_CHROMIUM,
+  sanitizeOps: false, // playwright-core's pipes and timers to the browser
+  sanitizeResources: false,
+  async fn() {
+    await using ftp = startTestServer({ files: { "big.bin": new Uint8Array(64 * 1024 * 1024) } });
+    const tmp = await Deno.makeTempDir({ prefix: "ftpgate-status-real-" });
+    const ops = await attachOps(host(ftp), { http: { port: 0 } });
+    const client = await RawClient.connect(ftp.port);
+    let context: BrowserContext | undefined;
+    let reading = true;
+    let data: Deno.TcpConn | undefined;
+    try {
+      await client.login(ftp.user, ftp.password);
+      await client.expect("TYPE I", 200);
+      data = await client.epsv();
+      await client.expect("RETR big.bin", 150);
+      // Read slowly (about 2.5 MiB/s), so that the transfer lasts while the page watches it.
+      const conn = data;
+      const slowRead = (async () => {
+        const buffer = new Uint8Array(64 * 1024);
+        while (reading) {
+          if ((await conn.read(buffer)) === null) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      })().catch(() => {});
+      context = await launchChromium(`${tmp}/profile`);
+      const page = await context.newPage();
+      await page.goto(ops.http!.url);
+      const row = page.locator("#sessions tbody tr");
+      await row.first().waitFor();
+      equal(await page.textContent("#sessions tbody td.user"), ftp.user);
+      const bar = page.locator(".transfer progress");
+      await bar.waitFor();
+      const bytes = () => bar.evaluate((el: ProgressLike) => Number(el.getAttribute("data-bytes")));
+      const first = await bytes();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const second = await bytes();
+      ok(second > first, `bytes ${first} → ${second}`);
+      match(await page.textContent(".transfer .path") ?? "", /\/big\.bin$/);
+      await page.screenshot({ path: `${tmp}/status-page-real.png`, fullPage: true });
+      reading = false;
+      data.close();
+      data = undefined;
+      await slowRead;
+    } finally {
+      reading = false;
+      data?.close();
+      client.close();
+      await context?.close();
+      await ops.close();
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
 });

@@ -10,49 +10,15 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import { attachOps } from "../../src/ops/mod.ts";
+import type { BrowserContext } from "playwright-core";
+import { HAVE_CHROMIUM, launchChromium, type ProgressLike } from "./browser.ts";
 import { TestHost, until } from "./helpers.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-
-/** What `evaluate` sees of a `<progress>` (the tests are type-checked without the DOM lib). */
-interface ProgressLike {
-  value: number;
-  max: number;
-  hasAttribute(name: string): boolean;
-}
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
 
-/** Chromium with the flags of a quiet, offline, throwaway profile. */
-async function launch(userDataDir: string) {
-  const { chromium } = await import("playwright-core");
-  return await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1100, height: 1400 },
-  });
-}
-
 Deno.test({
   name: "Status page shows live sessions and transfers whose progress bars advance (Chromium)",
-  ignore: !haveChromium,
+  ignore: !HAVE_CHROMIUM,
   // playwright-core keeps its own pipes and timers to the browser between tests.
   sanitizeOps: false,
   sanitizeResources: false,
@@ -104,9 +70,9 @@ Deno.test({
       );
       upload.bytes += Math.round(100_000 * (1 + 0.6 * Math.cos(t / 4)));
     }, 100);
-    let context: Awaited<ReturnType<typeof launch>> | undefined;
+    let context: BrowserContext | undefined;
     try {
-      context = await launch(`${tmp}/profile`);
+      context = await launchChromium(`${tmp}/profile`);
       const page = await context.newPage();
       const dialogs: string[] = [];
       page.on("dialog", (dialog) => {
