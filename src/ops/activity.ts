@@ -56,6 +56,16 @@ export const ACTIVITY_TYPES: readonly ActivityType[] = [
   "ban",
 ];
 
+/** The event types that can become activities. */
+const ACTIVITY_EVENTS: ReadonlySet<FtpEvent["type"]> = new Set<FtpEvent["type"]>([
+  "session-opened",
+  "session-closed",
+  "login",
+  "transfer",
+  "file-action",
+  "ban",
+]);
+
 /**
  * One activity. Field names are snake_case, as receivers in any language expect; absent facts
  * are `null`, never missing, so that receivers need no existence checks.
@@ -86,8 +96,10 @@ export interface Activity {
  *   anonymous: false, secure: false })?.type; // "login.failed"
  * ```
  */
-export function toActivity(event: FtpEvent, now: Date = new Date()): Activity | null {
-  const time = now.toISOString();
+export function toActivity(event: FtpEvent, now?: Date): Activity | null {
+  // Most events (commands, storage calls) are not activities: no clock read for them.
+  if (!ACTIVITY_EVENTS.has(event.type)) return null;
+  const time = (now ?? new Date()).toISOString();
   switch (event.type) {
     case "session-opened":
       return {

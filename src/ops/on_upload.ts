@@ -129,6 +129,7 @@ export class UploadHook {
   readonly #off: () => void;
   #idle: (() => void)[] = [];
   #closing = false;
+  #lastDropWarning = 0;
 
   constructor(events: EventHub, options: UploadHookOptions) {
     this.#argv = typeof options.command === "string"
@@ -186,10 +187,18 @@ export class UploadHook {
     if (this.#queue.length >= this.#maxQueue) {
       const dropped = this.#queue.shift()!;
       this.stats.dropped++;
-      log.server.warning("Upload hook queue full: not run for {path} ({dropped} dropped)", {
-        path: JSON.stringify(dropped.path),
-        dropped: this.stats.dropped,
-      });
+      // One warning per 10 s at most: a flood of uploads must not become a flood of log lines.
+      const now = Date.now();
+      if (now - this.#lastDropWarning >= 10_000) {
+        this.#lastDropWarning = now;
+        log.server.warning(
+          "Upload hook queue full: not run for {path} ({dropped} dropped so far)",
+          {
+            path: JSON.stringify(dropped.path),
+            dropped: this.stats.dropped,
+          },
+        );
+      }
     }
     this.#queue.push(event);
     this.#pump();
