@@ -29,6 +29,7 @@ const encoder = new TextEncoder();
  * file.write("hello\n");
  * await file.close();
  * Deno.readTextFileSync(path); // "hello\n"
+ * Deno.removeSync(path);
  * ```
  */
 export class LineFile {

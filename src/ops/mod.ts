@@ -27,7 +27,7 @@ import type { HttpHandle, HttpOptions } from "./http.ts";
 import type { FtpMetrics } from "./metrics.ts";
 import type { UploadHookOptions } from "./on_upload.ts";
 import type { WebhookOptions } from "./webhook.ts";
-import type { TransferLogOptions } from "./xferlog.ts";
+import type { TransferLog, TransferLogOptions } from "./xferlog.ts";
 
 export type {
   OpsHost,
@@ -86,6 +86,7 @@ export interface OpsHandle extends AsyncDisposable {
  * const path = Deno.makeTempFileSync();
  * Deno.writeTextFileSync(path, "s3cret\n");
  * await readSecretFile(path, "--http-token-file"); // "s3cret"
+ * Deno.removeSync(path);
  * ```
  */
 export async function readSecretFile(path: string, what: string): Promise<string> {
@@ -128,20 +129,30 @@ export async function attachOps(host: OpsHost, options: OpsOptions): Promise<Ops
   };
   let http: HttpHandle | undefined;
   let metrics: FtpMetrics | undefined;
+  let transferLog: TransferLog | undefined;
   let reopen: () => Promise<void> = () => Promise.resolve();
   try {
     // Order of closing is the reverse: the log last, so that it records what the others did.
     if (options.transferLog) {
       const { TransferLog } = await import("./xferlog.ts");
-      const transferLog = await TransferLog.open(host.events, options.transferLog);
-      closers.push(() => transferLog.close());
-      reopen = () => transferLog.reopen();
+      const xfer = await TransferLog.open(host.events, options.transferLog);
+      transferLog = xfer;
+      closers.push(() => xfer.close());
+      reopen = () => xfer.reopen();
     }
     if (options.http && options.http.metrics !== false) {
       const { FtpMetrics } = await import("./metrics.ts");
       metrics = new FtpMetrics(host);
       const m = metrics;
       closers.push(() => m.close());
+      if (transferLog) {
+        const t = transferLog;
+        metrics.counterTotalFrom(
+          "ftpgate_transfer_log_lost_lines_total",
+          "Transfer log lines lost (disk stuck or failing).",
+          () => t.lost,
+        );
+      }
     }
     if (options.onUpload) {
       const { UploadHook } = await import("./on_upload.ts");

@@ -197,9 +197,11 @@ export interface TransferLogOptions {
  * import { EventHub } from "../events.ts";
  * import { TransferLog } from "./xferlog.ts";
  * const events = new EventHub();
- * const log = await TransferLog.open(events, { path: Deno.makeTempFileSync(), format: "json" });
+ * const path = Deno.makeTempFileSync();
+ * const log = await TransferLog.open(events, { path, format: "json" });
  * await log.reopen(); // on SIGHUP, after logrotate moved the file
  * await log.close();
+ * Deno.removeSync(path);
  * ```
  */
 export class TransferLog {
