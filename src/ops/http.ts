@@ -227,6 +227,11 @@ export function startHttp(host: OpsHost, parts: HttpParts, options: HttpOptions)
         return json(parts.live.state(), 200);
       case "/events":
         if (parts.live === undefined) break;
+        if (request.method === "HEAD") {
+          return new Response(null, {
+            headers: { "content-type": "text/event-stream; charset=utf-8" },
+          });
+        }
         if (parts.live.viewers >= MAX_VIEWERS) {
           return new Response("Too many viewers\n", {
             status: 503,

@@ -146,7 +146,7 @@ export class Webhook {
     }
     const id = crypto.randomUUID();
     this.#queue.push({ id, activity });
-    this.#worker ??= this.#work().finally(() => (this.#worker = null));
+    this.#worker ??= this.#work();
     return id;
   }
 
@@ -173,9 +173,15 @@ export class Webhook {
   }
 
   async #work(): Promise<void> {
-    while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
-      const delivery = this.#queue.shift()!;
-      await this.#deliver(delivery);
+    try {
+      while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
+        const delivery = this.#queue.shift()!;
+        await this.#deliver(delivery);
+      }
+    } finally {
+      // Cleared in the same turn as the last empty-queue check: an event queued right after
+      // starts a new worker instead of waiting behind a finished one.
+      this.#worker = null;
     }
   }
 
