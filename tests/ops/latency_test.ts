@@ -1,0 +1,91 @@
+/**
+ * A dead webhook receiver must not delay FTP replies. Measured on a real server: NOOP round
+ * trips from a raw client, first with no ops attached, then with a webhook pointed at a receiver
+ * that accepts connections and never answers, while every command produces an event.
+ *
+ * Each round also emits one login event (an activity the webhook posts) on the server's own
+ * event hub once it has one (`server.events`), else on a hub of the test's, on the same event
+ * loop as the server: the webhook always has more to send than the receiver takes.
+ */
+
+import { ok } from "node:assert/strict";
+import { EventHub } from "../../src/events.ts";
+import { Webhook } from "../../src/ops/webhook.ts";
+import { startTestServer } from "../../src/testing.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+import { report, until } from "./helpers.ts";
+import { wiredHost } from "./wiring.ts";
+
+const ROUNDS = 300;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+async function noopLatencies(client: RawClient, emit: () => void): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const started = performance.now();
+    emit();
+    await client.expect("NOOP", 200);
+    out.push(performance.now() - started);
+  }
+  return out;
+}
+
+Deno.test("A hanging webhook receiver does not delay FTP replies (NOOP latency, measured)", async () => {
+  await using ftp = startTestServer({ storage: "memory" });
+  const wired = wiredHost(ftp.server);
+  const events = wired?.events ?? new EventHub();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  const client = await RawClient.connect(ftp.port);
+  let hook: Webhook | undefined;
+  try {
+    await client.login(ftp.user, ftp.password);
+    const emit = () =>
+      events.emit({
+        type: "login",
+        session: 1,
+        remote: "127.0.0.1",
+        user: "test",
+        ok: true,
+        anonymous: false,
+        secure: false,
+      });
+    await noopLatencies(client, emit); // warm up
+    const baseline = await noopLatencies(client, emit);
+    hook = new Webhook(events, {
+      url: `http://127.0.0.1:${listener.addr.port}/`,
+      timeoutMs: 60_000,
+      maxQueue: 100,
+    });
+    emit();
+    await until(() => held.length > 0, 5000, "the webhook request to hang");
+    const dead = await noopLatencies(client, emit);
+    const line = (name: string, v: number[]) =>
+      `${name}: p50 ${percentile(v, 0.5).toFixed(3)} ms, p99 ${percentile(v, 0.99).toFixed(3)} ms`;
+    report(`NOOP reply latency over ${ROUNDS} round trips, one event each`);
+    report(line("  no webhook        ", baseline));
+    report(line("  hanging webhook   ", dead));
+    report(`  webhook queue ${hook.queueLength}, dropped ${hook.stats.dropped}`);
+    ok(hook.stats.dropped > 0, "the queue filled and dropped, so the receiver really hung");
+    ok(
+      percentile(dead, 0.5) < percentile(baseline, 0.5) + 1,
+      "median reply latency grew by a millisecond or more",
+    );
+    ok(percentile(dead, 0.99) < 50);
+  } finally {
+    client.close();
+    await hook?.close(0);
+    listener.close();
+    await accepting;
+    for (const conn of held) conn.close();
+  }
+});
