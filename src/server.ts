@@ -27,6 +27,8 @@ import type { Storage } from "./storage/storage.ts";
 import type { TlsContext } from "./tls/context.ts";
 import { tlsSupport } from "./tls/support.ts";
 import { Transcript, type TranscriptEntry } from "./transcript.ts";
+import type { ConfigValue, OpsHost, ReadyResult, StatusSnapshot } from "./ops/host.ts";
+import { VERSION } from "./version.ts";
 
 /**
  * The `root` that selects an empty in-memory storage.
@@ -77,7 +79,7 @@ export interface ShutdownOptions {
  * await server.finished;
  * ```
  */
-export class FtpServer implements AsyncDisposable {
+export class FtpServer implements AsyncDisposable, OpsHost {
   /** The address the server listens on (the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;
   /** The implicit-TLS listener's address, when `implicitTlsPort` was given. */
@@ -166,6 +168,92 @@ export class FtpServer implements AsyncDisposable {
   /** Sessions currently connected. */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** When the server started listening (milliseconds since the epoch). */
+  readonly startedAt: number = Date.now();
+
+  /**
+   * The state right now: sessions, transfers in progress, counts, and a configuration summary
+   * without secrets (for the status page, `/healthz` and metrics).
+   */
+  status(): StatusSnapshot {
+    const sessions = [];
+    const transfers = [];
+    let passiveListeners = 0;
+    for (const session of this.#sessions) {
+      const user = session.state.identity?.name;
+      sessions.push({
+        id: session.id,
+        remote: session.remoteHost,
+        ...(user === undefined ? {} : { user }),
+        since: session.openedAt,
+        ...(session.lastCommand === undefined ? {} : { command: session.lastCommand }),
+        secure: session.state.secure,
+      });
+      if (session.data.listening) passiveListeners++;
+      const transfer = session.transfers.current;
+      if (transfer !== null) {
+        const { spec } = transfer;
+        transfers.push({
+          session: session.id,
+          user: session.state.userName,
+          command: spec.command,
+          direction: spec.direction,
+          path: spec.path,
+          bytes: transfer.bytes,
+          ...(transfer.expectedBytes === undefined ? {} : { size: transfer.expectedBytes }),
+          started: transfer.startedAt,
+        });
+      }
+    }
+    const now = Date.now();
+    let bannedAddresses = 0;
+    for (const record of this.#failures.values()) if (record.bannedUntil > now) bannedAddresses++;
+    return {
+      version: VERSION,
+      startedAt: this.startedAt,
+      draining: this.#shuttingDown !== null,
+      sessions,
+      transfers,
+      counts: { passiveListeners, bannedAddresses },
+      config: this.#configSummary(),
+    };
+  }
+
+  /** Listening, and the root storage answers a `stat("/")` (an object store is probed). */
+  async ready(signal: AbortSignal): Promise<ReadyResult> {
+    if (this.#shuttingDown !== null) return { ok: false, detail: "shutting down" };
+    try {
+      await this.storage.stat("/", { signal });
+      return { ok: true };
+    } catch (error) {
+      const kind = error instanceof Error && "kind" in error ? String(error.kind) : "error";
+      return { ok: false, detail: `storage not reachable (${kind})` };
+    }
+  }
+
+  #configSummary(): Record<string, ConfigValue> {
+    const options = this.#options;
+    const root = options.root;
+    return {
+      listen: `${this.addr.hostname}:${this.addr.port}`,
+      implicitTlsPort: this.implicitTlsAddr?.port ?? null,
+      tls: this.#tls !== null,
+      requireTls: options.requireTls,
+      storage: typeof root === "string" ? (root === MEMORY_ROOT ? "memory" : "local") : "custom",
+      users: options.users.length,
+      anonymous: typeof options.anonymous === "object" ? "custom" : String(options.anonymous),
+      passivePorts: options.passivePorts
+        ? `${options.passivePorts.from}-${options.passivePorts.to}`
+        : "any",
+      passiveAddress: options.passiveAddress ?? null,
+      activeMode: options.allowActive,
+      maxSessions: options.maxSessions,
+      maxSessionsPerIp: options.maxSessionsPerIp,
+      idleTimeoutSeconds: options.idleTimeoutMs / 1000,
+      atomicUploads: options.atomicUploads,
+    };
   }
 
   /**

@@ -62,6 +62,7 @@ async function retr(ctx: CommandContext, arg: string): Promise<void> {
     direction: "out",
     offset,
     plan: { direction: "send", source: file.readable },
+    expectedBytes: file.size - offset,
     ...parameters(ctx),
     openingText: `Opening ${modeName(ctx)} mode data connection for ${
       quotePath(baseName(path))

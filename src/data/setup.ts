@@ -42,6 +42,8 @@ export interface SessionDataSetup extends DataChannel {
   keep(connection: DataConnection): void;
   /** Called when a transfer has ended: the listener's idle time starts now. */
   transferEnded(now: number): void;
+  /** A passive listener is open (for the status page and metrics). */
+  readonly listening: boolean;
   /** Expires a passive arm past the data timeout; closes a listener idle for a while. */
   tick(now: number, transferRunning: boolean): void;
 }
@@ -59,6 +61,10 @@ export class DataSetup implements SessionDataSetup {
 
   get ready(): boolean {
     return this.#kept !== null || this.#active !== null || (this.#passive?.armed ?? false);
+  }
+
+  get listening(): boolean {
+    return this.#passive !== null;
   }
 
   get mode(): "passive" | "active" | "none" {

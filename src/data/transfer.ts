@@ -37,6 +37,8 @@ export interface TransferSpec extends TransferParameters {
    * until the client has connected (a STOR that gets 425 must not have emptied the file).
    */
   open?: (signal: AbortSignal) => Promise<TransferPlan>;
+  /** The bytes a download will send, when known (before any TYPE A conversion). */
+  expectedBytes?: number;
   /** Text of the 150 reply (a function when it depends on what `open` found). */
   openingText: string | (() => string);
   /** Text of the 226 reply. */
@@ -102,6 +104,10 @@ export class Transfer {
   flowing = false;
   /** When it was aborted (0: it was not). */
   abortedAt = 0;
+  /** The final reply code, once the transfer has ended (0 before). */
+  finalCode = 0;
+  /** How many bytes the transfer will move when that is known (a download: size − offset). */
+  readonly expectedBytes: number | undefined;
   /** Resolves after the final reply has been written. Never rejects. */
   readonly done: Promise<void>;
   #abortReason: AbortReason | null = null;
@@ -115,6 +121,7 @@ export class Transfer {
     this.spec = spec;
     this.#host = host;
     this.#plan = spec.plan ?? null;
+    this.expectedBytes = spec.expectedBytes;
     this.done = this.#run();
   }
 
@@ -184,6 +191,7 @@ export class Transfer {
       if (reply.unexpected) failure = error;
       await this.#host.reply(reply.code, reply.text).catch(() => {});
     } finally {
+      this.finalCode = code;
       this.#host.finished({
         command: spec.command,
         path: spec.path,

@@ -222,6 +222,9 @@ class DeadPassiveSetup implements SessionDataSetup {
   get ready(): boolean {
     return this.#armed || this.#inner.ready;
   }
+  get listening(): boolean {
+    return this.#inner.listening;
+  }
   get mode(): "passive" | "active" | "none" {
     return this.#armed ? "passive" : this.#inner.mode;
   }

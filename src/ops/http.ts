@@ -20,7 +20,7 @@
  * @module
  */
 
-import { constantTimeEqual } from "../auth.ts";
+import { constantTimeEqual } from "../identity/constant_time.ts";
 import type { OpsHost } from "./host.ts";
 import { type LiveFeed, MAX_VIEWERS } from "./live.ts";
 import type { FtpMetrics } from "./metrics.ts";

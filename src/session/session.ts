@@ -60,6 +60,8 @@ export class Session {
   lastActivity: number = Date.now();
   /** The session has begun to close: commands are no longer run. */
   closed = false;
+  /** The last command line, for the status page (the argument of PASS masked). */
+  lastCommand: string | undefined;
 
   #channel: ControlChannel;
   readonly #conn: Deno.TcpConn;
@@ -233,14 +235,21 @@ export class Session {
   }
 
   async #run(verb: string, arg: string): Promise<void> {
+    this.lastCommand = verb === "PASS" ? "PASS ****" : arg === "" ? verb : `${verb} ${arg}`;
+    const before = this.transfers.current;
     await dispatch(this.#context, this.services.commands, verb, arg);
-    this.services.events.emit({
-      type: "command",
-      session: this.id,
-      remote: this.remoteHost,
-      verb,
-      code: this.replies.lastCode,
-    });
+    const started = this.transfers.current;
+    const report = (code: number) =>
+      this.services.events.emit({
+        type: "command",
+        session: this.id,
+        remote: this.remoteHost,
+        verb,
+        code,
+      });
+    // A transfer command is answered by its final reply (226, 426...), not by the 150.
+    if (started !== null && started !== before) started.done.then(() => report(started.finalCode));
+    else report(this.replies.lastCode);
   }
 
   /**

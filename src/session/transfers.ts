@@ -136,6 +136,9 @@ export class TransferRunner {
 
   #finished(record: TransferRecord): void {
     const { state, services, sessionId, remoteHost } = this.#context;
+    // Off the status first: whoever counts progress from the status and totals from the event
+    // must not count these bytes twice. (The final reply has been written already.)
+    this.current = null;
     services.events.emit({
       type: "transfer",
       session: sessionId,

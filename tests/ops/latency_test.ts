@@ -9,12 +9,10 @@
  */
 
 import { ok } from "node:assert/strict";
-import { EventHub } from "../../src/events.ts";
 import { Webhook } from "../../src/ops/webhook.ts";
 import { startTestServer } from "../../src/testing.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { report, until } from "./helpers.ts";
-import { wiredHost } from "./wiring.ts";
 
 const ROUNDS = 300;
 
@@ -36,8 +34,8 @@ async function noopLatencies(client: RawClient, emit: () => void): Promise<numbe
 
 Deno.test("A hanging webhook receiver does not delay FTP replies (NOOP latency, measured)", async () => {
   await using ftp = startTestServer({ storage: "memory" });
-  const wired = wiredHost(ftp.server);
-  const events = wired?.events ?? new EventHub();
+  // The server's own hub: the emitting happens where the server's events are emitted.
+  const events = ftp.server.events;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
   const accepting = (async () => {

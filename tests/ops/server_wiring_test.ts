@@ -1,7 +1,6 @@
 /**
  * End to end: a real server, real clients (curl, lftp, a raw socket client), the ops modules
- * attached to the server itself. Ignored until FtpServer implements OpsHost (`events`,
- * `status()`, `ready()`); written so that they run, unchanged, from then on.
+ * attached to the server itself (FtpServer is an OpsHost).
  */
 
 import { createHmac } from "node:crypto";
@@ -14,23 +13,20 @@ import { hasCommand } from "../helpers/tools.ts";
 import type { BrowserContext } from "playwright-core";
 import { HAVE_CHROMIUM, launchChromium, type ProgressLike } from "./browser.ts";
 import { type Exposition, parseExposition, sampleValue, until } from "./helpers.ts";
-import { NOT_WIRED, WIRED, wiredHost } from "./wiring.ts";
 
 const encoder = new TextEncoder();
 
 function wiredTest(name: string, fn: () => Promise<void>, needs: string[] = []): void {
   const missing = needs.filter((tool) => !hasCommand(tool));
   Deno.test({
-    name: WIRED ? name : `${name} [ignored: ${NOT_WIRED}]`,
-    ignore: !WIRED || missing.length > 0,
+    name,
+    ignore: missing.length > 0,
     fn,
   });
 }
 
 function host(ftp: TestServer): OpsHost {
-  const wired = wiredHost(ftp.server);
-  if (wired === null) throw new Error(NOT_WIRED);
-  return wired;
+  return ftp.server;
 }
 
 async function scrape(url: string): Promise<Exposition> {
@@ -322,10 +318,8 @@ wiredTest("/readyz is 200 for a running server", async () => {
 });
 
 Deno.test({
-  name: WIRED
-    ? "The status page shows a real session and a real download advancing (Chromium)"
-    : `The status page shows a real session and a real download advancing (Chromium) [ignored: ${NOT_WIRED}]`,
-  ignore: !WIRED || !HAVE_CHROMIUM,
+  name: "The status page shows a real session and a real download advancing (Chromium)",
+  ignore: !HAVE_CHROMIUM,
   sanitizeOps: false, // playwright-core's pipes and timers to the browser
   sanitizeResources: false,
   async fn() {
