@@ -205,8 +205,8 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     if (!user.name || /[\s:]/.test(user.name)) {
       throw new TypeError(`users: invalid user name ${JSON.stringify(user.name)}`);
     }
-    if (typeof user.password !== "string") {
-      throw new TypeError(`users: password of ${user.name} must be a string`);
+    if (typeof user.password !== "string" && typeof user.passwordHash !== "string") {
+      throw new TypeError(`users: ${user.name} needs a password or a passwordHash`);
     }
   }
   const passivePorts = resolvePortRange(options.passivePorts);

@@ -105,6 +105,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   readonly #perIp = new Map<string, number>();
   readonly #failures = new Map<string, { count: number; since: number; bannedUntil: number }>();
   readonly #services: SessionServices;
+  readonly #identity: IdentityProvider;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;
@@ -137,6 +138,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     this.#transcript = options.transcript === false
       ? null
       : new Transcript(typeof options.transcript === "string" ? options.transcript : null);
+    this.#identity = identity;
     logEvents(this.events);
     const seams: FaultableSeams = {
       identity,
@@ -343,6 +345,8 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       await new Promise<void>((resolve) => (this.#allSessionsEnded = resolve));
     }
     this.#transcript?.close();
+    // Only a provider the server made is the server's to close (one passed in is the caller's).
+    if (this.#options.identity === undefined) await this.#identity.close?.();
     // The port is free only once the accept loops have seen their listener close.
     await Promise.all(this.#acceptLoops);
     log.server.info("Server on {host} port {port} stopped", {
@@ -620,10 +624,13 @@ export function connectableHost(hostname: string): string {
 
 function serverUrl(addr: Deno.NetAddr, options: ResolvedOptions): string {
   const host = connectableHost(addr.hostname);
+  // Only a clear password can go in the URL; a user configured by hash is named without one.
   const user = options.users[0];
-  const credentials = user
-    ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@`
-    : "";
+  const credentials = user === undefined
+    ? ""
+    : user.password === undefined
+    ? `${encodeURIComponent(user.name)}@`
+    : `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@`;
   return `ftp://${credentials}${host}:${addr.port}/`;
 }
 

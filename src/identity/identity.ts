@@ -90,4 +90,6 @@ export interface IdentityProvider {
   authenticate(user: string, password: string, context: LoginContext): Promise<Identity | null>;
   /** True when `user` logs in anonymously (the 331 reply then asks for an e-mail address). */
   isAnonymous?(user: string): boolean;
+  /** Releases what the provider holds (workers, connections); the server that made it calls it. */
+  close?(): Promise<void> | void;
 }

@@ -27,8 +27,13 @@ import { AccessRules, type PathRule, READ_ONLY } from "./rules.ts";
 export interface UserConfig {
   /** The login name (case-sensitive). */
   name: string;
-  /** The password, compared in constant time. */
-  password: string;
+  /** The password in clear, compared in constant time (tests, `--user`); or `passwordHash`. */
+  password?: string;
+  /**
+   * A password hash: argon2id/i/d, bcrypt, SHA-512/SHA-256 crypt, PBKDF2 or scrypt (see
+   * `passwords/format.ts`). Verified off the event loop, in a worker.
+   */
+  passwordHash?: string;
   /** May change the tree (upload, overwrite, delete, rename, mkdir, ...). Default true. */
   write?: boolean;
   /**
@@ -90,9 +95,14 @@ const UNKNOWN_USER = encoder.encode("\0unknown user: no password matches this\0"
 export type RootOpener = (root: string) => Storage;
 
 interface Account {
-  password: Uint8Array;
+  /** The clear password's bytes, or null when the account has a hash. */
+  password: Uint8Array | null;
+  hash: string | null;
   identity: Identity;
 }
+
+type PasswordsModule = typeof import("./passwords/mod.ts");
+type Verifier = InstanceType<PasswordsModule["PasswordVerifier"]>;
 
 /**
  * Checks credentials in constant time: the comparison always walks the whole stored password,
@@ -117,6 +127,10 @@ interface Account {
 export class StaticIdentityProvider implements IdentityProvider {
   readonly #accounts = new Map<string, Account>();
   readonly #anonymous: Identity | null;
+  /** Some account has a hash: an unknown user is then checked against a hash too. */
+  #hashed = false;
+  /** The worker pool that verifies hashes, started with the first hashed login. */
+  #verifier: Promise<{ module: PasswordsModule; verifier: Verifier }> | undefined;
 
   /**
    * Compiles the users' rules and opens their roots (once per distinct root).
@@ -161,8 +175,13 @@ export class StaticIdentityProvider implements IdentityProvider {
       } else {
         storage = storageFor(user.root);
       }
+      if ((user.password === undefined) === (user.passwordHash === undefined)) {
+        throw new TypeError(`users: ${user.name} needs exactly one of password and passwordHash`);
+      }
+      if (user.passwordHash !== undefined) this.#hashed = true;
       this.#accounts.set(user.name, {
-        password: encoder.encode(user.password),
+        password: user.password === undefined ? null : encoder.encode(user.password),
+        hash: user.passwordHash ?? null,
         identity: {
           name: user.name,
           anonymous: false,
@@ -192,18 +211,42 @@ export class StaticIdentityProvider implements IdentityProvider {
     }
   }
 
+  /** Stops the hash verifier's workers, if they started. */
+  async close(): Promise<void> {
+    const started = this.#verifier;
+    this.#verifier = undefined;
+    if (started) await (await started).verifier.close();
+  }
+
   /** True when `name` logs in anonymously (and anonymous access is on). */
   isAnonymous(name: string): boolean {
     return this.#anonymous !== null && ANONYMOUS_NAMES.has(name.toLowerCase()) &&
       !this.#accounts.has(name);
   }
 
-  /** The identity for these credentials, or null (the login context is not needed here). */
-  authenticate(name: string, password: string, _context?: LoginContext): Promise<Identity | null> {
-    if (this.isAnonymous(name)) return Promise.resolve(this.#anonymous);
+  /**
+   * The identity for these credentials, or null. A hash is verified in a worker (argon2id costs
+   * tens of milliseconds); an unknown user is checked against a dummy of the same kind, so that
+   * the time taken does not tell which users exist. Rejects with `PasswordBusyError` when the
+   * verifier is saturated: the session answers 421, nobody is logged in.
+   */
+  async authenticate(
+    name: string,
+    password: string,
+    context?: LoginContext,
+  ): Promise<Identity | null> {
+    if (this.isAnonymous(name)) return this.#anonymous;
     const account = this.#accounts.get(name);
+    if (account?.hash != null || (account === undefined && this.#hashed)) {
+      const { module, verifier } = await (this.#verifier ??= import("./passwords/mod.ts").then(
+        (module) => ({ module, verifier: new module.PasswordVerifier() }),
+      ));
+      const hash = account?.hash ?? module.UNKNOWN_USER_HASH;
+      const ok = await verifier.verify(hash, password, { signal: context?.signal });
+      return ok && account !== undefined ? account.identity : null;
+    }
     const ok = constantTimeEqual(account?.password ?? UNKNOWN_USER, encoder.encode(password)) &&
       account !== undefined;
-    return Promise.resolve(ok ? account.identity : null);
+    return ok ? account.identity : null;
   }
 }

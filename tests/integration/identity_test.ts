@@ -227,3 +227,43 @@ Deno.test("a back end without restart support: REST 502 and no REST STREAM in FE
   await uploadBytes(client, "b.txt", "b");
   equal(new TextDecoder().decode(await storage.readFile("/b.txt")), "b");
 });
+
+Deno.test("users with password hashes log in (ftplib); wrong passwords and unknown users get 530", async () => {
+  const { hashPassword, closePasswordVerifier } = await import(
+    "../../src/identity/passwords/mod.ts"
+  );
+  const argon = await hashPassword("argon pw");
+  await closePasswordVerifier();
+  // SHA-512 crypt as /etc/shadow and vsftpd's PAM hold it (openssl passwd -6).
+  const sha =
+    "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
+  await using server = serve({
+    root: "memory:",
+    users: [{ name: "argon", passwordHash: argon }, { name: "sha", passwordHash: sha }],
+  });
+  const t = (user: string, password: string): TestServer => ({
+    server,
+    root: "",
+    port: server.addr.port,
+    host: server.addr.hostname,
+    user,
+    password,
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  });
+  const attempt = `
+out = {}
+ftp = ftplib.FTP(timeout=10)
+ftp.connect(HOST, PORT)
+try:
+    out["login"] = ftp.login(USER, PASSWORD)
+except ftplib.error_perm as e:
+    out["login"] = str(e)
+result(out)
+`;
+  match((await python<{ login: string }>(t("argon", "argon pw"), attempt)).result.login, /^230 /);
+  match((await python<{ login: string }>(t("argon", "wrong"), attempt)).result.login, /^530 /);
+  match((await python<{ login: string }>(t("nobody", "argon pw"), attempt)).result.login, /^530 /);
+  // Made by `openssl passwd -6 -salt saltsalt password`.
+  match((await python<{ login: string }>(t("sha", "password"), attempt)).result.login, /^230 /);
+  match((await python<{ login: string }>(t("sha", "Password"), attempt)).result.login, /^530 /);
+});
