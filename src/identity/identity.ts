@@ -17,6 +17,10 @@ export interface IdentityLimits {
   downloadBytesPerSecond?: number;
   /** Most sessions the user may have logged in at once. */
   maxSessions?: number;
+  /** Most bytes the user's files may hold together (552 beyond it; existing data untouched). */
+  quotaBytes?: number;
+  /** Most files the user may have. */
+  quotaFiles?: number;
 }
 
 /**
@@ -46,8 +50,12 @@ export interface Identity {
   readonly rules: AccessRules;
   /** Where the session starts (a virtual path). Default `/`. */
   readonly home?: string;
-  /** Rate and session limits. */
+  /** Rate, session and quota limits. */
   readonly limits?: IdentityLimits;
+  /** Networks (CIDR) the user may log in from; absent: anywhere. */
+  readonly allowedNetworks?: readonly string[];
+  /** The user may log in only over TLS (AUTH TLS or implicit TLS). */
+  readonly requireTls?: boolean;
 }
 
 /** What a provider knows about a login attempt besides the credentials. */

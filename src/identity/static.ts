@@ -50,8 +50,12 @@ export interface UserConfig {
   rules?: readonly PathRule[];
   /** Where the session starts. Default `/`. */
   home?: string;
-  /** Rate and session limits. */
+  /** Rate, session and quota limits. */
   limits?: IdentityLimits;
+  /** Networks (CIDR, `10.0.0.0/8`, `2001:db8::/32`) the user may log in from. */
+  allowedNetworks?: readonly string[];
+  /** The user may log in only over TLS. */
+  requireTls?: boolean;
 }
 
 /** One root of a user's mount table. */
@@ -189,6 +193,8 @@ export class StaticIdentityProvider implements IdentityProvider {
           rules,
           ...(user.home === undefined ? {} : { home: user.home }),
           ...(user.limits === undefined ? {} : { limits: user.limits }),
+          ...(user.allowedNetworks === undefined ? {} : { allowedNetworks: user.allowedNetworks }),
+          ...(user.requireTls === undefined ? {} : { requireTls: user.requireTls }),
         },
       });
     }
