@@ -389,3 +389,39 @@ Deno.test("LineReader.readLine() does not report an interrupt when the whole lin
   deepEqual(await reader.readLine(), { kind: "line", text: "ABOR" });
   equal(await reader.readLine(), null);
 });
+
+Deno.test("LineReader.readLine() ends ABOR at its CR when the urgent LF was taken out (ftplib.abort)", async (t) => {
+  // CPython's ftplib.abort() sends b"ABOR\r\n" with MSG_OOB: the kernel removes the urgent
+  // last byte, so the stream holds "ABOR\r" and then whatever the client sends next.
+  const cases: [string, Chunk[]][] = [
+    ["next command in a later read", ["ABOR\r", "NOOP\r\n"]],
+    ["next command in the same read", ["ABOR\rNOOP\r\n"]],
+    ["CR alone", ["ABOR", "\r", "NOOP\r\n"]],
+    ["byte by byte", [...split("ABOR\rNOOP\r\n", 1)]],
+  ];
+  for (const [name, chunks] of cases) {
+    await t.step(name, async () => deepEqual(await read(chunks), linesOf("ABOR", "NOOP")));
+  }
+});
+
+Deno.test("LineReader.readLine() drops a lone IAC whose command byte went out of band", async (t) => {
+  // BSD ftp and tnftp: IAC IP IAC, DM as urgent data (removed), then "ABOR\r\n": the IAC left
+  // before "A" must be dropped, not decoded (it is not UTF-8: that was a stray 501).
+  const cases: [string, Chunk[], LineResult[]][] = [
+    ["one read", [concatChunks([IAC, IP, IAC], "ABOR\r\n"), "NOOP\r\n"], linesOf("ABOR", "NOOP")],
+    [
+      "the IAC with the command",
+      [[IAC, IP], concatChunks([IAC], "ABOR\r\n"), "NOOP\r\n"],
+      [{ kind: "interrupt" }, ...linesOf("ABOR", "NOOP")],
+    ],
+    [
+      "every byte alone",
+      [...split(concatChunks([IAC, IP, IAC], "ABOR\r\nNOOP\r\n"), 1)],
+      [{ kind: "interrupt" }, ...linesOf("ABOR", "NOOP")],
+    ],
+    ["IAC DM inline too", [concatChunks([IAC, IP, IAC, DM], "ABOR\r\n")], linesOf("ABOR")],
+  ];
+  for (const [name, chunks, expected] of cases) {
+    await t.step(name, async () => deepEqual(await read(chunks), expected));
+  }
+});
