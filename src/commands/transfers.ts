@@ -8,7 +8,8 @@
 
 import type { TransferParameters } from "../data/pipeline.ts";
 import type { TransferPlan } from "../data/transfer.ts";
-import { describeRepresentation } from "../data/representation.ts";
+import { storedOffset } from "../data/ascii_offset.ts";
+import { describeRepresentation, isText } from "../data/representation.ts";
 import { FtpError, StorageError } from "../errors.ts";
 import { Code } from "../protocol/codes.ts";
 import { quotePath } from "../protocol/reply.ts";
@@ -45,14 +46,17 @@ async function retr(ctx: CommandContext, arg: string): Promise<void> {
   const path = resolveFor(ctx, "download", arg);
   requireDataChannel(ctx);
   const offset = ctx.state.takeRestOffset();
-  if (offset > 0) {
+  // In TYPE A the marker counts converted bytes: read from the start, skip after converting.
+  const text = isText(ctx.state.representation);
+  if (offset > 0 && !text) {
     requireCapability(ctx, path, "readAtOffset", {
       code: Code.PARAMETER_NOT_IMPLEMENTED,
       text: "REST not supported for downloads from this storage.",
     });
   }
-  const file = await storageOf(ctx).read(path, { offset, signal: ctx.signal });
-  if (offset > file.size) {
+  const file = await storageOf(ctx).read(path, { offset: text ? 0 : offset, signal: ctx.signal });
+  // Converted, a file grows by at most one byte per byte (every byte an LF).
+  if (offset > (text ? 2 * file.size : file.size)) {
     await file.readable.cancel();
     throw beyondEnd(offset);
   }
@@ -62,8 +66,9 @@ async function retr(ctx: CommandContext, arg: string): Promise<void> {
     direction: "out",
     offset,
     plan: { direction: "send", source: file.readable },
-    expectedBytes: file.size - offset,
+    ...(text ? {} : { expectedBytes: file.size - offset }),
     ...parameters(ctx),
+    skip: text ? offset : 0,
     openingText: `Opening ${modeName(ctx)} mode data connection for ${
       quotePath(baseName(path))
     } (${file.size} bytes).`,
@@ -81,6 +86,7 @@ function receive(
   offset: number,
   open: (signal: AbortSignal) => Promise<WriteHandle>,
   texts: { opening?: () => string; complete?: () => string } = {},
+  extra: Partial<TransferParameters> = {},
 ): void {
   ctx.startTransfer({
     command,
@@ -92,6 +98,7 @@ function receive(
       sink: await open(signal),
     }),
     ...parameters(ctx),
+    ...extra,
     openingText: texts.opening ??
       `Opening ${modeName(ctx)} mode data connection for ${quotePath(baseName(path))}.`,
     ...(texts.complete === undefined ? {} : { completeText: texts.complete }),
@@ -124,14 +131,33 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
   if (offset > 0 || !mayUpload || !allowed(ctx, "overwrite", path)) {
     const existing = await fileExists(ctx, path);
     authorize(ctx, existing ? "overwrite" : "upload", path);
-    if (offset > 0 && (existing === null || offset > existing.size)) {
-      if (existing === null) throw new StorageError("not-found", path);
+    if (offset > 0 && existing === null) throw new StorageError("not-found", path);
+    // (In TYPE A the converted file is longer: its end is found when the marker is mapped.)
+    if (offset > 0 && !isText(ctx.state.representation) && offset > existing!.size) {
       throw beyondEnd(offset);
     }
   }
   requireDataChannel(ctx);
   const storage = storageOf(ctx);
-  receive(ctx, "STOR", path, offset, (signal) => storage.write(path, { offset, signal }));
+  // In TYPE A the marker counts bytes as the client sent them (CRLF): find where that is.
+  let storedAt = offset;
+  let resumeAfterCR = false;
+  if (offset > 0 && isText(ctx.state.representation)) {
+    const { readable } = await storage.read(path, { signal: ctx.signal });
+    const found = await storedOffset(readable, offset);
+    if (found === null) throw beyondEnd(offset);
+    storedAt = found.offset;
+    resumeAfterCR = found.heldCR;
+  }
+  receive(
+    ctx,
+    "STOR",
+    path,
+    offset,
+    (signal) => storage.write(path, { offset: storedAt, signal }),
+    {},
+    { resumeAfterCR },
+  );
 }
 
 async function appe(ctx: CommandContext, arg: string): Promise<void> {

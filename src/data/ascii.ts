@@ -53,8 +53,8 @@ export function toNetworkAscii(): TransformStream<Uint8Array, Uint8Array> {
  * CRLF → LF for receiving. A CR that ends a chunk is held back until the next chunk shows whether
  * an LF follows; a lone CR is kept.
  */
-export function fromNetworkAscii(): TransformStream<Uint8Array, Uint8Array> {
-  let heldCR = false;
+export function fromNetworkAscii(startAfterCR = false): TransformStream<Uint8Array, Uint8Array> {
+  let heldCR = startAfterCR;
   return new TransformStream({
     transform(chunk, controller) {
       if (chunk.length === 0) return;

@@ -11,6 +11,7 @@
  */
 
 import { fromNetworkAscii, toNetworkAscii } from "./ascii.ts";
+import { skipBytes } from "./ascii_offset.ts";
 import type { Representation, Structure, TransmissionMode } from "./representation.ts";
 
 /** What a transfer's bytes look like on either side. */
@@ -19,6 +20,13 @@ export interface TransferParameters {
   representation: Representation | null;
   structure: Structure;
   mode: TransmissionMode;
+  /**
+   * Bytes of the transmitted representation to leave out at the start: REST in TYPE A counts
+   * converted bytes (see `ascii_offset.ts`), so a download restarts after converting.
+   */
+  skip?: number;
+  /** An ASCII upload resumes right after a CR (see `storedOffset`): a first LF ends that line. */
+  resumeAfterCR?: boolean;
 }
 
 /** The stages of one transfer, in the direction of the bytes. */
@@ -46,17 +54,27 @@ export interface Stages {
  * ```
  */
 export function buildStages(parameters: TransferParameters, direction: "send" | "receive"): Stages {
-  return {
-    representation: representationStage(parameters.representation, direction),
-    mode: null,
-    keepsConnection: false,
-  };
+  let representation = representationStage(
+    parameters.representation,
+    direction,
+    parameters.resumeAfterCR ?? false,
+  );
+  const skip = parameters.skip ?? 0;
+  if (skip > 0 && direction === "send") {
+    const skipper = skipBytes(skip);
+    representation = representation === null ? skipper : {
+      readable: representation.readable.pipeThrough(skipper),
+      writable: representation.writable,
+    };
+  }
+  return { representation, mode: null, keepsConnection: false };
 }
 
 function representationStage(
   representation: Representation | null,
   direction: "send" | "receive",
+  afterCR: boolean,
 ): TransformStream<Uint8Array, Uint8Array> | null {
   if (representation === null || representation.type !== "A") return null;
-  return direction === "send" ? toNetworkAscii() : fromNetworkAscii();
+  return direction === "send" ? toNetworkAscii() : fromNetworkAscii(afterCR);
 }
