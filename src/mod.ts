@@ -75,6 +75,14 @@ export {
   type TransferEvent,
 } from "./events.ts";
 export type { TranscriptEntry } from "./transcript.ts";
+export type {
+  ConfigValue,
+  OpsHost,
+  ReadyResult,
+  SessionStatus,
+  StatusSnapshot,
+  TransferStatus,
+} from "./ops/host.ts";
 export { configureLogging, type LogFormat, type LogLevelName } from "./log.ts";
 export {
   generateSelfSigned,

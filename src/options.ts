@@ -66,7 +66,10 @@ export interface ServeOptions {
   maxSessions?: number;
   /** Most sessions at once from one IP address. Default 100. */
   maxSessionsPerIp?: number;
-  /** A session with no command for this long (and no transfer running) is closed. Default 300 s. */
+  /**
+   * A session with no command for this long (and no transfer running) is closed. 0 turns the
+   * idle timeout off. Default 300 s.
+   */
   idleTimeoutMs?: number;
   /** How long to wait for a data connection to be made (passive accept, active connect). Default 30 s. */
   dataTimeoutMs?: number;
@@ -205,6 +208,9 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     if (!user.name || /[\s:]/.test(user.name)) {
       throw new TypeError(`users: invalid user name ${JSON.stringify(user.name)}`);
     }
+    if (user.password !== undefined && typeof user.password !== "string") {
+      throw new TypeError(`users: password of ${user.name} must be a string`);
+    }
     if (typeof user.password !== "string" && typeof user.passwordHash !== "string") {
       throw new TypeError(`users: ${user.name} needs a password or a passwordHash`);
     }
@@ -270,11 +276,12 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
       "banAfterFailures",
     ] as const
   ) checkInteger(name, resolved[name], 1, Number.MAX_SAFE_INTEGER);
+  // The data and stall timeouts have no "off": a transfer must not wait for ever.
+  checkInteger("dataTimeoutMs", resolved.dataTimeoutMs, 1, 2 ** 31 - 1);
+  checkInteger("stallTimeoutMs", resolved.stallTimeoutMs, 1, 2 ** 31 - 1);
   for (
     const name of [
       "idleTimeoutMs",
-      "dataTimeoutMs",
-      "stallTimeoutMs",
       "loginFailureDelayMs",
       "banDurationMs",
       "shutdownGraceMs",

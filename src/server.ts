@@ -517,7 +517,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       50,
       Math.min(
         SWEEP_INTERVAL_MS,
-        options.idleTimeoutMs / 4,
+        (options.idleTimeoutMs || SWEEP_INTERVAL_MS) / 4,
         options.dataTimeoutMs / 4,
         options.stallTimeoutMs / 4,
       ),
@@ -581,6 +581,7 @@ export function serve(options: ServeOptions = {}): FtpServer {
     }
   }
   const server = new FtpServer(listener, implicitListener, resolved, storage, identity, tls);
+  if (storage instanceof LocalStorage) removeStaleUploads(storage, server);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });
   if (server.implicitTlsAddr) {
     log.server.info("Implicit TLS on port {port}", { port: server.implicitTlsAddr.port });
@@ -589,6 +590,29 @@ export function serve(options: ServeOptions = {}): FtpServer {
   options.signal?.addEventListener("abort", () => server.shutdown(), { once: true });
   if (options.signal?.aborted) server.shutdown();
   return server;
+}
+
+/**
+ * Atomic uploads of a process that was killed leave hidden temporary files behind; the next
+ * start removes them, in the background (a large tree must not delay the first banner).
+ */
+function removeStaleUploads(storage: LocalStorage, server: FtpServer): void {
+  const stop = new AbortController();
+  server.finished.then(() => stop.abort());
+  // After the first greeting, or a second after start: never in the way of the first banner.
+  // (AbortSignal.timeout, not setTimeout: the first timer of a process costs ~6 ms to load.)
+  const soon = new Promise((resolve) =>
+    AbortSignal.timeout(1_000).addEventListener("abort", resolve, { once: true })
+  );
+  Promise.race([server.firstSession, soon]).then(() =>
+    stop.signal.aborted ? 0 : storage.removeStaleUploads(new Date(server.startedAt), stop.signal)
+  ).then((removed) => {
+    if (removed > 0) {
+      log.server.info("Removed {count} unfinished upload(s) left by an earlier run", {
+        count: removed,
+      });
+    }
+  }, () => {});
 }
 
 function refuse(conn: Deno.Conn, text: string): void {

@@ -42,6 +42,7 @@ export interface TransferStatus {
   user: string;
   /** RETR, STOR, APPE, STOU, LIST, NLST, MLSD. */
   command: string;
+  /** Upload, download or listing. */
   direction: TransferDirection;
   /** Virtual path (raw, as the client named it after resolution). */
   path: string;
@@ -81,8 +82,11 @@ export interface StatusSnapshot {
   startedAt: number;
   /** Shutting down: no new sessions, running transfers finishing (SIGTERM grace). */
   draining: boolean;
+  /** Every connected session. */
   sessions: readonly SessionStatus[];
+  /** Every transfer in progress. */
   transfers: readonly TransferStatus[];
+  /** Counts of things that are not listed one by one. */
   counts: {
     /** Passive data listeners open right now. */
     passiveListeners: number;
@@ -99,6 +103,7 @@ export interface StatusSnapshot {
 
 /** Result of a readiness probe. */
 export interface ReadyResult {
+  /** Ready to serve. */
   ok: boolean;
   /** Why not, in words fit for an operator (no secrets, no real paths). */
   detail?: string;

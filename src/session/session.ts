@@ -308,6 +308,7 @@ export class Session {
     const writingSince = this.replies.writingSince;
     const writeStuck = writingSince !== 0 &&
       now - writingSince >= Math.max(options.idleTimeoutMs, options.dataTimeoutMs);
+    const idle = options.idleTimeoutMs; // 0: no idle timeout
     if (
       writeStuck ||
       (transfer !== null && transfer.abortedAt !== 0 && now - transfer.abortedAt >= STUCK_ABORT_MS)
@@ -329,7 +330,7 @@ export class Session {
         ? now - transfer.lastProgress >= options.stallTimeoutMs
         : now - transfer.startedAt >= 2 * options.dataTimeoutMs + 1_000;
       if (stalled) transfer.abort("stall");
-    } else if (!this.closed && now - this.lastActivity >= options.idleTimeoutMs) {
+    } else if (idle > 0 && !this.closed && now - this.lastActivity >= idle) {
       // Once: a closing session is not idle any more (`closed` skips this branch).
       log.session.info("Session {session} from {remote} timed out", {
         session: this.id,

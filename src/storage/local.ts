@@ -73,6 +73,11 @@ function procFdUsable(): boolean {
 
 /** Prefix of in-progress atomic uploads: hidden from listings and from clients. */
 export const UPLOAD_PREFIX = ".ftpgate-upload-";
+/** The whole name of an atomic upload's temporary file: the prefix and a random UUID. */
+const UPLOAD_NAME =
+  /^\.ftpgate-upload-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Directories read between two yields to the event loop while looking for stale uploads. */
+const CLEANUP_BATCH = 64;
 
 /** A default reader (no BYOB buffer of its own) gets chunks of this size. */
 const DEFAULT_CHUNK = 256 * 1024;
@@ -272,6 +277,41 @@ export class LocalStorage implements Storage {
         fs.closeSync(fd);
       }
     });
+  }
+
+  /**
+   * Removes the temporary files of atomic uploads that a killed process left behind: regular
+   * files named exactly as this module names them (the prefix and a UUID), last changed before
+   * `olderThan`, anywhere in the tree. Symlinks are never followed; nothing else is touched.
+   * Runs in the background at start, yielding between directories. Resolves to how many it
+   * removed.
+   */
+  async removeStaleUploads(olderThan: Date, signal?: AbortSignal): Promise<number> {
+    let removed = 0;
+    const pending = [this.root || "/"];
+    for (let visited = 0; pending.length > 0; visited++) {
+      if (signal?.aborted) break;
+      if (visited % CLEANUP_BATCH === CLEANUP_BATCH - 1) await new Promise((r) => setTimeout(r, 0));
+      const dir = pending.pop()!;
+      let entries: Deno.DirEntry[];
+      try {
+        entries = Array.from(Deno.readDirSync(dir));
+      } catch {
+        continue; // gone or unreadable: not ours to worry about
+      }
+      for (const entry of entries) {
+        const path = `${dir === "/" ? "" : dir}/${entry.name}`;
+        if (entry.isDirectory && !entry.isSymlink) pending.push(path);
+        if (!entry.isFile || !UPLOAD_NAME.test(entry.name)) continue;
+        try {
+          const info = Deno.lstatSync(path);
+          if (!info.isFile || (info.mtime?.getTime() ?? Infinity) >= olderThan.getTime()) continue;
+          Deno.removeSync(path);
+          removed++;
+        } catch { /* vanished meanwhile */ }
+      }
+    }
+    return removed;
   }
 
   /** Runs a blocking operation, turning any failure into a rejected StorageError. */

@@ -164,6 +164,7 @@ Deno.test("REST then STOR on a back end that reads but cannot write at an offset
   const ctx = fakeContext({
     storage: limitedStorage({ writeAtOffset: false }, { "a.txt": "abc" }),
   });
+  await ctx.run("TYPE I");
   await ctx.run("PASV");
   equal((await ctx.run("REST 1")).code, 350);
   equal((await ctx.run("STOR a.txt")).code, 504);

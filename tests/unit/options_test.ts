@@ -169,6 +169,9 @@ Deno.test("resolveOptions() rejects out-of-range numbers with a RangeError namin
     [{ idleTimeoutMs: 2 ** 31 }, "idleTimeoutMs"],
     [{ dataTimeoutMs: 0.5 }, "dataTimeoutMs"],
     [{ stallTimeoutMs: -1 }, "stallTimeoutMs"],
+    // Only the idle timeout can be off (0): a data connection or a transfer must not wait for ever.
+    [{ dataTimeoutMs: 0 }, "dataTimeoutMs"],
+    [{ stallTimeoutMs: 0 }, "stallTimeoutMs"],
     [{ loginFailureDelayMs: 2 ** 31 }, "loginFailureDelayMs"],
     [{ banDurationMs: -1 }, "banDurationMs"],
     [{ shutdownGraceMs: NaN }, "shutdownGraceMs"],
