@@ -114,12 +114,15 @@ class BlockEncoding {
         this.#offset += to - from;
         from = to;
       }
-      if (at !== -1) {
-        this.#endBlock(out, 0);
-        const text = new TextEncoder().encode(this.#markers.take());
-        header(out, BLOCK_MARKER, text.length);
-        out.append(text);
-      }
+      if (at === -1) continue;
+      const marker = this.#markers.take();
+      // None after the EOF escape (the next bytes on the connection are the next file's), and
+      // none inside an escape (only checkpoint-less record streams can ask for that).
+      if (this.#ended || this.#pendingEscape) continue;
+      this.#endBlock(out, 0);
+      const text = new TextEncoder().encode(marker);
+      header(out, BLOCK_MARKER, text.length);
+      out.append(text);
     }
     if (this.#records) this.#endBlock(out, 0);
     return out.view();

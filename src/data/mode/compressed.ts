@@ -116,12 +116,15 @@ class CompressedEncoding {
         this.#offset += to - from;
         from = to;
       }
-      if (at !== -1) {
-        const text = new TextEncoder().encode(this.#markers.take());
-        this.#escape(out, BLOCK_MARKER);
-        out.byte(text.length);
-        out.append(text);
-      }
+      if (at === -1) continue;
+      const marker = this.#markers.take();
+      // None after the EOF escape (the next bytes on the connection are the next file's), and
+      // none inside an escape (only checkpoint-less record streams can ask for that).
+      if (this.#ended || this.#pendingEscape) continue;
+      const text = new TextEncoder().encode(marker);
+      this.#escape(out, BLOCK_MARKER);
+      out.byte(text.length);
+      out.append(text);
     }
     return out.view();
   }
