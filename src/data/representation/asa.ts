@@ -23,6 +23,11 @@
  * lines before a line use `0`/`-` (so a record that is only a space control followed by
  * a `0` line comes back as one `-` line); a file already in that form comes back unchanged.
  *
+ * Restarting an upload: between two records the decoder holds the first one's line end (the
+ * next control decides between LF and CR), so the storage offset of a restart point excludes
+ * it, and a decoder resumed there (`resumed`, which the representation decoder sets for a start
+ * offset above zero) begins by writing it.
+ *
  * Both stages work on the stored (UTF-8) side, before the EBCDIC/ASCII conversion, and only look
  * at LF, CR and FF, which never occur inside a UTF-8 sequence.
  *
@@ -134,9 +139,21 @@ export class AsaDecoder implements Stage {
   #first = true;
   /** The previous line's end, written once the next control shows whether it is CR or LF. */
   #heldLineEnd = false;
+  #resumed = false;
+  /** Some output was written. */
+  #wrote = false;
 
-  constructor(stats: AsaStats = { invalidControls: 0 }) {
+  /**
+   * @param resumed the decoder continues a file after a line whose line end is still held (a
+   *   restart at an offset that `clean` vouched for): it begins by writing that line end.
+   */
+  constructor(stats: AsaStats = { invalidControls: 0 }, resumed = false) {
     this.stats = stats;
+    if (resumed) {
+      this.#first = false;
+      this.#heldLineEnd = true;
+      this.#resumed = true;
+    }
   }
 
   push(input: Uint8Array): Uint8Array {
@@ -182,6 +199,7 @@ export class AsaDecoder implements Stage {
       }
       this.#atLineStart = false;
     }
+    if (out.length > 0) this.#wrote = true;
     return out.view();
   }
 
@@ -192,8 +210,13 @@ export class AsaDecoder implements Stage {
     return held ? new Uint8Array([LF]) : EMPTY;
   }
 
-  /** Only the start of the file: anywhere else a line end is held or a record is open. */
+  /**
+   * At the start of the file, and between records: there the previous line's end is held, and
+   * a decoder made with `resumed` continues exactly (inside a record is no restart point).
+   */
   get clean(): boolean {
-    return this.#first;
+    // A restart offset above zero is what tells a resumed decoder that a line end is held, so a
+    // held line end with nothing written before it (offset 0) is no restart point.
+    return this.#atLineStart && (this.#first || this.#wrote || this.#resumed);
   }
 }

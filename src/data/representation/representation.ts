@@ -146,7 +146,7 @@ function encoderStages(options: RepresentationOptions, stats: RepresentationStat
   return stages;
 }
 
-function decoderStages(options: RepresentationOptions, stats: RepresentationStats): Stage[] {
+function decoderStages(options: DecoderOptions, stats: RepresentationStats): Stage[] {
   const record = options.structure === "record";
   if (options.type === "image") {
     if (!record) return [];
@@ -159,7 +159,7 @@ function decoderStages(options: RepresentationOptions, stats: RepresentationStat
   } else {
     stages.push(record ? new RecordsToLines(LF) : new CrlfToLf());
   }
-  if (options.format === "asa") stages.push(new AsaDecoder(stats));
+  if (options.format === "asa") stages.push(new AsaDecoder(stats, (options.startOffset ?? 0) > 0));
   return stages;
 }
 
