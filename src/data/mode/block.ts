@@ -41,6 +41,11 @@ export const BLOCK_MARKER = 16;
 export const MAX_BLOCK = 0xffff;
 
 const ESCAPE = 0xff;
+/** The record escapes a block's flags become (shared: emitted views are never written to). */
+const CONTROLS = [1, 2, 3].reduce(
+  (table, control) => (table[control] = new Uint8Array([ESCAPE, control]), table),
+  [] as Uint8Array[],
+);
 
 /** Options of {@linkcode BlockEncoder}. */
 export interface BlockEncoderOptions {
@@ -178,7 +183,8 @@ class BlockEncoding {
 
   #control(byte: number, out: ByteBuffer): void {
     if (byte === ESCAPE) {
-      this.#append(new Uint8Array([ESCAPE]), 0, 1, out);
+      this.#block.byte(ESCAPE);
+      if (this.#block.length === MAX_BLOCK) this.#endBlock(out, 0);
       return;
     }
     if (byte === 0 || byte > 3) {
@@ -332,14 +338,16 @@ export class BlockDecoder implements FrameDecoder {
       this.#offset += data.length;
       return;
     }
-    const out = new ByteBuffer(data.length * 2);
-    for (const byte of data) {
-      out.byte(byte);
-      if (byte === ESCAPE) out.byte(ESCAPE);
+    // Record form: every data 0xFF doubles. (A plain loop: indexOf per 0xFF costs more.)
+    const escaped = new Uint8Array(data.length * 2);
+    let o = 0;
+    for (let i = 0; i < data.length; i++) {
+      const byte = data[i];
+      escaped[o++] = byte;
+      if (byte === ESCAPE) escaped[o++] = ESCAPE;
     }
-    const escaped = out.view();
-    emit(escaped);
-    this.#offset += escaped.length;
+    emit(escaped.subarray(0, o));
+    this.#offset += o;
   }
 
   #endBlock(emit: (bytes: Uint8Array) => void): void {
@@ -347,7 +355,7 @@ export class BlockDecoder implements FrameDecoder {
     const descriptor = this.#descriptor;
     if (this.#records && descriptor & (BLOCK_EOR | BLOCK_EOF)) {
       const control = (descriptor & BLOCK_EOR ? 1 : 0) | (descriptor & BLOCK_EOF ? 2 : 0);
-      emit(new Uint8Array([ESCAPE, control]));
+      emit(CONTROLS[control]);
       this.#offset += 2;
     }
     if (descriptor & BLOCK_EOF) this.#done = true;

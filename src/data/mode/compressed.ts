@@ -36,6 +36,7 @@ import { MarkerSchedule, type RestartOptions, validMarker } from "./markers.ts";
 import type { RestartMarker } from "./restart.ts";
 
 const ESCAPE = 0xff; // of the record form
+const ESCAPE_BYTE = new Uint8Array([ESCAPE]);
 const MAX_STRING = 127;
 const MAX_RUN = 63;
 /** Output is handed on in pieces of at most this size, whatever the runs expand to. */
@@ -184,7 +185,7 @@ class CompressedEncoding {
 
   #control(byte: number, out: ByteBuffer): void {
     if (byte === ESCAPE) {
-      this.#data(new Uint8Array([ESCAPE]), 0, 1, out);
+      this.#data(ESCAPE_BYTE, 0, 1, out);
       return;
     }
     if (byte === 0 || byte > 3) {

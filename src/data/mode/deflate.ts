@@ -74,7 +74,7 @@ export function deflateEncoder(options: DeflateOptions = {}): BytePair {
  * ```ts
  * import { inflateDecoder } from "./deflate.ts";
  * import { deflateSync } from "node:zlib";
- * const wire = new Blob([deflateSync("hi")]).stream();
+ * const wire = ReadableStream.from([new Uint8Array(deflateSync("hi"))]);
  * await new Response(wire.pipeThrough(inflateDecoder())).text(); // "hi"
  * ```
  */

@@ -11,13 +11,16 @@
  *   connection. Bytes that arrived after the EOF in the same read come back as `leftover`, to be
  *   fed to the next transfer first.
  *
- * Either way `ended` settles once: it resolves (with the leftover bytes) when the EOF arrived,
+ * Either way the pieces one input chunk decodes to go out as one chunk (a block of a record file
+ * is often a few hundred bytes, and a chunk per block costs more in the stream than the copy),
+ * and `ended` settles once: it resolves (with the leftover bytes) when the EOF arrived,
  * and rejects when the input ended or failed first. It never rejects unhandled.
  *
  * @module
  */
 
 import type { ByteReader } from "../../io.ts";
+import { concat } from "../representation/stage.ts";
 
 /** A block or compressed mode decoder's state machine. */
 export interface FrameDecoder {
@@ -68,12 +71,14 @@ export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> 
     super({
       transform(chunk, controller) {
         let used: number;
+        const pieces: Uint8Array[] = [];
         try {
-          used = decoder.decode(chunk, (bytes) => controller.enqueue(bytes));
+          used = decoder.decode(chunk, (bytes) => pieces.push(bytes));
         } catch (error) {
           end.reject(error);
           throw error;
         }
+        if (pieces.length > 0) controller.enqueue(concat(pieces));
         if (decoder.done) {
           end.resolve(chunk.slice(used));
           controller.terminate();
@@ -151,11 +156,10 @@ export function receiveFramed(
           if (pending !== null) {
             const input = pending;
             pending = null;
-            let emitted = false;
-            const used = decoder.decode(input, (bytes) => {
-              emitted = true;
-              controller.enqueue(bytes);
-            });
+            const pieces: Uint8Array[] = [];
+            const used = decoder.decode(input, (bytes) => pieces.push(bytes));
+            const emitted = pieces.length > 0;
+            if (emitted) controller.enqueue(concat(pieces));
             if (decoder.done) {
               controller.close();
               end.resolve(input.slice(used));
