@@ -90,6 +90,7 @@ async function measure(
   const out = joined(output);
   const seconds = ms / 1000;
   const rate = (bytes: number) => ((bytes / MiB) / seconds).toFixed(0).padStart(6);
+  // deno-lint-ignore no-console
   console.log(
     `${name.padEnd(46)} in ${rate(input.length)} MiB/s, out ${rate(out.length)} MiB/s   (${
       (input.length / MiB).toFixed(1)
@@ -102,6 +103,7 @@ const text = textFile(size);
 const binary = randomFile(size);
 const rdw = rdwFile(size);
 
+// deno-lint-ignore no-console
 console.log(`${size / MiB} MiB inputs, 1 MiB chunks, Deno ${Deno.version.deno}`);
 
 // Representations: stored → internal (RETR) and back (STOR).
