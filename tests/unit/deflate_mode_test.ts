@@ -111,3 +111,24 @@ Deno.test("inflateDecoder() inflates a bomb only as fast as it is read", async (
   equal(total, 512 << 20);
   equal(largest <= 65536, true);
 });
+
+Deno.test("inflateDecoder() behaves like a TransformStream when either side stops", async () => {
+  const wire = await run("python3", ["-c", PY_COMPRESS, "6"], new Uint8Array(1 << 20));
+  // The source fails: the readable side errors with the same reason.
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(wire.subarray(0, 100));
+      controller.error(new Error("network down"));
+    },
+  });
+  await rejects(new Response(failing.pipeThrough(inflateDecoder())).bytes(), /network down/);
+  // The consumer cancels: a pending write fails, and so does the next one.
+  const decoder = inflateDecoder();
+  const writer = decoder.writable.getWriter();
+  const writing = writer.write(wire);
+  const reader = decoder.readable.getReader();
+  await reader.read();
+  await reader.cancel(new Error("client gone"));
+  await rejects(writing, /client gone/);
+  await rejects(writer.write(bytes(1)), /client gone/);
+});

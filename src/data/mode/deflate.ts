@@ -122,11 +122,29 @@ function zlibPair(make: (z: Zlib) => Deflate | Inflate, inflating: boolean): Byt
     return stream;
   });
 
+  // Like a TransformStream: cancelling the readable side fails the writable side's writes, and
+  // aborting the writable side errors the readable side, each with the reason given.
+  let stopped: { reason: unknown } | null = null;
+  let output: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const stop = async (reason: unknown) => {
+    stopped ??= { reason };
+    output?.error(reason);
+    notify();
+    (await engine).destroy();
+  };
+  const check = () => {
+    if (stopped) throw stopped.reason;
+    if (failure) throw failure;
+  };
+
   const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      output = controller;
+    },
     async pull(controller) {
       const stream = await engine;
       for (;;) {
-        if (failure) throw failure;
+        check();
         const chunk = stream.read() as Uint8Array | null;
         if (chunk !== null) {
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -139,15 +157,16 @@ function zlibPair(make: (z: Zlib) => Deflate | Inflate, inflating: boolean): Byt
         await new Promise<void>((resolve) => wake = resolve);
       }
     },
-    async cancel() {
-      (await engine).destroy();
+    cancel: (reason) => {
+      output = undefined;
+      return stop(reason);
     },
   }, { highWaterMark: 0 });
 
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
       const stream = await engine;
-      if (failure) throw failure;
+      check();
       if (ended) {
         if (inflating) {
           throw failure = new CodecError("trailing-data", "bytes after the zlib stream");
@@ -158,19 +177,17 @@ function zlibPair(make: (z: Zlib) => Deflate | Inflate, inflating: boolean): Byt
       await new Promise<void>((resolve, reject) => {
         stream.write(chunk, (error) => error ? reject(codecError(error)) : resolve());
       });
-      if (failure) throw failure;
+      check();
     },
     async close() {
       const stream = await engine;
-      if (failure) throw failure;
+      check();
       await new Promise<void>((resolve, reject) => {
         stream.once("error", (error) => reject(codecError(error)));
         stream.end(() => resolve());
       });
     },
-    async abort() {
-      (await engine).destroy();
-    },
+    abort: (reason) => stop(reason),
   });
   return { readable, writable };
 }
