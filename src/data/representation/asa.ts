@@ -63,35 +63,37 @@ export class AsaEncoder implements Stage {
   push(input: Uint8Array): Uint8Array {
     if (input.length === 0) return EMPTY;
     const out = new ByteBuffer(input.length + input.length / 8 + 8);
-    for (let i = 0; i < input.length; i++) {
-      const byte = input[i];
+    const n = input.length;
+    let i = 0;
+    while (i < n) {
       if (this.#atLineStart) {
+        const byte = input[i];
         if (this.#overprint) {
           this.#overprint = false;
-          this.#atLineStart = false;
-          out.byte(PLUS);
-          // the byte is content; handled below
+          out.byte(PLUS); // the byte is content
         } else if (byte === LF) {
           this.#blank++;
+          i++;
           continue;
         } else if (byte === FF) {
           this.#writeBlankRecords(out, this.#blank);
           this.#blank = 0;
-          this.#atLineStart = false;
-          out.byte(ONE);
-          continue; // the form feed is the control character
+          out.byte(ONE); // the form feed is the control character
+          i++;
         } else {
-          this.#writeControl(out);
-          this.#atLineStart = false;
+          this.#writeControl(out); // the byte is content
         }
+        this.#atLineStart = false;
       }
-      if (byte === LF || byte === CR) {
-        out.byte(LF);
-        this.#atLineStart = true;
-        if (byte === CR) this.#overprint = true;
-      } else {
-        out.byte(byte);
-      }
+      // The content up to the line end, in one copy.
+      let end = i;
+      while (end < n && input[end] !== LF && input[end] !== CR) end++;
+      if (end > i) out.append(input, i, end);
+      if (end === n) break;
+      out.byte(LF);
+      this.#atLineStart = true;
+      if (input[end] === CR) this.#overprint = true;
+      i = end + 1;
     }
     return out.view();
   }
@@ -159,17 +161,20 @@ export class AsaDecoder implements Stage {
   push(input: Uint8Array): Uint8Array {
     if (input.length === 0) return EMPTY;
     const out = new ByteBuffer(input.length + input.length / 4 + 8);
-    for (let i = 0; i < input.length; i++) {
-      const byte = input[i];
+    const n = input.length;
+    for (let i = 0; i < n; i++) {
       if (!this.#atLineStart) {
-        if (byte === LF) {
-          this.#atLineStart = true;
-          this.#heldLineEnd = true;
-        } else {
-          out.byte(byte);
-        }
+        // The content up to the line end, in one copy.
+        const lineEnd = input.indexOf(LF, i);
+        const end = lineEnd === -1 ? n : lineEnd;
+        if (end > i) out.append(input, i, end);
+        if (lineEnd === -1) break;
+        this.#atLineStart = true;
+        this.#heldLineEnd = true;
+        i = lineEnd;
         continue;
       }
+      const byte = input[i];
       // The control character of a record.
       const overprint = byte === PLUS && !this.#first;
       if (this.#heldLineEnd) out.byte(overprint ? CR : LF);
