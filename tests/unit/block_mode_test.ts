@@ -1,5 +1,5 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
-import { BlockDecoder, BlockEncoder } from "../../src/data/mode/block.ts";
+import { BlockDecoder, BlockEncoder, BlockFraming } from "../../src/data/mode/block.ts";
 import { FrameDecoderStream, receiveFramed } from "../../src/data/mode/frames.ts";
 import { CheckpointQueue, type RestartMarker } from "../../src/data/mode/restart.ts";
 import { CodecError } from "../../src/data/representation/errors.ts";
@@ -367,4 +367,22 @@ Deno.test("MODE B: 20 files over one real TCP connection, which stays open", asy
   equal(leftover?.length ?? 0, 0);
   await conn.write(new TextEncoder().encode("ok"));
   await sending;
+});
+
+Deno.test("BlockFraming() frames a file as BlockEncoder() does, without a stream", async () => {
+  const random = new Random(4096);
+  for (const structure of ["file", "record"] as const) {
+    const data = random.bytes(5000, [0x41, 0x0a, FF]);
+    const internal = structure === "record"
+      ? await pipe(new RepresentationEncoder({ type: "ascii", structure }), [data])
+      : data;
+    const chunks = randomChunks(internal, random, 700);
+    const framing = new BlockFraming({ structure, restart: { interval: 1000 } });
+    const direct = join([...chunks.map((chunk) => framing.push(chunk)), framing.flush()]);
+    const streamed = await pipe(
+      new BlockEncoder({ structure, restart: { interval: 1000 } }),
+      chunks,
+    );
+    equal(hex(direct), hex(streamed));
+  }
 });

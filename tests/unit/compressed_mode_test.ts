@@ -1,5 +1,10 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
-import { CompressedDecoder, CompressedEncoder, fillerFor } from "../../src/data/mode/compressed.ts";
+import {
+  CompressedDecoder,
+  CompressedEncoder,
+  CompressedFraming,
+  fillerFor,
+} from "../../src/data/mode/compressed.ts";
 import { receiveFramed } from "../../src/data/mode/frames.ts";
 import { CheckpointQueue, type RestartMarker } from "../../src/data/mode/restart.ts";
 import { CodecError } from "../../src/data/representation/errors.ts";
@@ -234,4 +239,17 @@ Deno.test("receiveFramed() decodes endless filler runs with bounded memory until
   await rejects(ended, /client aborted/);
   // 64 MiB of output took about 64 MiB / 63 / 4096 reads: nothing was read ahead.
   equal(reads.count <= Math.ceil((64 << 20) / 63 / 4096) + 1, true, `${reads.count} reads`);
+});
+
+Deno.test("CompressedFraming() encodes as CompressedEncoder() does, without a stream", async () => {
+  const random = new Random(4097);
+  const data = random.bytes(5000, [0x20, 0x41, 0x41, 0]);
+  const chunks = randomChunks(data, random, 700);
+  const framing = new CompressedFraming({ filler: SPACE, restart: { interval: 1000 } });
+  const direct = join([...chunks.map((chunk) => framing.push(chunk)), framing.flush()]);
+  const streamed = await pipe(
+    new CompressedEncoder({ filler: SPACE, restart: { interval: 1000 } }),
+    chunks,
+  );
+  equal(hex(direct), hex(streamed));
 });

@@ -76,7 +76,7 @@ function header(out: ByteBuffer, descriptor: number, count: number): void {
  */
 export class BlockEncoder extends TransformStream<Uint8Array, Uint8Array> {
   constructor(options: BlockEncoderOptions = {}) {
-    const encoder = new BlockEncoding(options);
+    const encoder = new BlockFraming(options);
     super({
       transform(chunk, controller) {
         const out = encoder.push(chunk);
@@ -89,8 +89,21 @@ export class BlockEncoder extends TransformStream<Uint8Array, Uint8Array> {
   }
 }
 
-/** The block encoder's state, apart from the stream. */
-class BlockEncoding {
+/**
+ * The block encoder without the stream: `push` each chunk, then `flush` once, and write what
+ * they return. For small files over a kept data connection this skips the stream machinery,
+ * which costs more than the framing (about 100 µs per file through a TransformStream, against
+ * a few µs for the framing of a 4 KiB file).
+ *
+ * @example
+ * ```ts
+ * import { BlockFraming } from "./block.ts";
+ * const framing = new BlockFraming();
+ * const wire = [framing.push(new TextEncoder().encode("hi")), framing.flush()];
+ * // [0, 0, 2, 0x68, 0x69] and [64, 0, 0]
+ * ```
+ */
+export class BlockFraming {
   readonly #records: boolean;
   readonly #markers: MarkerSchedule;
   /** Internal bytes consumed so far (escapes count, as the checkpoints count them). */
@@ -100,11 +113,12 @@ class BlockEncoding {
   #pendingEscape = false;
   #ended = false;
 
-  constructor(options: BlockEncoderOptions) {
+  constructor(options: BlockEncoderOptions = {}) {
     this.#records = options.structure === "record";
     this.#markers = new MarkerSchedule(options.restart);
   }
 
+  /** Frames the next internal-form bytes. */
   push(input: Uint8Array): Uint8Array {
     if (input.length === 0) return EMPTY;
     if (this.#ended) throw new CodecError("trailing-data", "data after the EOF escape");
@@ -133,6 +147,7 @@ class BlockEncoding {
     return out.view();
   }
 
+  /** The end of the file: the EOF block. */
   flush(): Uint8Array {
     if (this.#pendingEscape) throw new CodecError("truncated", "input ends inside an escape");
     const out = new ByteBuffer(16);

@@ -72,7 +72,7 @@ export interface CompressedEncoderOptions {
  */
 export class CompressedEncoder extends TransformStream<Uint8Array, Uint8Array> {
   constructor(options: CompressedEncoderOptions) {
-    const encoder = new CompressedEncoding(options);
+    const encoder = new CompressedFraming(options);
     super({
       transform(chunk, controller) {
         const out = encoder.push(chunk);
@@ -85,7 +85,19 @@ export class CompressedEncoder extends TransformStream<Uint8Array, Uint8Array> {
   }
 }
 
-class CompressedEncoding {
+/**
+ * The compressed-mode encoder without the stream (see `BlockFraming` for why): `push` each
+ * chunk, then `flush` once.
+ *
+ * @example
+ * ```ts
+ * import { CompressedFraming } from "./compressed.ts";
+ * const framing = new CompressedFraming({ filler: 0x20 });
+ * const wire = [framing.push(new TextEncoder().encode("a    ")), framing.flush()];
+ * // [] (runs wait for what follows), then [1, 0x61, 0xc4, 0, 0x40]
+ * ```
+ */
+export class CompressedFraming {
   readonly #filler: number;
   readonly #records: boolean;
   readonly #markers: MarkerSchedule;
@@ -103,6 +115,7 @@ class CompressedEncoding {
     this.#markers = new MarkerSchedule(options.restart);
   }
 
+  /** Encodes the next internal-form bytes (a run or string may wait for the next chunk). */
   push(input: Uint8Array): Uint8Array {
     if (input.length === 0) return EMPTY;
     if (this.#ended) throw new CodecError("trailing-data", "data after the EOF escape");
@@ -130,6 +143,7 @@ class CompressedEncoding {
     return out.view();
   }
 
+  /** The end of the file: what was held, and the EOF escape. */
   flush(): Uint8Array {
     if (this.#pendingEscape) throw new CodecError("truncated", "input ends inside an escape");
     const out = new ByteBuffer(256);

@@ -26,12 +26,14 @@ export {
   type BlockDecoderOptions,
   BlockEncoder,
   type BlockEncoderOptions,
+  BlockFraming,
 } from "./block.ts";
 export {
   CompressedDecoder,
   type CompressedDecoderOptions,
   CompressedEncoder,
   type CompressedEncoderOptions,
+  CompressedFraming,
   fillerFor,
 } from "./compressed.ts";
 export {
