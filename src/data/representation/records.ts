@@ -18,7 +18,8 @@
  *   that stores a VB data set with STRU R gets the same records back with STRU R, and the stored
  *   file is what its tools read. Records are limited to 65,531 bytes (the RDW is 16 bits); a
  *   stored file that is not a sequence of RDW records cannot be sent with STRU R
- *   (`CodecError` "not-records", before its first byte leaves).
+ *   (`CodecError` "not-records"; an ordinary file fails on its first four bytes, before any
+ *   data is sent).
  * - **Binary, `single`:** the whole file is one record (an empty file too), for sites that want
  *   any binary file to be retrievable with STRU R; storing more than one record then fails with
  *   "malformed", since the record boundaries could not be given back.

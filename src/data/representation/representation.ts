@@ -22,6 +22,7 @@
  * So MODE S is the identity in both structures, and only block and compressed mode need to
  * know the structure: with STRU R their encoders turn the escapes into EOR/EOF descriptors and
  * their decoders turn descriptors back into escapes; with STRU F they pass every byte as data.
+ * MODE Z deflates the internal form as it is, escapes and all (it is stream mode, compressed).
  * A representation never needs to know the mode, and a mode never needs to know the code page.
  * (The alternative, an out-of-band record channel, would have made every stage generic over a
  * chunk type and stream mode no longer free; the escape costs one byte per record and per
