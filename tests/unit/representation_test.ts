@@ -247,3 +247,11 @@ Deno.test("RepresentationDecoder() fails with a CodecError on malformed records"
     (error) => error instanceof CodecError && error.kind === "not-records",
   );
 });
+
+Deno.test("CrlfToLf() can start after a CR that an earlier transfer held", async () => {
+  const { CrlfToLf } = await import("../../src/data/representation/ascii.ts");
+  const { runStage } = await import("./codec_helpers.ts");
+  deepEqual(runStage(new CrlfToLf(true), [bytes("\nb")]), bytes("\nb"));
+  deepEqual(runStage(new CrlfToLf(true), [bytes("b")]), bytes("\rb"));
+  deepEqual(runStage(new CrlfToLf(), [bytes("\nb")]), bytes("\nb"));
+});

@@ -1,13 +1,12 @@
 /**
- * TYPE A (ASCII) conversion between the local newline (LF) and the network's CRLF
- * (RFC 959 §3.1.1.1), as stages and as TransformStreams that carry state across chunk
- * boundaries.
+ * TYPE A (ASCII) line ends, LF ↔ CRLF (RFC 959 §3.1.1.1), as stages for the representation
+ * pipeline. They convert exactly as `../ascii.ts` does (its TransformStreams stay what stream
+ * transfers use), and add what the pipeline needs: `clean` for restart points.
  *
  * @module
  */
 
 import { EMPTY, type Stage } from "./stage.ts";
-import { stageStream } from "./stream.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -59,7 +58,12 @@ export class LfToCrlf implements Stage {
  * follows; a lone CR is kept.
  */
 export class CrlfToLf implements Stage {
-  #heldCR = false;
+  #heldCR: boolean;
+
+  /** @param startAfterCR the stored data before this point ended with a CR (a resumed upload). */
+  constructor(startAfterCR = false) {
+    this.#heldCR = startAfterCR;
+  }
 
   push(chunk: Uint8Array): Uint8Array {
     if (chunk.length === 0) return EMPTY;
@@ -92,34 +96,4 @@ export class CrlfToLf implements Stage {
   get clean(): boolean {
     return !this.#heldCR;
   }
-}
-
-/**
- * LF → CRLF for sending.
- *
- * @example
- * ```ts
- * import { toNetworkAscii } from "./ascii.ts";
- * const out = await new Response(
- *   new Blob(["a\nb\r\n"]).stream().pipeThrough(toNetworkAscii()),
- * ).text(); // "a\r\nb\r\n"
- * ```
- */
-export function toNetworkAscii(): TransformStream<Uint8Array, Uint8Array> {
-  return stageStream(new LfToCrlf());
-}
-
-/**
- * CRLF → LF for receiving.
- *
- * @example
- * ```ts
- * import { fromNetworkAscii } from "./ascii.ts";
- * const out = await new Response(
- *   new Blob(["a\r\nb\r"]).stream().pipeThrough(fromNetworkAscii()),
- * ).text(); // "a\nb\r"
- * ```
- */
-export function fromNetworkAscii(): TransformStream<Uint8Array, Uint8Array> {
-  return stageStream(new CrlfToLf());
 }

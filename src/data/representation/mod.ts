@@ -20,4 +20,3 @@ export {
 } from "./representation.ts";
 export type { CodePage } from "./ebcdic_tables.ts";
 export { CodecError, type CodecErrorKind } from "./errors.ts";
-export { fromNetworkAscii, toNetworkAscii } from "./ascii.ts";
