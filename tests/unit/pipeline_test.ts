@@ -1,13 +1,15 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { receiveFramed } from "../../src/data/mode/frames.ts";
 import {
   type PipelineOptions,
+  pipelineOptions,
   receivePipeline,
   sendPipeline,
   through,
   type TransferMode,
 } from "../../src/data/mode/pipeline.ts";
 import type { RestartMarker } from "../../src/data/mode/restart.ts";
+import { ASCII, IMAGE } from "../../src/data/representation.ts";
 import type { RepresentationOptions } from "../../src/data/representation/representation.ts";
 import { hex, join, Random, randomChunks } from "./codec_helpers.ts";
 
@@ -115,4 +117,30 @@ Deno.test("sendPipeline() has no stage for TYPE I, STRU F, MODE S", () => {
 Deno.test("receivePipeline().locate() is the REST offset plus the data for binary files", async () => {
   const receive = receivePipeline({ type: "image", mode: "block", startOffset: 500 });
   equal(await receive.locate(20), 520);
+});
+
+Deno.test("pipelineOptions() maps the session's TYPE, STRU and MODE", () => {
+  const ebcdicAsa = { type: "E", format: "C", byteSize: 8 } as const;
+  deepEqual(pipelineOptions(ebcdicAsa, "R", "C", { codePage: "1047", restartInterval: 9 }), {
+    type: "ebcdic",
+    format: "asa",
+    structure: "record",
+    mode: "compressed",
+    codePage: "1047",
+    restartInterval: 9,
+  });
+  deepEqual(pipelineOptions(IMAGE, "F", "Z", { level: 1 }), {
+    type: "image",
+    format: "non-print",
+    structure: "file",
+    mode: "deflate",
+    level: 1,
+  });
+  equal(pipelineOptions({ type: "L", format: "N", byteSize: 8 }, "F", "S").type, "image");
+  equal(pipelineOptions(ASCII, "F", "S").format, "non-print");
+  equal(pipelineOptions({ ...ASCII, format: "T" }, "F", "B").format, "telnet");
+  // A listing: already network text; only the mode applies.
+  deepEqual(sendPipeline(pipelineOptions(null, "R", "B")).stages.length, 1);
+  throws(() => pipelineOptions(ASCII, "P", "S"), RangeError);
+  throws(() => pipelineOptions({ type: "L", format: "N", byteSize: 36 }, "F", "S"), RangeError);
 });

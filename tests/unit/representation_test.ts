@@ -8,7 +8,8 @@ import {
   RepresentationEncoder,
   type RepresentationOptions,
 } from "../../src/data/representation/representation.ts";
-import { bytes, encoder, hex, pipe, Random, randomChunks } from "./codec_helpers.ts";
+import { CrlfToLf } from "../../src/data/representation/ascii.ts";
+import { bytes, encoder, hex, pipe, Random, randomChunks, runStage } from "./codec_helpers.ts";
 
 const FF = 0xff;
 
@@ -248,9 +249,7 @@ Deno.test("RepresentationDecoder() fails with a CodecError on malformed records"
   );
 });
 
-Deno.test("CrlfToLf() can start after a CR that an earlier transfer held", async () => {
-  const { CrlfToLf } = await import("../../src/data/representation/ascii.ts");
-  const { runStage } = await import("./codec_helpers.ts");
+Deno.test("CrlfToLf() can start after a CR that an earlier transfer held", () => {
   deepEqual(runStage(new CrlfToLf(true), [bytes("\nb")]), bytes("\nb"));
   deepEqual(runStage(new CrlfToLf(true), [bytes("b")]), bytes("\rb"));
   deepEqual(runStage(new CrlfToLf(), [bytes("\nb")]), bytes("\nb"));

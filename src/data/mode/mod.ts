@@ -6,7 +6,9 @@
  */
 
 export {
+  type PipelineExtras,
   type PipelineOptions,
+  pipelineOptions,
   type ReceiveOptions,
   type ReceivePipeline,
   receivePipeline,

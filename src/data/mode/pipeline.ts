@@ -13,7 +13,14 @@
  * @module
  */
 
+import type {
+  Representation,
+  Structure as StructureCode,
+  TransmissionMode,
+} from "../representation.ts";
+import type { CodePage } from "../representation/ebcdic_tables.ts";
 import {
+  type BinaryRecords,
   isIdentity,
   RepresentationDecoder,
   RepresentationEncoder,
@@ -198,4 +205,64 @@ export function through(
   let stream = source;
   for (const stage of stages) stream = stream.pipeThrough(stage);
   return stream;
+}
+
+/** Site settings and per-transfer values that are not part of TYPE, STRU and MODE. */
+export interface PipelineExtras {
+  /** TYPE E code page (`--ebcdic-code-page`). @default "037" */
+  codePage?: CodePage;
+  /** TYPE I with STRU R (see `../representation/records.ts`). @default "rdw" */
+  binaryRecords?: BinaryRecords;
+  /** `OPTS MODE Z LEVEL n`. @default 6 */
+  level?: number;
+  /** `--restart-marker-interval`: block and compressed sends. @default 0 */
+  restartInterval?: number;
+  /** REST, in stored bytes. @default 0 */
+  startOffset?: number;
+}
+
+/**
+ * {@linkcode PipelineOptions} from the session's transfer parameters (`../representation.ts`).
+ * A null representation is a listing, already in network form: only the mode applies. Throws a
+ * RangeError for what the session refuses with 504 before any transfer: STRU P, and TYPE L with
+ * a byte size other than 8.
+ *
+ * @example
+ * ```ts
+ * import { pipelineOptions } from "./pipeline.ts";
+ * import { ASCII } from "../representation.ts";
+ * pipelineOptions(ASCII, "R", "B").structure; // "record"
+ * ```
+ */
+export function pipelineOptions(
+  representation: Representation | null,
+  structure: StructureCode,
+  mode: TransmissionMode,
+  extras: PipelineExtras = {},
+): PipelineOptions {
+  if (structure === "P") throw new RangeError("page structure has no codec");
+  if (representation?.type === "L" && representation.byteSize !== 8) {
+    throw new RangeError(`TYPE L ${representation.byteSize} has no codec`);
+  }
+  const type = representation === null
+    ? "image"
+    : representation.type === "A"
+    ? "ascii"
+    : representation.type === "E"
+    ? "ebcdic"
+    : "image";
+  const format = representation?.format === "C"
+    ? "asa"
+    : representation?.format === "T"
+    ? "telnet"
+    : "non-print";
+  const modes = { S: "stream", B: "block", C: "compressed", Z: "deflate" } as const;
+  return {
+    ...extras,
+    type,
+    format,
+    // A listing is lines of CRLF text: in record structure it still travels as one stream.
+    structure: structure === "R" && representation !== null ? "record" : "file",
+    mode: modes[mode],
+  };
 }
