@@ -42,6 +42,7 @@ export function features(ctx: CommandContext): string[] {
     "MDTM",
     ...(capabilities.setMtime ? ["MFMT"] : []),
     mlstFeature(ctx.state.mlstFacts, availableFacts(capabilities)),
+    ...(ctx.options.modeZ ? ["MODE Z"] : []),
     "PASV",
     ...(capabilities.readAtOffset || capabilities.writeAtOffset ? ["REST STREAM"] : []),
     "SIZE",
@@ -66,6 +67,13 @@ function opts(ctx: CommandContext, arg: string): Reply {
     // RFC 2640: paths are always UTF-8 here; there is no other encoding to switch to.
     if (value.toUpperCase() === "ON" || value === "") return reply(Code.OK, "Always in UTF8 mode.");
     throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "UTF8 cannot be turned off.");
+  }
+  if (name === "MODE" && /^Z\b/i.test(value)) {
+    // draft-preston-ftpext-deflate: OPTS MODE Z LEVEL n, 0 (store) to 9 (smallest).
+    const level = /^Z(?:\s+LEVEL\s+(\d))?$/i.exec(value);
+    if (!level) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: OPTS MODE Z LEVEL <0-9>.");
+    if (level[1] !== undefined) ctx.state.deflateLevel = Number(level[1]);
+    return reply(Code.OK, `MODE Z LEVEL set to ${ctx.state.deflateLevel}.`);
   }
   if (name === "MLST") {
     const available = new Set(availableFacts(sessionCapabilities(ctx)));
@@ -116,7 +124,12 @@ export const INFO_COMMANDS: CommandTable = {
   SYST: { run: syst, auth: false, arg: "none", help: "SYST" },
   NOOP: { run: noop, auth: false, arg: "none", help: "NOOP" },
   FEAT: { run: feat, auth: false, arg: "none", help: "FEAT" },
-  OPTS: { run: opts, auth: false, arg: "required", help: "OPTS <sp> UTF8 ON | MLST facts" },
+  OPTS: {
+    run: opts,
+    auth: false,
+    arg: "required",
+    help: "OPTS <sp> UTF8 ON | MLST facts | MODE Z LEVEL n",
+  },
   HELP: { run: help, auth: false, help: "HELP [<sp> command]" },
   SITE: { run: site, arg: "required", help: "SITE <sp> CHMOD|HELP" },
   ABOR: { run: abor, arg: "none", duringTransfer: "always", help: "ABOR" },

@@ -144,6 +144,7 @@ async function* sortedWhenSmall(entries: AsyncIterable<FileStat>): AsyncGenerato
 async function lineStream<T>(
   items: AsyncIterable<T>,
   format: (item: T) => string,
+  eol = "\r\n",
 ): Promise<ReadableStream<Uint8Array>> {
   const iterator = items[Symbol.asyncIterator]();
   let pending: IteratorResult<T> | null = await iterator.next();
@@ -158,7 +159,7 @@ async function lineStream<T>(
           controller.close();
           return;
         }
-        text += format(next.value) + "\r\n";
+        text += format(next.value) + eol;
       }
       controller.enqueue(encoder.encode(text));
     },
@@ -168,22 +169,33 @@ async function lineStream<T>(
   }, { highWaterMark: 0 });
 }
 
+/**
+ * Listings travel in the current TYPE (RFC 959 §4.1.3): made as network ASCII (CRLF) for TYPE
+ * A and I; for TYPE E made with LF and converted to EBCDIC like a stored text file.
+ */
+function listingEol(ctx: CommandContext): string {
+  return ctx.state.representation.type === "E" ? "\n" : "\r\n";
+}
+
 function sendListing(
   ctx: CommandContext,
   command: string,
   path: string,
   source: () => Promise<ReadableStream<Uint8Array>>,
 ): void {
+  const ebcdic = ctx.state.representation.type === "E";
   ctx.startTransfer({
     command,
     path,
     direction: "list",
     offset: 0,
     open: async () => ({ direction: "send", source: await source() }),
-    // Listing lines are made as network text (CRLF) already.
-    representation: null,
-    structure: ctx.state.structure,
+    representation: ebcdic ? { type: "E", format: "N", byteSize: 8 } : null,
+    codePage: ctx.options.ebcdicCodePage,
+    // A listing is one stream of lines whatever STRU says; the mode applies as to any transfer.
+    structure: "F",
     mode: ctx.state.mode,
+    deflateLevel: ctx.state.deflateLevel,
     openingText: "Here comes the directory listing.",
     completeText: "Directory send OK.",
   });
@@ -197,7 +209,7 @@ async function list(ctx: CommandContext, arg: string): Promise<void> {
     ctx,
     "LIST",
     listed.path,
-    () => lineStream(listed.entries, (entry) => formatLsLine(entry, now)),
+    () => lineStream(listed.entries, (entry) => formatLsLine(entry, now), listingEol(ctx)),
   );
 }
 
@@ -206,7 +218,12 @@ async function nlst(ctx: CommandContext, arg: string): Promise<void> {
   const typed = stripListOptions(arg);
   const listed = await collect(ctx, typed);
   const format = listed.isDirectory ? (entry: FileStat) => listed.prefix + entry.name : () => typed;
-  sendListing(ctx, "NLST", listed.path, () => lineStream(listed.entries, format));
+  sendListing(
+    ctx,
+    "NLST",
+    listed.path,
+    () => lineStream(listed.entries, format, listingEol(ctx)),
+  );
 }
 
 /** The perm fact of each entry, computed once per directory when the rules allow it. */
@@ -247,7 +264,7 @@ async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
       : parentPath(path);
     return formatFacts(row.entry, row.name, facts, perm(row.entry, entryPath), row.role);
   };
-  sendListing(ctx, "MLSD", path, () => lineStream(rows(), format));
+  sendListing(ctx, "MLSD", path, () => lineStream(rows(), format, listingEol(ctx)));
 }
 
 async function mlst(ctx: CommandContext, arg: string): Promise<Reply> {

@@ -12,40 +12,38 @@ import {
   parsePortArgument,
 } from "../data/address.ts";
 import type { Endpoint } from "../data/address.ts";
-import {
-  ASCII,
-  describeRepresentation,
-  IMAGE,
-  type Representation,
-} from "../data/representation.ts";
+import { describeRepresentation, IMAGE, type Representation } from "../data/representation.ts";
 import { FtpError } from "../errors.ts";
 import { Code } from "../protocol/codes.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import { storageOf } from "./guards.ts";
 import { type CommandTable, reply } from "./spec.ts";
 
-/** Parses a TYPE argument (RFC 959 §4.1.2); null when malformed, "unsupported" for 504. */
+/**
+ * Parses a TYPE argument (RFC 959 §4.1.2: `A [N|T|C]`, `E [N|T|C]`, `I`, `L byte-size`); null
+ * when malformed, "unsupported" for a local byte size other than 8 (504).
+ */
 function parseType(arg: string): Representation | "unsupported" | null {
   const [code, format, extra] = arg.toUpperCase().split(" ").filter((part) => part !== "");
   if (code === undefined || extra !== undefined) return null;
   if (code === "I") return format === undefined ? IMAGE : null;
   // A local byte size of 8 is binary (RFC 959 §3.1.1.4); other sizes this host cannot hold.
   if (code === "L") {
-    return format === "8" ? { ...IMAGE, type: "L" } : format === undefined ? null : "unsupported";
+    if (format === undefined || !/^\d{1,3}$/.test(format)) return null;
+    return format === "8" ? { ...IMAGE, type: "L" } : "unsupported";
   }
   if (code === "A" || code === "E") {
-    if (format !== undefined && !["N", "T", "C"].includes(format)) return null;
-    if (code === "A" && (format === undefined || format === "N")) return ASCII;
-    return "unsupported";
+    if (format !== undefined && format !== "N" && format !== "T" && format !== "C") return null;
+    return { type: code, format: format ?? "N", byteSize: 8 };
   }
   return null;
 }
 
 function type(ctx: CommandContext, arg: string): Reply {
   const parsed = parseType(arg);
-  if (parsed === null) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: TYPE A|I|L 8.");
+  if (parsed === null) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: TYPE A|E [N|T|C], I, L 8.");
   if (parsed === "unsupported") {
-    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `TYPE ${arg} not supported.`);
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `TYPE ${arg} not supported: only L 8.`);
   }
   ctx.state.representation = parsed;
   const name = describeRepresentation(parsed);
@@ -54,26 +52,29 @@ function type(ctx: CommandContext, arg: string): Reply {
 
 function stru(ctx: CommandContext, arg: string): Reply {
   const value = arg.toUpperCase();
-  if (value === "F") {
-    ctx.state.structure = "F";
-    return reply(Code.OK, "Structure set to F.");
+  if (value === "F" || value === "R") {
+    ctx.state.structure = value;
+    return reply(Code.OK, `Structure set to ${value === "F" ? "File" : "Record"}.`);
   }
-  if (value === "R" || value === "P") {
-    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `STRU ${value} not supported.`);
+  // Page structure (RFC 959 §3.1.2.3) describes TOPS-20 files; nothing stores pages today.
+  if (value === "P") {
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "STRU P not supported: use F or R.");
   }
   throw new FtpError(Code.SYNTAX_ERROR, "Syntax: STRU F|R|P.");
 }
 
+const MODES = { S: "Stream", B: "Block", C: "Compressed", Z: "Deflate" } as const;
+
 function mode(ctx: CommandContext, arg: string): Reply {
   const value = arg.toUpperCase();
-  if (value === "S") {
-    ctx.state.mode = "S";
-    return reply(Code.OK, "Mode set to S.");
+  if (value === "Z" && !ctx.options.modeZ) {
+    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "MODE Z is not enabled on this server.");
   }
-  if (value === "B" || value === "C") {
-    throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `MODE ${value} not supported.`);
+  if (value === "S" || value === "B" || value === "C" || value === "Z") {
+    ctx.state.mode = value;
+    return reply(Code.OK, `Mode set to ${MODES[value]}.`);
   }
-  throw new FtpError(Code.SYNTAX_ERROR, "Syntax: MODE S|B|C.");
+  throw new FtpError(Code.SYNTAX_ERROR, "Syntax: MODE S|B|C|Z.");
 }
 
 function rest(ctx: CommandContext, arg: string): Reply {
@@ -177,9 +178,9 @@ function epsv(ctx: CommandContext, arg: string): Reply {
 
 /** The transfer parameter commands. */
 export const PARAMETER_COMMANDS: CommandTable = {
-  TYPE: { run: type, arg: "required", help: "TYPE <sp> A|I|L 8" },
-  STRU: { run: stru, arg: "required", help: "STRU <sp> F" },
-  MODE: { run: mode, arg: "required", help: "MODE <sp> S" },
+  TYPE: { run: type, arg: "required", help: "TYPE <sp> A|E [N|T|C] | I | L 8" },
+  STRU: { run: stru, arg: "required", help: "STRU <sp> F|R" },
+  MODE: { run: mode, arg: "required", help: "MODE <sp> S|B|C|Z" },
   REST: { run: rest, arg: "required", help: "REST <sp> offset" },
   ALLO: { run: allo, arg: "required", help: "ALLO <sp> size" },
   PORT: { run: port, arg: "required", help: "PORT <sp> h1,h2,h3,h4,p1,p2" },

@@ -27,10 +27,37 @@ import {
 } from "./guards.ts";
 import type { CommandTable } from "./spec.ts";
 
-/** The session's TYPE, STRU and MODE, for a file transfer. */
+/** The session's TYPE, STRU and MODE, and the site's settings for them, for a file transfer. */
 function parameters(ctx: CommandContext): TransferParameters {
+  const { representation, structure, mode, deflateLevel } = ctx.state;
+  return {
+    representation,
+    structure,
+    mode,
+    codePage: ctx.options.ebcdicCodePage,
+    deflateLevel,
+    restartInterval: ctx.options.restartMarkerIntervalBytes,
+  };
+}
+
+/**
+ * What a REST offset counts for this session's parameters. In MODE B, C and Z it is a stored
+ * byte offset (the text of ftpgate's restart markers; proftpd's MODE Z does the same). In stream
+ * mode it counts bytes as transmitted (RFC 3659 §5): the stored bytes for TYPE I and L 8, the
+ * converted bytes for TYPE A with file structure; other stream-mode combinations (EBCDIC,
+ * carriage control, records) change bytes in ways no offset survives, so REST is refused there.
+ */
+function restartKind(ctx: CommandContext): "stored" | "converted" {
   const { representation, structure, mode } = ctx.state;
-  return { representation, structure, mode };
+  if (mode !== "S") return "stored";
+  if (structure === "F" && !isText(representation)) return "stored";
+  if (structure === "F" && representation.type === "A" && representation.format !== "C") {
+    return "converted";
+  }
+  throw new FtpError(
+    Code.PARAMETER_NOT_IMPLEMENTED,
+    "REST in stream mode needs TYPE I or TYPE A with STRU F; use MODE B to restart this transfer.",
+  );
 }
 
 function modeName(ctx: CommandContext): string {
@@ -46,8 +73,9 @@ async function retr(ctx: CommandContext, arg: string): Promise<void> {
   const path = resolveFor(ctx, "download", arg);
   requireDataChannel(ctx);
   const offset = ctx.state.takeRestOffset();
-  // In TYPE A the marker counts converted bytes: read from the start, skip after converting.
-  const text = isText(ctx.state.representation);
+  // In TYPE A, stream mode, the marker counts converted bytes: read from the start and skip
+  // after converting.
+  const text = offset > 0 && restartKind(ctx) === "converted";
   if (offset > 0 && !text) {
     requireCapability(ctx, path, "readAtOffset", {
       code: Code.PARAMETER_NOT_IMPLEMENTED,
@@ -66,9 +94,10 @@ async function retr(ctx: CommandContext, arg: string): Promise<void> {
     direction: "out",
     offset,
     plan: { direction: "send", source: file.readable },
-    ...(text ? {} : { expectedBytes: file.size - offset }),
+    ...(isText(ctx.state.representation) ? {} : { expectedBytes: file.size - offset }),
     ...parameters(ctx),
     skip: text ? offset : 0,
+    storedOffset: text ? 0 : offset,
     openingText: `Opening ${modeName(ctx)} mode data connection for ${
       quotePath(baseName(path))
     } (${file.size} bytes).`,
@@ -133,7 +162,7 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
     authorize(ctx, existing ? "overwrite" : "upload", path);
     if (offset > 0 && existing === null) throw new StorageError("not-found", path);
     // (In TYPE A the converted file is longer: its end is found when the marker is mapped.)
-    if (offset > 0 && !isText(ctx.state.representation) && offset > existing!.size) {
+    if (offset > 0 && restartKind(ctx) === "stored" && offset > existing!.size) {
       throw beyondEnd(offset);
     }
   }
@@ -142,7 +171,7 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
   // In TYPE A the marker counts bytes as the client sent them (CRLF): find where that is.
   let storedAt = offset;
   let resumeAfterCR = false;
-  if (offset > 0 && isText(ctx.state.representation)) {
+  if (offset > 0 && restartKind(ctx) === "converted") {
     const { readable } = await storage.read(path, { signal: ctx.signal });
     const found = await storedOffset(readable, offset);
     if (found === null) throw beyondEnd(offset);
@@ -156,7 +185,7 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
     offset,
     (signal) => storage.write(path, { offset: storedAt, signal }),
     {},
-    { resumeAfterCR },
+    { resumeAfterCR, storedOffset: storedAt },
   );
 }
 

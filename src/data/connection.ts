@@ -19,3 +19,42 @@ export interface DataConnection extends ByteReader, ByteWriter {
    */
   finish?(): Promise<void>;
 }
+
+/**
+ * A data connection kept open after a transfer whose mode marks the end of a file in-band
+ * (MODE B, C), waiting for the next transfer: already protected (TLS is not started again), and
+ * holding the bytes read past the last file's end, which belong to the next one.
+ */
+export class KeptConnection implements DataConnection {
+  /** The connection, as the last transfer left it (a TLS channel under PROT P). */
+  readonly inner: DataConnection;
+  #leftover: Uint8Array | undefined;
+
+  constructor(inner: DataConnection, leftover?: Uint8Array) {
+    this.inner = inner;
+    this.#leftover = leftover?.length ? leftover : undefined;
+  }
+
+  /** The bytes read past the last file's end, once. */
+  takeLeftover(): Uint8Array | undefined {
+    const leftover = this.#leftover;
+    this.#leftover = undefined;
+    return leftover;
+  }
+
+  read(buffer: Uint8Array): Promise<number | null> {
+    return this.inner.read(buffer);
+  }
+  write(bytes: Uint8Array): Promise<number> {
+    return this.inner.write(bytes);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  closeWrite(): Promise<void> {
+    return this.inner.closeWrite();
+  }
+  finish(): Promise<void> {
+    return this.inner.finish?.() ?? Promise.resolve();
+  }
+}

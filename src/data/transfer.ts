@@ -8,11 +8,16 @@
 
 import { FtpError, toReply } from "../errors.ts";
 import type { TransferDirection } from "../events.ts";
-import { readerStream } from "../io.ts";
 import { Code } from "../protocol/codes.ts";
-import type { DataConnection } from "./connection.ts";
+import { type DataConnection, KeptConnection } from "./connection.ts";
 import { CountingConnection } from "./counting.ts";
-import { buildStages, type Stages, type TransferParameters } from "./pipeline.ts";
+import {
+  type PipelineIo,
+  type PipelineOutcome,
+  receive,
+  send,
+  type TransferParameters,
+} from "./pipeline.ts";
 import { pump, PumpError } from "./pump.ts";
 
 /** What a transfer moves, and where. */
@@ -55,8 +60,8 @@ export interface TransferHost {
   connect(signal: AbortSignal): Promise<DataConnection>;
   /** Wraps the connection as the session requires (TLS under PROT P); after the 150 reply. */
   protect(connection: DataConnection, signal: AbortSignal): Promise<DataConnection>;
-  /** Takes back a connection that a mode keeps open for the next transfer (MODE B). */
-  keep(connection: DataConnection): void;
+  /** Takes back a connection that a mode keeps open for the next transfer (MODE B, C). */
+  keep(connection: KeptConnection): void;
   /** Reports the outcome once, for logs, metrics and events. */
   finished(record: TransferRecord): void;
 }
@@ -75,6 +80,8 @@ export interface TransferRecord {
   code: number;
   /** The data connection was TLS. */
   secure: boolean;
+  /** TYPE E characters that had no code (sent or stored as SUB). */
+  substituted: number;
   /** The underlying error, for unexpected failures. */
   error?: unknown;
 }
@@ -140,6 +147,7 @@ export class Transfer {
     let code: number = Code.TRANSFER_COMPLETE;
     let result: TransferRecord["result"] = "ok";
     let failure: unknown;
+    let substituted = 0;
     try {
       let raw: DataConnection;
       try {
@@ -159,29 +167,34 @@ export class Transfer {
         Code.OPENING_DATA,
         typeof opening === "string" ? opening : opening(),
       );
-      const protectedConnection = await this.#host.protect(raw, signal);
-      this.#secure = protectedConnection !== raw;
-      this.#connection = protectedConnection;
+      // A kept connection (MODE B, C) is protected already, and may hold the next file's start.
+      const kept = raw instanceof KeptConnection ? raw : null;
+      const initial = kept?.takeLeftover();
+      const connection = kept ? kept.inner : await this.#host.protect(raw, signal);
+      this.#secure = kept ? this.#secure || connection !== raw : connection !== raw;
+      this.#connection = connection;
       this.#checkAborted();
       this.flowing = true;
       this.lastProgress = Date.now();
-      const counted = new CountingConnection(protectedConnection, (bytes) => {
+      const counted = new CountingConnection(connection, (bytes) => {
         this.bytes += bytes;
         this.lastProgress = Date.now();
       });
-      const stages = buildStages(spec, plan.direction);
-      await this.#move(counted, plan, stages);
-      if (stages.keepsConnection) {
+      const outcome = await this.#move(counted, plan, initial);
+      substituted = outcome.substituted;
+      if (outcome.keepsConnection) {
         this.#connection = null;
-        this.#host.keep(protectedConnection);
+        this.#host.keep(new KeptConnection(connection, outcome.leftover));
       } else {
-        await this.#end(protectedConnection, plan.direction);
+        await this.#end(connection, plan.direction);
       }
       const complete = spec.completeText ?? "Transfer complete.";
+      // RFC 959 §4.2: 226 closes the data connection; 250 when it stays open (MODE B, C).
       await this.#host.reply(
-        Code.TRANSFER_COMPLETE,
+        outcome.keepsConnection ? Code.FILE_ACTION_OK : Code.TRANSFER_COMPLETE,
         typeof complete === "string" ? complete : complete(),
       );
+      if (outcome.keepsConnection) code = Code.FILE_ACTION_OK;
     } catch (error) {
       this.#discard(error);
       this.#closeConnection();
@@ -202,6 +215,7 @@ export class Transfer {
         result,
         code,
         secure: this.#secure,
+        substituted,
         ...(failure === undefined ? {} : { error: failure }),
       });
     }
@@ -211,23 +225,22 @@ export class Transfer {
     if (this.#abortReason) throw new FtpError(Code.TRANSFER_ABORTED, "Transfer aborted.");
   }
 
-  /** Moves the bytes, through the stages when there are any, raw otherwise. */
-  #move(connection: CountingConnection, plan: TransferPlan, stages: Stages): Promise<number> {
+  /** Moves the bytes through the representation and mode stages (raw when both are identity). */
+  #move(
+    connection: CountingConnection,
+    plan: TransferPlan,
+    initial: Uint8Array | undefined,
+  ): Promise<PipelineOutcome> {
     const signal = this.#controller.signal;
-    const { representation, mode } = stages;
-    if (plan.direction === "send") {
-      let source = plan.source;
-      if (representation) source = source.pipeThrough(representation);
-      if (mode) source = source.pipeThrough(mode);
-      return pump(source, connection, undefined, signal);
-    }
-    if (representation === null && mode === null) {
-      return pump(connection, plan.sink, undefined, signal);
-    }
-    let source = readerStream(connection);
-    if (mode) source = source.pipeThrough(mode);
-    if (representation) source = source.pipeThrough(representation);
-    return pump(source, plan.sink, undefined, signal);
+    const io: PipelineIo = {
+      connection,
+      ...(initial ? { initial } : {}),
+      pump: (source, sink, onChunk) => pump(source, sink, onChunk, signal),
+      mark: (text) => void this.#host.reply(Code.RESTART_MARKER, text).catch(() => {}),
+    };
+    return plan.direction === "send"
+      ? send(this.spec, plan.source, io)
+      : receive(this.spec, plan.sink, io);
   }
 
   /**

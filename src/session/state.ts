@@ -12,6 +12,9 @@ import {
   type TransmissionMode,
 } from "../data/representation.ts";
 import type { Identity } from "../identity/identity.ts";
+
+/** zlib's default compromise between speed and size. */
+const DEFAULT_DEFLATE_LEVEL = 6;
 import { MLST_FACTS, type MlstFact } from "../listing/mlsx.ts";
 
 /** Default MLST facts: all of them (RFC 3659 §7.8 lets the server choose). */
@@ -42,6 +45,8 @@ export class SessionState {
   structure: Structure = "F";
   /** MODE (default: stream). */
   mode: TransmissionMode = "S";
+  /** MODE Z's deflate level, 0–9 (OPTS MODE Z LEVEL n). */
+  deflateLevel = DEFAULT_DEFLATE_LEVEL;
   /** Offset set by REST for the next RETR/STOR. */
   restOffset = 0;
   /** Path named by RNFR, for the RNTO that must follow. */
@@ -90,6 +95,7 @@ export class SessionState {
     this.representation = ASCII;
     this.structure = "F";
     this.mode = "S";
+    this.deflateLevel = DEFAULT_DEFLATE_LEVEL;
     this.epsvAll = false;
     this.mlstFacts = ALL_FACTS;
   }

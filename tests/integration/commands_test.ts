@@ -304,21 +304,21 @@ Deno.test("a missing required argument gets 501; an unexpected one too", async (
   await c.expect("NOOP", 200);
 });
 
-Deno.test("TYPE: I, A, A N, L 8 accepted; E and A T 504; X 501", async () => {
+Deno.test("TYPE: A and E with N/T/C, I, L 8 accepted; other byte sizes 504; X 501", async () => {
   await using t = startServer();
   await using c = await RawClient.connect(t.port);
   await c.login(USER, PASSWORD);
-  await c.expect("TYPE I", 200);
-  await c.expect("TYPE A", 200);
-  await c.expect("TYPE A N", 200);
-  await c.expect("TYPE L 8", 200);
-  await c.expect("TYPE i", 200);
-  await c.expect("TYPE E", 504);
-  await c.expect("TYPE A T", 504);
-  await c.expect("TYPE A C", 504);
+  for (const type of ["I", "A", "A N", "A T", "A C", "E", "E N", "E T", "E C", "L 8", "i", "a c"]) {
+    await c.expect(`TYPE ${type}`, 200);
+  }
   await c.expect("TYPE L 7", 504);
+  await c.expect("TYPE L 36", 504);
   await c.expect("TYPE X", 501);
+  await c.expect("TYPE A X", 501);
+  await c.expect("TYPE L", 501);
   await c.expect("TYPE I X Y", 501);
+  const status = await c.expect("TYPE E C", 200);
+  match(status.text, /EBCDIC carriage control/);
 });
 
 Deno.test("TYPE L 8 is binary: SIZE works as in TYPE I", async () => {
@@ -330,18 +330,21 @@ Deno.test("TYPE L 8 is binary: SIZE works as in TYPE I", async () => {
   equal((await c.expect("SIZE a.txt", 213)).text, "4");
 });
 
-Deno.test("STRU F 200, STRU R/P 504; MODE S 200, MODE B/C 504", async () => {
+Deno.test("STRU F and R 200, STRU P 504; MODE S, B, C and Z 200", async () => {
   await using t = startServer();
   await using c = await RawClient.connect(t.port);
   await c.login(USER, PASSWORD);
   await c.expect("STRU F", 200);
-  await c.expect("STRU R", 504);
+  await c.expect("STRU R", 200);
   await c.expect("STRU P", 504);
   await c.expect("STRU Q", 501);
-  await c.expect("MODE S", 200);
-  await c.expect("MODE B", 504);
-  await c.expect("MODE C", 504);
-  await c.expect("MODE Z", 501);
+  for (const mode of ["S", "B", "C", "s"]) await c.expect(`MODE ${mode}`, 200);
+  // MODE Z is offered only when enabled (modeZ): lftp would compress every transfer.
+  await c.expect("MODE Z", 504);
+  await c.expect("MODE X", 501);
+  await c.expect("OPTS MODE Z LEVEL 9", 200);
+  await c.expect("OPTS MODE Z LEVEL 10", 501);
+  match((await c.expect("STAT", 211)).lines.join("\n"), /STRU: Record; MODE: Stream/);
 });
 
 Deno.test("REST: a number gets 350, anything else 501", async () => {

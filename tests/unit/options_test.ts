@@ -35,6 +35,9 @@ Deno.test("resolveOptions() fills in every default", () => {
     requireTlsData: false,
     requireTlsSessionReuse: false,
     tlsAllowTruncatedUploads: false,
+    restartMarkerIntervalBytes: 1 << 20,
+    modeZ: false,
+    ebcdicCodePage: "037",
     faults: undefined,
     transcript: false,
   };
