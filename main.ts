@@ -224,10 +224,10 @@ function handleSignals(server: FtpServer): () => void {
 
 /**
  * --parent-lifeline: when the parent process dies we are handed to another (init, a
- * subreaper), and our parent PID changes. Checked once a second, off the event loop's books.
+ * subreaper), and our parent PID changes. Checked once a second, off the event loop's books,
+ * against the parent we had when the process started (it may be gone by the time we listen).
  */
-function watchParent(server: FtpServer): void {
-  const parent = Deno.ppid;
+function watchParent(server: FtpServer, parent: number): void {
   const timer = setInterval(() => {
     if (Deno.ppid === parent) return;
     clearInterval(timer);
@@ -263,6 +263,7 @@ function survive(): void {
 }
 
 async function main(): Promise<void> {
+  const parent = Deno.ppid;
   let config: CliConfig;
   try {
     config = parseCli(Deno.args, env);
@@ -311,7 +312,7 @@ async function main(): Promise<void> {
     }, config.exitAfterMs);
   }
   if (config.stdinLifeline) watchStdin(server);
-  if (config.parentLifeline) watchParent(server);
+  if (config.parentLifeline) watchParent(server, parent);
   await server.finished;
   clearTimeout(exitTimer);
   unlisten();
