@@ -154,7 +154,8 @@ async function announce(server: FtpServer, config: CliConfig): Promise<void> {
 /**
  * A signal repeated within this time is the same event delivered twice: `deno task` forwards
  * the SIGINT of a Ctrl-C to its child, which the terminal has already sent to the whole
- * foreground process group (and a hang-up reaches us from the terminal and from the task).
+ * foreground process group (and a hang-up reaches us from the terminal and from the task). Only
+ * stopping signals are coalesced.
  */
 const SAME_SIGNAL_MS = 250;
 
@@ -190,11 +191,8 @@ function handleSignals(server: FtpServer): () => void {
     }
     if (stops > 2) exit(1);
   };
-  let lastHangup = -Infinity;
+  // A reload is not coalesced: renewing twice in a row is harmless, missing one is not.
   const hangup = () => {
-    const now = performance.now();
-    if (now - lastHangup < SAME_SIGNAL_MS) return;
-    lastHangup = now;
     if (hungUp()) return stop("SIGHUP");
     if (server.tlsFingerprint === undefined) {
       return log.server.info("SIGHUP: no TLS certificate to reload");
