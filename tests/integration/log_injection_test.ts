@@ -49,6 +49,11 @@ async function hostileSessionLog(format: "text" | "json"): Promise<string> {
     await using raw = await RawClient.connect(line.port);
     await raw.expect(`USER ${HOSTILE_USER}`, 331);
     await raw.expect("PASS wrong", 530);
+    // Invalid UTF-8, and a surrogate encoded as UTF-8 (CESU): refused, and no broken record.
+    for (const bytes of [[0xff, 0xfe, 0x1b], [0xed, 0xa0, 0x80], [0xc0, 0x80]]) {
+      await raw.sendRaw(new Uint8Array([...new TextEncoder().encode("USER "), ...bytes, 13, 10]));
+      equal((await raw.read()).code, 501);
+    }
     await raw.login("alice", "right");
     await raw.expect("TYPE I", 200);
     const data = await raw.epsv();
