@@ -210,13 +210,15 @@ function handleSignals(server: FtpServer): () => void {
   };
   const onInt = () => stop("SIGINT");
   const onTerm = () => stop("SIGTERM");
+  // Windows has only SIGINT (and SIGBREAK) of these; listening for the others throws there.
+  const posix = Deno.build.os !== "windows";
   Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
-  Deno.addSignalListener("SIGHUP", hangup);
+  if (posix) Deno.addSignalListener("SIGTERM", onTerm);
+  if (posix) Deno.addSignalListener("SIGHUP", hangup);
   return () => {
     Deno.removeSignalListener("SIGINT", onInt);
-    Deno.removeSignalListener("SIGTERM", onTerm);
-    Deno.removeSignalListener("SIGHUP", hangup);
+    if (posix) Deno.removeSignalListener("SIGTERM", onTerm);
+    if (posix) Deno.removeSignalListener("SIGHUP", hangup);
   };
 }
 
