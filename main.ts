@@ -1,6 +1,7 @@
 /**
  * ftpgate command line: parse options, start the server, print the ready line, stop cleanly on
- * SIGINT/SIGTERM (and, when asked, after a time or when stdin closes).
+ * SIGINT/SIGTERM and on a terminal hang-up (and, when asked, after a time, when stdin closes or
+ * when the parent process exits); SIGHUP otherwise reloads the TLS certificate.
  *
  * Exit codes: 0 after a clean shutdown, 1 when the server cannot start (port busy, root missing,
  * permission missing, unusable certificate), 2 for bad command-line flags.
@@ -40,10 +41,13 @@ async function sayAsync(line: string): Promise<void> {
 }
 
 function startupError(error: unknown, config: CliConfig): string {
-  const { root, hostname, port } = config.serve;
+  const { root, hostname, port, implicitTlsPort } = config.serve;
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Deno.errors.AddrInUse) {
-    return `port ${port} on ${hostname} is already in use`;
+    const busy = implicitTlsPort !== undefined && isBusy(hostname, implicitTlsPort)
+      ? `--implicit-tls-port ${implicitTlsPort}`
+      : `port ${port}`;
+    return `${busy} on ${hostname} is already in use`;
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `cannot listen on ${hostname}: no such address here`;
@@ -61,9 +65,23 @@ function startupError(error: unknown, config: CliConfig): string {
   return message;
 }
 
+/**
+ * Which of two listeners failed: Deno's AddrInUse does not say. serve() closes the main
+ * listener when the implicit TLS one fails, so the implicit port is busy when it still is.
+ */
+function isBusy(hostname: string, port: number): boolean {
+  if (port === 0) return false;
+  try {
+    Deno.listen({ hostname, port }).close();
+    return false;
+  } catch (error) {
+    return error instanceof Deno.errors.AddrInUse;
+  }
+}
+
 /** The JSON ready line for --ready-file: what a test harness in any language needs. */
 function readyJson(server: FtpServer, config: CliConfig): string {
-  const user = config.serve.users?.[0];
+  const user = config.randomUser ?? config.serve.users?.[0];
   return JSON.stringify({
     event: "ready",
     url: server.url,
@@ -76,21 +94,54 @@ function readyJson(server: FtpServer, config: CliConfig): string {
   });
 }
 
-/** Writes the file whole or not at all: a reader polling for it never sees half a line. */
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.${Deno.pid}.tmp`;
-  Deno.writeTextFileSync(temporary, text);
+/**
+ * Writes the ready file whole or not at all (a reader polling for it never sees half a line),
+ * readable by its owner only: it holds a password. The temporary file beside it is made new
+ * (never a file or symlink someone left there) and has a fixed name, so that `deno task start`
+ * can grant exactly these two paths.
+ */
+function writeReadyFile(path: string, text: string): void {
+  const temporary = `${path}.tmp`;
+  try {
+    Deno.removeSync(temporary);
+  } catch { /* none left over */ }
+  Deno.writeTextFileSync(temporary, text, { createNew: true, mode: 0o600 });
   Deno.renameSync(temporary, path);
+  readyFileWritten = { path, text };
+}
+
+let readyFileWritten: { path: string; text: string } | undefined;
+
+/** Removes the ready file on the way out, unless another process has replaced it meanwhile. */
+function removeReadyFile(): void {
+  if (readyFileWritten === undefined) return;
+  const { path, text } = readyFileWritten;
+  readyFileWritten = undefined;
+  try {
+    if (Deno.readTextFileSync(path) === text) Deno.removeSync(path);
+  } catch { /* gone already */ }
+}
+
+function exit(code: number): never {
+  removeReadyFile();
+  Deno.exit(code);
 }
 
 async function announce(server: FtpServer, config: CliConfig): Promise<void> {
   if (config.readyFile !== undefined) {
     const line = readyJson(server, config);
-    if (config.readyFile !== "-") writeAtomically(config.readyFile, line + "\n");
+    if (config.readyFile !== "-") writeReadyFile(config.readyFile, line + "\n");
     return await sayAsync(line);
   }
-  // The ready line: scripts wait for it and take the URL from its first word.
-  const words = [`ftp://${connectableHost(server.addr.hostname)}:${server.addr.port}/`];
+  // The ready line: scripts wait for it and take the URL from its first word. A random user's
+  // password is told nowhere else, so its credentials are in the URL.
+  const random = config.randomUser;
+  const credentials = random
+    ? `${encodeURIComponent(random.name)}:${encodeURIComponent(random.password)}@`
+    : "";
+  const words = [
+    `ftp://${credentials}${connectableHost(server.addr.hostname)}:${server.addr.port}/`,
+  ];
   if (server.implicitTlsAddr) {
     words.push(
       `ftps://${connectableHost(server.implicitTlsAddr.hostname)}:${server.implicitTlsAddr.port}/`,
@@ -100,14 +151,52 @@ async function announce(server: FtpServer, config: CliConfig): Promise<void> {
   await sayAsync(words.join(" "));
 }
 
-/** SIGINT/SIGTERM stop the server; a second signal skips the grace period. */
+/**
+ * A signal repeated within this time is the same event delivered twice: `deno task` forwards
+ * the SIGINT of a Ctrl-C to its child, which the terminal has already sent to the whole
+ * foreground process group (and a hang-up reaches us from the terminal and from the task). Only
+ * stopping signals are coalesced.
+ */
+const SAME_SIGNAL_MS = 250;
+
+/** Whether stdin, stdout or stderr was a terminal at start: a hang-up can only happen then. */
+const terminals = [Deno.stdin, Deno.stdout, Deno.stderr].filter((stream) => stream.isTerminal());
+
+/**
+ * Whether the terminal we were started from has gone away. After a hang-up the kernel makes
+ * every descriptor of the terminal unusable, so isatty() turns false on them.
+ */
+function hungUp(): boolean {
+  return terminals.some((stream) => !stream.isTerminal());
+}
+
+/**
+ * SIGINT/SIGTERM stop the server; a second signal skips the grace period. SIGHUP re-reads the
+ * TLS certificate — unless it is the hang-up of our terminal, which stops the server like
+ * SIGTERM (the session that started it is over).
+ */
 function handleSignals(server: FtpServer): () => void {
-  let signals = 0;
-  const stop = () => {
-    server.shutdown({ graceMs: signals++ === 0 ? undefined : 0 });
-    if (signals > 2) Deno.exit(1);
+  let stops = 0;
+  let lastStop = -Infinity;
+  const stop = (signal: Deno.Signal) => {
+    const now = performance.now();
+    if (now - lastStop < SAME_SIGNAL_MS) return;
+    lastStop = now;
+    if (stops++ === 0) {
+      log.server.info("{signal}: shutting down", { signal });
+      server.shutdown();
+    } else {
+      log.server.info("{signal} again: closing every session now", { signal });
+      server.shutdown({ graceMs: 0 });
+    }
+    if (stops > 2) exit(1);
   };
-  const reload = () => {
+  // A reload is not coalesced: renewing twice in a row is harmless, missing one is not.
+  const hangup = () => {
+    if (hungUp()) return stop("SIGHUP");
+    if (server.tlsFingerprint === undefined) {
+      return log.server.info("SIGHUP: no TLS certificate to reload");
+    }
     try {
       server.reloadTls();
       log.server.info("TLS certificate reloaded ({fingerprint})", {
@@ -119,15 +208,33 @@ function handleSignals(server: FtpServer): () => void {
       });
     }
   };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  // Renewed certificates without a restart: SIGHUP re-reads --tls-cert and --tls-key.
-  if (server.tlsFingerprint !== undefined) Deno.addSignalListener("SIGHUP", reload);
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  // Windows has only SIGINT (and SIGBREAK) of these; listening for the others throws there.
+  const posix = Deno.build.os !== "windows";
+  Deno.addSignalListener("SIGINT", onInt);
+  if (posix) Deno.addSignalListener("SIGTERM", onTerm);
+  if (posix) Deno.addSignalListener("SIGHUP", hangup);
   return () => {
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
-    if (server.tlsFingerprint !== undefined) Deno.removeSignalListener("SIGHUP", reload);
+    Deno.removeSignalListener("SIGINT", onInt);
+    if (posix) Deno.removeSignalListener("SIGTERM", onTerm);
+    if (posix) Deno.removeSignalListener("SIGHUP", hangup);
   };
+}
+
+/**
+ * --parent-lifeline: when the parent process dies we are handed to another (init, a
+ * subreaper), and our parent PID changes. Checked once a second, off the event loop's books,
+ * against the parent we had when the process started (it may be gone by the time we listen).
+ */
+function watchParent(server: FtpServer, parent: number): void {
+  const timer = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    clearInterval(timer);
+    log.server.info("Parent process {pid} exited: shutting down", { pid: parent });
+    server.shutdown();
+  }, 1000);
+  Deno.unrefTimer(timer);
 }
 
 /** --stdin-lifeline: a test runner that dies closes our stdin; we follow it. */
@@ -156,6 +263,7 @@ function survive(): void {
 }
 
 async function main(): Promise<void> {
+  const parent = Deno.ppid;
   let config: CliConfig;
   try {
     config = parseCli(Deno.args, env);
@@ -173,8 +281,8 @@ async function main(): Promise<void> {
   try {
     server = serve(config.serve);
   } catch (error) {
+    // Options were validated by parseCli: what is left is the machine (ports, root, files).
     if (error instanceof TlsConfigError) fail(1, error.message);
-    if (error instanceof RangeError || error instanceof TypeError) fail(2, error.message);
     fail(1, startupError(error, config));
   }
   const unlisten = handleSignals(server);
@@ -182,6 +290,7 @@ async function main(): Promise<void> {
     await announce(server, config);
   } catch (error) {
     await server.shutdown({ graceMs: 0 });
+    removeReadyFile();
     fail(1, `cannot write the ready file: ${(error as Error).message}`);
   }
   // LogTape loads after the first client has been greeted (or after 100 ms without one): its
@@ -203,11 +312,12 @@ async function main(): Promise<void> {
     }, config.exitAfterMs);
   }
   if (config.stdinLifeline) watchStdin(server);
+  if (config.parentLifeline) watchParent(server, parent);
   await server.finished;
   clearTimeout(exitTimer);
   unlisten();
   // Done: a pending stdin read (--stdin-lifeline) or the logging timer must not keep us alive.
-  Deno.exit(0);
+  exit(0);
 }
 
 if (import.meta.main) await main();

@@ -11,10 +11,11 @@ import type { UserConfig } from "./identity/static.ts";
 import { isIPv4 } from "./data/address.ts";
 import type { LogFormat } from "./log.ts";
 import { parseFaults } from "./faults/parse.ts";
-import { DEFAULTS, parsePortRange, type ServeOptions } from "./options.ts";
+import { DEFAULTS, parsePortRange, resolveOptions, type ServeOptions } from "./options.ts";
+import { VERSION as PACKAGE_VERSION } from "./version.ts";
 
 /** The version printed by `--version`. */
-export const VERSION = "0.1.0";
+export const VERSION: string = PACKAGE_VERSION;
 
 /** Everything main.ts needs to start. */
 export interface CliConfig {
@@ -29,6 +30,10 @@ export interface CliConfig {
   exitAfterMs: number | undefined;
   /** Shut down when stdin reaches end of file. */
   stdinLifeline: boolean;
+  /** Shut down when the parent process exits (the process is re-parented). */
+  parentLifeline?: boolean;
+  /** The user made up by `--user random`, whose password only the ready line can tell. */
+  randomUser?: { name: string; password: string };
 }
 
 /** A command-line mistake: main.ts prints it and exits with code 2. */
@@ -189,6 +194,10 @@ const FLAGS: Record<string, Flag> = {
   },
   "exit-after": { kind: "seconds", value: "S", help: "Shut down after this long" },
   "stdin-lifeline": { kind: "boolean", help: "Shut down when stdin closes (parent died)" },
+  "parent-lifeline": {
+    kind: "boolean",
+    help: "Shut down when the parent process exits (deno task start sets it)",
+  },
   "fault": {
     kind: "list",
     value: "SPEC",
@@ -247,32 +256,59 @@ export function envName(flag: string): string {
 }
 
 /**
- * Parses the command line (and the environment) into a {@linkcode CliConfig}. Throws
- * {@linkcode CliError} for unknown flags and bad values.
+ * Parses the command line (and the environment) into a {@linkcode CliConfig}, and validates the
+ * options as `serve()` will. Throws {@linkcode CliError} for unknown flags and bad values; its
+ * message names the flag (and the variable, for a value from the environment), never the
+ * library's option name, and never echoes a password.
  */
 export function parseCli(
   args: string[],
   env: (name: string) => string | undefined = () => undefined,
 ): CliConfig {
   const parsed = parseFlags(args);
-  const get = (name: string) => parsed[name] ?? fromEnv(name, env);
+  const sources = new Map<string, string>();
+  const get = (name: string) => {
+    if (parsed[name] !== undefined) return parsed[name];
+    const found = fromEnv(name, env);
+    if (found !== undefined) sources.set(name, found.variable);
+    return found?.value;
+  };
+  /** How to name a flag in an error: `--port`, or `--port (from FTPGATE_PORT)`. */
+  const label = (name: string) => {
+    const variable = sources.get(name);
+    return variable === undefined ? `--${name}` : `--${name} (from ${variable})`;
+  };
   const text = (name: string) => get(name) as string | undefined;
   const flag = (name: string) => get(name) === true;
+  const integer = (name: string) => {
+    const value = text(name);
+    return wholeNumber(label(name), value);
+  };
+  const seconds = (name: string) => {
+    const value = text(name);
+    return milliseconds(label(name), value);
+  };
 
-  const users = ((get("user") as string[] | undefined) ?? []).map(parseUser);
+  const users = parseUsers(
+    (get("user") as string[] | undefined) ?? [],
+    label("user"),
+    sources.has("user"),
+  );
   const anonymousWrite = flag("anonymous-write");
   const logFormat = text("log-format") ?? "text";
   if (logFormat !== "text" && logFormat !== "json") {
-    throw new CliError(`--log-format: expected text or json, got "${logFormat}"`);
+    throw new CliError(`${label("log-format")}: expected text or json, got "${logFormat}"`);
   }
   const logLevel = text("log-level") ?? "info";
   if (!["debug", "info", "warning", "error"].includes(logLevel)) {
-    throw new CliError(`--log-level: expected debug, info, warning or error, got "${logLevel}"`);
+    throw new CliError(
+      `${label("log-level")}: expected debug, info, warning or error, got "${logLevel}"`,
+    );
   }
   const serve: CliConfig["serve"] = {
     root: text("root") ?? ".",
     hostname: text("host") ?? DEFAULTS.hostname,
-    port: integer("port", text("port")) ?? 2121,
+    port: integer("port") ?? 2121,
     users,
     anonymous: anonymousWrite
       ? "write"
@@ -290,13 +326,15 @@ export function parseCli(
     try {
       serve.passivePorts = parsePortRange(pasvPorts);
     } catch (error) {
-      throw new CliError(`--pasv-ports: ${(error as Error).message}`);
+      throw new CliError(`${label("pasv-ports")}: ${withoutOptionName(error)}`);
     }
   }
   const pasvAddress = text("pasv-address");
   if (pasvAddress !== undefined) {
     if (!isIPv4(pasvAddress)) {
-      throw new CliError(`--pasv-address: expected an IPv4 address, got "${pasvAddress}"`);
+      throw new CliError(
+        `${label("pasv-address")}: expected an IPv4 address, got "${pasvAddress}"`,
+      );
     }
     serve.passiveAddress = pasvAddress;
   }
@@ -323,30 +361,18 @@ export function parseCli(
   ) {
     if (flag(name)) serve[key] = true;
   }
-  const implicitPort = integer("implicit-tls-port", text("implicit-tls-port"));
+  const implicitPort = integer("implicit-tls-port");
   if (implicitPort !== undefined) serve.implicitTlsPort = implicitPort;
+  if (implicitPort !== undefined && implicitPort !== 0 && implicitPort === serve.port) {
+    throw new CliError(`${label("implicit-tls-port")}: ${implicitPort} is already --port`);
+  }
   const wantsTls = serve.requireTls || serve.requireTlsData || serve.requireTlsSessionReuse ||
     serve.implicitTlsPort !== undefined;
   if (wantsTls && !serve.tls) {
     throw new CliError("TLS options need --tls-cert and --tls-key, or --tls-self-signed");
   }
-  const limits: [string, keyof ServeOptions, "integer" | "seconds"][] = [
-    ["max-sessions", "maxSessions", "integer"],
-    ["max-sessions-per-ip", "maxSessionsPerIp", "integer"],
-    ["idle-timeout", "idleTimeoutMs", "seconds"],
-    ["data-timeout", "dataTimeoutMs", "seconds"],
-    ["stall-timeout", "stallTimeoutMs", "seconds"],
-    ["max-line-length", "maxLineLength", "integer"],
-    ["max-pipelined", "maxPipelinedBytes", "integer"],
-    ["max-login-attempts", "maxLoginAttempts", "integer"],
-    ["login-failure-delay", "loginFailureDelayMs", "seconds"],
-    ["ban-after", "banAfterFailures", "integer"],
-    ["ban-duration", "banDurationMs", "seconds"],
-    ["shutdown-grace", "shutdownGraceMs", "seconds"],
-    ["tls-sniff", "tlsSniffMs", "seconds"],
-  ];
-  for (const [name, key, kind] of limits) {
-    const value = kind === "integer" ? integer(name, text(name)) : seconds(name, text(name));
+  for (const [name, key] of Object.entries(LIMIT_FLAGS)) {
+    const value = FLAGS[name].kind === "seconds" ? seconds(name) : integer(name);
     if (value !== undefined) Object.assign(serve, { [key]: value });
   }
   const faults = (get("fault") as string[] | undefined) ?? [];
@@ -354,21 +380,93 @@ export function parseCli(
     try {
       serve.faults = parseFaults(faults);
     } catch (error) {
-      throw new CliError((error as Error).message);
+      throw new CliError(`${label("fault")}: ${(error as Error).message}`);
     }
   }
   const transcript = text("transcript");
   if (transcript !== undefined) serve.transcript = transcript;
+  // The library's own checks (ranges, user names), run now so that a mistake is a bad flag
+  // (exit 2, the flag named) and not a failed start.
+  try {
+    resolveOptions(serve);
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError) {
+      throw new CliError(flagMessage(error.message, label));
+    }
+    throw error;
+  }
+  const random = users.find((user) => user.random);
   return {
-    serve,
+    serve: { ...serve, users: users.map(({ name, password }) => ({ name, password })) },
     readyFile: text("ready-file"),
-    exitAfterMs: seconds("exit-after", text("exit-after")),
+    exitAfterMs: seconds("exit-after"),
     stdinLifeline: flag("stdin-lifeline"),
+    parentLifeline: flag("parent-lifeline"),
+    ...(random ? { randomUser: { name: random.name, password: random.password } } : {}),
     logFormat,
     logLevel: logLevel as CliConfig["logLevel"],
     help: flag("help"),
     version: flag("version"),
   };
+}
+
+/** The flags that set a limit of {@linkcode ServeOptions}, and the option each one sets. */
+const LIMIT_FLAGS: Record<string, keyof ServeOptions> = {
+  "max-sessions": "maxSessions",
+  "max-sessions-per-ip": "maxSessionsPerIp",
+  "idle-timeout": "idleTimeoutMs",
+  "data-timeout": "dataTimeoutMs",
+  "stall-timeout": "stallTimeoutMs",
+  "max-line-length": "maxLineLength",
+  "max-pipelined": "maxPipelinedBytes",
+  "max-login-attempts": "maxLoginAttempts",
+  "login-failure-delay": "loginFailureDelayMs",
+  "ban-after": "banAfterFailures",
+  "ban-duration": "banDurationMs",
+  "shutdown-grace": "shutdownGraceMs",
+  "tls-sniff": "tlsSniffMs",
+};
+
+/** Every option `resolveOptions` may name in an error, and the flag that sets it. */
+const OPTION_FLAGS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(LIMIT_FLAGS).map(([flag, option]) => [option, flag])),
+  root: "root",
+  hostname: "host",
+  port: "port",
+  users: "user",
+  anonymous: "anonymous",
+  passivePorts: "pasv-ports",
+  passiveAddress: "pasv-address",
+  implicitTlsPort: "implicit-tls-port",
+  tls: "tls-cert",
+  faults: "fault",
+  transcript: "transcript",
+};
+
+/**
+ * Rewrites an error of `resolveOptions` ("maxLineLength: expected an integer from 64 to 1048576,
+ * got 10") for the command line ("--max-line-length: ..."); milliseconds of a seconds flag are
+ * given back in seconds.
+ */
+function flagMessage(message: string, label: (flag: string) => string): string {
+  const match = /^(\w+): (.*)$/s.exec(message);
+  const flag = match ? OPTION_FLAGS[match[1]] : undefined;
+  if (!match || flag === undefined) return message;
+  let rest = match[2];
+  if (FLAGS[flag].kind === "seconds") {
+    const seconds = (ms: string) => String(Number(ms) / 1000);
+    rest = rest.replace(
+      /^expected an integer from (\d+) to (\d+), got (\S+)$/,
+      (_, min, max, got) =>
+        `expected seconds from ${seconds(min)} to ${seconds(max)}, got ${seconds(got)}`,
+    );
+  }
+  return `${label(flag)}: ${rest}`;
+}
+
+/** A range error's message without the option name it starts with ("passivePorts: ..."). */
+function withoutOptionName(error: unknown): string {
+  return (error as Error).message.replace(/^\w+: /, "");
 }
 
 /**
@@ -405,36 +503,78 @@ function parseFlags(args: readonly string[]): Record<string, string | boolean | 
 function fromEnv(
   name: string,
   env: (name: string) => string | undefined,
-): string | boolean | string[] | undefined {
+): { value: string | boolean | string[]; variable: string } | undefined {
   const kind = FLAGS[name].kind;
-  // FTPGATE_USERS reads more naturally for a list; both spellings work.
-  const value = env(envName(name)) ?? (kind === "list" ? env(envName(name) + "S") : undefined);
-  if (value === undefined || value === "") return undefined;
-  if (kind === "boolean") return ["1", "true", "yes", "on"].includes(value.toLowerCase());
-  if (kind === "list") return value.split(",").map((item) => item.trim()).filter(Boolean);
-  return value;
-}
-
-function parseUser(text: string): UserConfig {
-  // `--user random`: fresh credentials, announced in the ready line.
-  if (text === "random") {
-    const bytes = crypto.getRandomValues(new Uint8Array(12));
-    const password = btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, "x");
-    return { name: `u${crypto.randomUUID().slice(0, 8)}`, password };
+  const variable = envName(name);
+  let value = env(variable) || undefined;
+  // FTPGATE_USERS reads more naturally for a list; both spellings work, but not both at once.
+  const plural = kind === "list" ? env(variable + "S") || undefined : undefined;
+  if (value !== undefined && plural !== undefined) {
+    throw new CliError(`${variable} and ${variable}S are both set: set one of them`);
   }
-  const colon = text.indexOf(":");
-  if (colon <= 0) throw new CliError(`--user: expected NAME:PASSWORD or random, got "${text}"`);
-  return { name: text.slice(0, colon), password: text.slice(colon + 1) };
+  if (value === undefined && plural === undefined) return undefined;
+  if (plural !== undefined) return { value: items(plural), variable: variable + "S" };
+  if (kind === "list") return { value: items(value!), variable };
+  if (kind !== "boolean") return { value: value!, variable };
+  value = value!.toLowerCase();
+  if (TRUE.includes(value)) return { value: true, variable };
+  if (FALSE.includes(value)) return { value: false, variable };
+  throw new CliError(
+    `${variable}: expected ${TRUE.join(", ")} or ${FALSE.join(", ")}, got "${value}"`,
+  );
 }
 
-function integer(name: string, text: string | undefined): number | undefined {
+const TRUE = ["1", "true", "yes", "on"];
+const FALSE = ["0", "false", "no", "off"];
+
+function items(value: string): string[] {
+  return value.split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+/** Users from `--user` values; `random` marks the one made up. Errors never quote a password. */
+function parseUsers(
+  specs: readonly string[],
+  label: string,
+  fromEnv: boolean,
+): (UserConfig & { password: string; random?: boolean })[] {
+  const users = specs.map((spec, index) => {
+    // `--user random`: fresh credentials, announced in the ready line.
+    if (spec === "random") {
+      const bytes = crypto.getRandomValues(new Uint8Array(12));
+      const password = btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, "x");
+      return { name: `u${crypto.randomUUID().slice(0, 8)}`, password, random: true };
+    }
+    const colon = spec.indexOf(":");
+    // The value is not quoted back: it may be (part of) a password.
+    if (colon <= 0) {
+      const which = specs.length > 1 ? ` (item ${index + 1})` : "";
+      const hint = fromEnv ? "; items are separated by commas, so a password cannot hold one" : "";
+      throw new CliError(`${label}${which}: expected NAME:PASSWORD or random${hint}`);
+    }
+    const name = spec.slice(0, colon);
+    const password = spec.slice(colon + 1);
+    if (password === "") throw new CliError(`${label}: user "${name}" has an empty password`);
+    return { name, password };
+  });
+  if (users.filter((user) => user.random).length > 1) {
+    throw new CliError(`${label}: random can be given only once`);
+  }
+  const seen = new Set<string>();
+  for (const { name } of users) {
+    if (seen.has(name)) throw new CliError(`${label}: user "${name}" is given twice`);
+    seen.add(name);
+  }
+  return users;
+}
+
+function wholeNumber(label: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new CliError(`--${name}: expected a whole number, got "${text}"`);
+  if (!/^\d+$/.test(text)) throw new CliError(`${label}: expected a whole number, got "${text}"`);
   return Number(text);
 }
 
-function seconds(name: string, text: string | undefined): number | undefined {
+function milliseconds(label: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(text)) throw new CliError(`--${name}: expected seconds, got "${text}"`);
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new CliError(`${label}: expected seconds, got "${text}"`);
   return Math.round(Number(text) * 1000);
 }

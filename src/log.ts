@@ -93,12 +93,83 @@ export type LogLevelName = "debug" | "info" | "warning" | "error";
 /** Output format of {@linkcode configureLogging}. */
 export type LogFormat = "text" | "json";
 
+/**
+ * Characters never written raw into a log line: C0 controls (CR and LF would start a forged
+ * record, ESC starts the ANSI sequences that clear or rewrite an operator's terminal), DEL, C1
+ * controls (U+009B is a one-byte CSI for some terminals), the Unicode line and paragraph
+ * separators, the bidirectional controls that reorder what a reader sees ("Trojan Source"), and
+ * lone surrogates (not encodable as UTF-8).
+ */
+const UNSAFE =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** A value that can stand bare in a line: printable ASCII without space, quote or backslash. */
+const BARE = /^[!#-\[\]-~]+$/;
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+function escapeChar(char: string): string {
+  const code = char.charCodeAt(0);
+  return NAMED[char] ??
+    (code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Renders one value of a log message, as logfmt does: a plain token (an address, a number, a
+ * path without spaces) stays bare; anything else is quoted, with `"` and `\` escaped and every
+ * unsafe character written as an escape (`\x1b`, `\r`, `\n`, `\u202e`). Client-supplied text
+ * (user names, paths, verbs) can therefore never start a new line, move the cursor or pass for a
+ * fixed part of the message: `user "x from 10.9.9.9"` is visibly one value.
+ *
+ * @example
+ * ```ts
+ * import { formatLogValue } from "./log.ts";
+ * formatLogValue("203.0.113.9"); // 203.0.113.9
+ * formatLogValue("x from 10.9.9.9"); // "x from 10.9.9.9"
+ * formatLogValue("\x1b[2Jevil"); // "\x1b[2Jevil"
+ * ```
+ */
+export function formatLogValue(
+  value: unknown,
+  inspect: (value: unknown) => string = (value) => Deno.inspect(value),
+): string {
+  if (typeof value === "string") {
+    if (BARE.test(value)) return value;
+    return `"${value.replace(/["\\]/g, "\\$&").replace(UNSAFE, escapeChar)}"`;
+  }
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return String(value);
+  }
+  // Errors, objects: whatever inspect says, kept on one line (an error message may quote a client).
+  return inspect(value).replace(UNSAFE, escapeChar);
+}
+
+/** Renders a LogTape message (text, value, text, ...) with {@linkcode formatLogValue}. */
+function renderMessage(parts: readonly unknown[], inspect: (value: unknown) => string): string {
+  let text = "";
+  for (let i = 0; i < parts.length; i++) {
+    text += i % 2 === 0 ? String(parts[i]) : formatLogValue(parts[i], inspect);
+  }
+  return text;
+}
+
+/** Unicode characters that are valid inside a JSON string but unwelcome on a terminal. */
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
 const encoder = new TextEncoder();
 
 /**
  * Sends ftpgate's records to stderr, as readable lines or as JSON lines. stdout stays free for
  * the one ready line that scripts read. A library user who already configures LogTape can
  * instead add a logger for the `ftpgate` category to their own configuration.
+ *
+ * Both formats write one line per record, whatever the values hold (see
+ * {@linkcode formatLogValue}); a JSON line is always valid JSON, with its message rendered the
+ * same way as the text line's (`"message":"Login failed from 203.0.113.9: user bob"`) and the
+ * raw values under `properties`.
  *
  * @example
  * ```ts ignore
@@ -110,13 +181,8 @@ export async function configureLogging(format: LogFormat, level: LogLevelName): 
   holding = true;
   try {
     await load();
-    const { configure, getTextFormatter, jsonLinesFormatter } = await import("@logtape/logtape");
-    // Strings unquoted, so that `from 203.0.113.9` is easy to match for fail2ban.
-    const text = getTextFormatter({
-      timestamp: "rfc3339",
-      value: (value, inspect) => typeof value === "string" ? value : inspect(value),
-    });
-    const formatter = format === "json" ? jsonLinesFormatter : text;
+    const { configure } = await import("@logtape/logtape");
+    const formatter = await createFormatter(format);
     await configure({
       reset: true,
       sinks: {
@@ -135,4 +201,42 @@ export async function configureLogging(format: LogFormat, level: LogLevelName): 
     holding = false;
     if (loggers !== undefined) flush();
   }
+}
+
+/**
+ * The formatter {@linkcode configureLogging} writes with: one line per record, ending in `\n`,
+ * every value rendered by {@linkcode formatLogValue}. For a LogTape configuration of your own.
+ *
+ * @example
+ * ```ts
+ * import { createFormatter } from "./log.ts";
+ * const format = await createFormatter("json");
+ * const line = format({
+ *   category: ["ftpgate", "security"],
+ *   level: "warning",
+ *   message: ["Login failed from ", "203.0.113.9", ": user ", "x from 10.9.9.9", ""],
+ *   rawMessage: "Login failed from {remote}: user {user}",
+ *   timestamp: 0,
+ *   properties: { remote: "203.0.113.9", user: "x from 10.9.9.9" },
+ * });
+ * JSON.parse(line).message; // 'Login failed from 203.0.113.9: user "x from 10.9.9.9"'
+ * ```
+ */
+export async function createFormatter(format: LogFormat): Promise<(record: LogRecord) => string> {
+  const { getTextFormatter, jsonLinesFormatter } = await import("@logtape/logtape");
+  const inspect = (value: unknown) => Deno.inspect(value, { colors: false });
+  if (format === "json") {
+    // LogTape's JSON lines (field order, errors, bigints, cycles), with the message rendered by
+    // formatLogValue instead of JSON-quoting every string inside it.
+    return (record) =>
+      jsonLinesFormatter({ ...record, message: [renderMessage(record.message, inspect)] })
+        .replace(JSON_UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  }
+  // "ftpgate.security", as in the JSON lines' "logger" field: ASCII, so that a fail2ban filter
+  // matches it whatever encoding fail2ban reads the log with.
+  return getTextFormatter({
+    timestamp: "rfc3339",
+    category: ".",
+    value: (value: unknown) => formatLogValue(value, inspect),
+  });
 }

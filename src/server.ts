@@ -487,7 +487,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     }
     record.count++;
     // One line per failure, with the address, in a fixed form for fail2ban.
-    log.security.warning("Login failed for user {user} from {remote}", { user, remote: ip });
+    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
     if (record.count >= options.banAfterFailures && record.bannedUntil <= now) {
       record.bannedUntil = now + options.banDurationMs;
       this.events.emit({

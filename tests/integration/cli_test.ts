@@ -432,3 +432,103 @@ Deno.test("the ready file appears only once the server accepts connections", asy
   equal(raw.banner.code, 220);
   await terminate(cli);
 });
+
+Deno.test("--user random without --ready-file puts its credentials in the ready line's URL", async () => {
+  await using cli = startCli(["--root", "memory:", "--port", "0", "--user", "random"]);
+  await waitFor(() => cli.stdout().includes("\n"), "the ready line", 15_000);
+  const url = new URL(cli.stdout().split(" ")[0]);
+  equal(cli.stdout(), `${url.href}\n`, "one line, the URL alone");
+  match(url.username, /^u[0-9a-f]{8}$/);
+  match(url.password, /^[A-Za-z0-9]{16}$/);
+  {
+    await using client = await connectFtp(url.href);
+    await uploadBytes(client, "r.txt", "random");
+    equal(await downloadText(client, "r.txt"), "random");
+  }
+  await terminate(cli);
+  ok(!cli.stderr().includes(url.password), "the password is not in the logs");
+});
+
+Deno.test("the ready file is readable by its owner only and removed at exit", async () => {
+  await using dir = localDir();
+  const file = `${dir.path}/ready.json`;
+  // A ready file from an earlier run, readable by all, and a stale temporary file.
+  Deno.writeTextFileSync(file, "old\n", { mode: 0o644 });
+  Deno.chmodSync(file, 0o644);
+  Deno.writeTextFileSync(`${file}.tmp`, "stale", { mode: 0o644 });
+  for (const stop of ["SIGTERM", "--exit-after"] as const) {
+    const args = ["--root", "memory:", "--port", "0", "--user", "random", "--ready-file", file];
+    await using cli = startCli(stop === "SIGTERM" ? args : [...args, "--exit-after", "0.5"]);
+    const line = await cli.ready();
+    equal(Deno.statSync(file).mode! & 0o777, 0o600, "mode of the ready file");
+    equal(JSON.parse(Deno.readTextFileSync(file)).password, line.password);
+    if (stop === "SIGTERM") await terminate(cli);
+    else equal((await cli.wait(10_000)).code, 0);
+    deepEqual([...Deno.readDirSync(dir.path)].map((entry) => entry.name), [], `after ${stop}`);
+  }
+});
+
+Deno.test("a busy --implicit-tls-port is named in the error, exit 1", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = busy.addr.port;
+  await using cli = startCli(
+    ["--root", "memory:", "--port", "0", "--tls-self-signed", "--implicit-tls-port", String(port)],
+  );
+  const exit = await cli.wait(10_000);
+  equal(exit.code, 1, exit.stderr);
+  equal(exit.stderr, `ftpgate: --implicit-tls-port ${port} on 127.0.0.1 is already in use\n`);
+});
+
+Deno.test("a root that is a file exits 1 (cannot start), not 2 (bad flag)", async () => {
+  await using dir = localDir();
+  const file = `${dir.path}/not-a-dir`;
+  Deno.writeTextFileSync(file, "x");
+  await using cli = startCli(["--root", file, "--port", "0"]);
+  const exit = await cli.wait(10_000);
+  equal(exit.code, 1, exit.stderr);
+  equal(exit.stderr, `ftpgate: root is not a directory: ${file}\n`);
+});
+
+Deno.test("bad values exit 2, name the flag, end with Try --help and never echo a password", async () => {
+  const cases: [args: string[], env: Record<string, string>, message: string][] = [
+    [["--user", "a:1", "--user", "a:2"], {}, '--user: user "a" is given twice'],
+    [["--user", "alice:"], {}, '--user: user "alice" has an empty password'],
+    [
+      [],
+      { FTPGATE_ANONYMOUS: "maybe" },
+      "FTPGATE_ANONYMOUS: expected 1, true, yes, on or " +
+      '0, false, no, off, got "maybe"',
+    ],
+    [
+      [],
+      { FTPGATE_USER: "a:1", FTPGATE_USERS: "b:2" },
+      "FTPGATE_USER and FTPGATE_USERS are " +
+      "both set: set one of them",
+    ],
+    [
+      ["--max-line-length", "10"],
+      {},
+      "--max-line-length: expected an integer from 64 to 1048576, got 10",
+    ],
+    [
+      [],
+      { FTPGATE_IDLE_TIMEOUT: "99999999" },
+      "--idle-timeout (from FTPGATE_IDLE_TIMEOUT): " +
+      "expected seconds from 0 to 2147483.647, got 99999999",
+    ],
+    [
+      [],
+      { FTPGATE_USERS: "alice:pa,s3cr3t9" },
+      "--user (from FTPGATE_USERS) (item 2): " +
+      "expected NAME:PASSWORD or random; items are separated by commas, so a password cannot " +
+      "hold one",
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    await using cli = startCli(["--root", "memory:", "--port", "0", ...args], { env });
+    const exit = await cli.wait(10_000);
+    equal(exit.code, 2, `${args.join(" ")} ${JSON.stringify(env)}: ${exit.stderr}`);
+    equal(exit.stderr, `ftpgate: ${message}\nTry --help.\n`);
+    ok(!exit.stderr.includes("s3cr3t9"));
+  }
+});

@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { CliError, envName, envNames, helpText, parseCli, VERSION } from "../../src/cli.ts";
 
 /** An env lookup backed by a plain object. */
@@ -43,6 +43,8 @@ const FLAGS = [
   "require-tls",
   "require-tls-data",
   "require-tls-session-reuse",
+  "stdin-lifeline",
+  "parent-lifeline",
   "log-format",
   "log-level",
   "help",
@@ -91,7 +93,7 @@ Deno.test("parseCli() reads every flag", () => {
     "--data-timeout",
     "1.5",
     "--stall-timeout",
-    "0",
+    "0.25",
     "--max-line-length",
     "512",
     "--max-login-attempts",
@@ -127,7 +129,7 @@ Deno.test("parseCli() reads every flag", () => {
     maxSessionsPerIp: 2,
     idleTimeoutMs: 60_000,
     dataTimeoutMs: 1500,
-    stallTimeoutMs: 0,
+    stallTimeoutMs: 250,
     maxLineLength: 512,
     maxLoginAttempts: 5,
     loginFailureDelayMs: 250,
@@ -261,17 +263,129 @@ Deno.test("parseCli() reads users from FTPGATE_USERS or FTPGATE_USER as a comma 
     expected,
   );
   deepEqual(parseCli([], envOf({ FTPGATE_USER: "alice:one,bob:t:wo" })).serve.users, expected);
-  // FTPGATE_USER wins over FTPGATE_USERS; --user wins over both.
-  deepEqual(
-    parseCli([], envOf({ FTPGATE_USER: "a:1", FTPGATE_USERS: "b:2" })).serve.users,
-    [{ name: "a", password: "1" }],
-  );
+  // --user wins over the variables.
   deepEqual(
     parseCli(["--user", "c:3"], envOf({ FTPGATE_USERS: "b:2" })).serve.users,
     [{ name: "c", password: "3" }],
   );
   equal(parseCli([], envOf({ FTPGATE_USERS: "alice:one" })).serve.anonymous, false);
-  throws(() => parseCli([], envOf({ FTPGATE_USERS: "alice" })), cliError(/^--user:/));
+  throws(
+    () => parseCli([], envOf({ FTPGATE_USERS: "alice" })),
+    cliError(/^--user \(from FTPGATE_USERS\): expected NAME:PASSWORD/),
+  );
+});
+
+Deno.test("parseCli() refuses FTPGATE_USER and FTPGATE_USERS together", () => {
+  throws(
+    () => parseCli([], envOf({ FTPGATE_USER: "a:1", FTPGATE_USERS: "b:2" })),
+    cliError(/^FTPGATE_USER and FTPGATE_USERS are both set/),
+  );
+  // A flag makes both irrelevant; an empty variable counts as unset.
+  deepEqual(
+    parseCli(["--user", "c:3"], envOf({ FTPGATE_USER: "a:1", FTPGATE_USERS: "b:2" })).serve.users,
+    [{ name: "c", password: "3" }],
+  );
+  deepEqual(
+    parseCli([], envOf({ FTPGATE_USER: "", FTPGATE_USERS: "b:2" })).serve.users,
+    [{ name: "b", password: "2" }],
+  );
+});
+
+Deno.test("parseCli() refuses duplicate user names, empty passwords and two random users", () => {
+  const cases: [args: string[], env: Record<string, string>, pattern: RegExp][] = [
+    [["--user", "a:1", "--user", "a:2"], {}, /^--user: user "a" is given twice$/],
+    [[], { FTPGATE_USERS: "a:1,b:2,a:3" }, /^--user \(from FTPGATE_USERS\): user "a" is given/],
+    [["--user", "alice:"], {}, /^--user: user "alice" has an empty password$/],
+    [[], { FTPGATE_USER: "alice:" }, /^--user \(from FTPGATE_USER\): user "alice" has an empty/],
+    [["--user", "random", "--user", "random"], {}, /^--user: random can be given only once$/],
+  ];
+  for (const [args, env, pattern] of cases) {
+    throws(() => parseCli(args, envOf(env)), cliError(pattern), args.join(" ") || String(env));
+  }
+  // Different names with the same password are fine.
+  equal(parseCli(["--user", "a:1", "--user", "b:1"]).serve.users?.length, 2);
+});
+
+Deno.test("parseCli() never echoes a password in a --user or FTPGATE_USERS error", () => {
+  const secrets = ["s3cr3t-tail", "hunter2"];
+  const attempts: [string[], Record<string, string>][] = [
+    [[], { FTPGATE_USERS: "alice:pa,s3cr3t-tail" }],
+    [[], { FTPGATE_USER: "s3cr3t-tail" }],
+    [["--user", "hunter2"], {}],
+    [["--user", "alice:ok", "--user", "hunter2"], {}],
+  ];
+  for (const [args, env] of attempts) {
+    try {
+      parseCli(args, envOf(env));
+      ok(false, "should throw");
+    } catch (error) {
+      ok(error instanceof CliError, String(error));
+      for (const secret of secrets) ok(!error.message.includes(secret), error.message);
+    }
+  }
+  throws(
+    () => parseCli([], envOf({ FTPGATE_USERS: "alice:pa,s3cr3t-tail" })),
+    cliError(/\(item 2\): expected NAME:PASSWORD or random; items are separated by commas/),
+  );
+});
+
+Deno.test("parseCli() marks the user made up by --user random", () => {
+  const config = parseCli(["--user", "alice:pw", "--user", "random"]);
+  const random = config.randomUser!;
+  deepEqual(config.serve.users?.[1], random);
+  match(random.name, /^u[0-9a-f]{8}$/);
+  match(random.password, /^[A-Za-z0-9]{16}$/);
+  equal(parseCli(["--user", "alice:pw"]).randomUser, undefined);
+});
+
+Deno.test("parseCli() names the flag, not the library's option, in range errors", () => {
+  const cases: [args: string[], env: Record<string, string>, message: string][] = [
+    [
+      ["--max-line-length", "10"],
+      {},
+      "--max-line-length: expected an integer from 64 to 1048576, got 10",
+    ],
+    [
+      [],
+      { FTPGATE_MAX_LINE_LENGTH: "10" },
+      "--max-line-length (from FTPGATE_MAX_LINE_LENGTH): expected an integer from 64 to 1048576, got 10",
+    ],
+    [["--port", "70000"], {}, "--port: expected an integer from 0 to 65535, got 70000"],
+    [
+      ["--idle-timeout", "99999999"],
+      {},
+      "--idle-timeout: expected seconds from 0 to 2147483.647, got 99999999",
+    ],
+    [
+      ["--tls-self-signed", "--tls-sniff", "20"],
+      {},
+      "--tls-sniff: expected seconds from 0 to 10, got 20",
+    ],
+    [
+      ["--max-sessions", "0"],
+      {},
+      "--max-sessions: expected an integer from 1 to 9007199254740991, got 0",
+    ],
+    [["--pasv-ports", "1-2"], {}, "--pasv-ports: expected an integer from 1024 to 65535, got 1"],
+    [
+      ["--tls-self-signed", "--implicit-tls-port", "70000"],
+      {},
+      "--implicit-tls-port: expected an integer from 0 to 65535, got 70000",
+    ],
+    [["--user", "a b:c"], {}, '--user: invalid user name "a b"'],
+    [
+      ["--tls-self-signed", "--port", "2121", "--implicit-tls-port", "2121"],
+      {},
+      "--implicit-tls-port: 2121 is already --port",
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    throws(() => parseCli(args, envOf(env)), (error: unknown) => {
+      ok(error instanceof CliError, String(error));
+      equal(error.message, message);
+      return true;
+    });
+  }
 });
 
 Deno.test("parseCli() lets a command-line flag win over its environment variable", () => {
@@ -282,7 +396,7 @@ Deno.test("parseCli() lets a command-line flag win over its environment variable
   equal(config.logLevel, "debug");
 });
 
-Deno.test("parseCli() reads boolean variables as true only for 1, true, yes, on", () => {
+Deno.test("parseCli() reads boolean variables as 1/true/yes/on or 0/false/no/off only", () => {
   const cases: [value: string, expected: boolean][] = [
     ["1", true],
     ["true", true],
@@ -294,20 +408,29 @@ Deno.test("parseCli() reads boolean variables as true only for 1, true, yes, on"
     ["no", false],
     ["off", false],
     ["", false],
-    ["2", false],
   ];
   for (const [value, expected] of cases) {
     equal(parseCli([], envOf({ FTPGATE_ALLOW_FXP: value })).serve.allowFxp, expected, value);
+  }
+  for (const value of ["2", "maybe", "y", "enabled"]) {
+    throws(
+      () => parseCli([], envOf({ FTPGATE_ANONYMOUS: value })),
+      cliError(/^FTPGATE_ANONYMOUS: expected 1, true, yes, on or 0, false, no, off, got "/),
+      value,
+    );
   }
 });
 
 Deno.test("parseCli() ignores empty variables and validates the others like flags", () => {
   equal(parseCli([], envOf({ FTPGATE_PORT: "", FTPGATE_ROOT: "" })).serve.port, 2121);
   equal(parseCli([], envOf({ FTPGATE_ROOT: "" })).serve.root, ".");
-  throws(() => parseCli([], envOf({ FTPGATE_PORT: "abc" })), cliError(/^--port:/));
-  throws(() => parseCli([], envOf({ FTPGATE_IDLE_TIMEOUT: "5m" })), cliError(/^--idle-timeout:/));
-  throws(() => parseCli([], envOf({ FTPGATE_PASV_PORTS: "x" })), cliError(/^--pasv-ports:/));
-  throws(() => parseCli([], envOf({ FTPGATE_LOG_FORMAT: "xml" })), cliError(/^--log-format:/));
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ FTPGATE_PORT: "abc" }, /^--port \(from FTPGATE_PORT\): expected a whole number/],
+    [{ FTPGATE_IDLE_TIMEOUT: "5m" }, /^--idle-timeout \(from FTPGATE_IDLE_TIMEOUT\):/],
+    [{ FTPGATE_PASV_PORTS: "x" }, /^--pasv-ports \(from FTPGATE_PASV_PORTS\): expected a port/],
+    [{ FTPGATE_LOG_FORMAT: "xml" }, /^--log-format \(from FTPGATE_LOG_FORMAT\):/],
+  ];
+  for (const [env, pattern] of cases) throws(() => parseCli([], envOf(env)), cliError(pattern));
 });
 
 Deno.test("envName() maps a flag to its variable", () => {

@@ -1,4 +1,4 @@
-import { deepEqual, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import type { CliConfig } from "../../src/cli.ts";
 import { type ExtraPaths, permissionFlags as flagsFor } from "../../src/permissions.ts";
 
@@ -126,4 +126,59 @@ Deno.test("permissionFlags() on Linux also grants read on /proc/self/fd (listing
     "--allow-write=/srv/ftp",
   ]);
   deepEqual(permissionFlags(config({ root: "memory:" }), [], { linux: true }), ["--allow-net"]);
+});
+
+Deno.test("permissionFlags() grants the ready file and its temporary file, not their directory", () => {
+  const ready = { ...config(), readyFile: "/run/ftpgate/ready.json" };
+  deepEqual(permissionFlags(ready, []), [
+    "--allow-net",
+    "--allow-read=/srv/ftp,/run/ftpgate/ready.json,/run/ftpgate/ready.json.tmp",
+    "--allow-write=/srv/ftp,/run/ftpgate/ready.json,/run/ftpgate/ready.json.tmp",
+  ]);
+  // "-" prints the ready line only: no file.
+  deepEqual(permissionFlags({ ...config({ root: "memory:" }), readyFile: "-" }, []), [
+    "--allow-net",
+  ]);
+});
+
+Deno.test("permissionFlags() grants appending to the transcript file only", () => {
+  deepEqual(permissionFlags(config({ root: "memory:", transcript: "/tmp/t/x.jsonl" }), []), [
+    "--allow-net",
+    "--allow-write=/tmp/t/x.jsonl",
+  ]);
+  deepEqual(permissionFlags(config({ root: "memory:", transcript: true }), []), ["--allow-net"]);
+});
+
+Deno.test("permissionFlags() grants what main.ts does with the ready file and transcript", async () => {
+  // The real thing: a Deno process with exactly these flags writes, renames, reads and removes
+  // the ready file as main.ts does, and appends to the transcript.
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  try {
+    const ready = `${dir}/ready.json`;
+    const transcript = `${dir}/t.jsonl`;
+    const flags = permissionFlags(
+      { ...config({ root: "memory:", transcript }), readyFile: ready },
+      [],
+    );
+    const script = [
+      `Deno.writeTextFileSync(${JSON.stringify(ready + ".tmp")}, "x", { createNew: true });`,
+      `Deno.renameSync(${JSON.stringify(ready + ".tmp")}, ${JSON.stringify(ready)});`,
+      `Deno.readTextFileSync(${JSON.stringify(ready)});`,
+      `Deno.removeSync(${JSON.stringify(ready)});`,
+      `Deno.openSync(${JSON.stringify(transcript)}, { append: true, create: true }).close();`,
+      `try { Deno.writeTextFileSync(${JSON.stringify(dir + "/other")}, "no"); } catch (e) {`,
+      `  if (!(e instanceof Deno.errors.NotCapable)) throw e; console.log("refused"); }`,
+    ].join("\n");
+    Deno.writeTextFileSync(`${dir}/script.ts`, script);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", ...flags, `${dir}/script.ts`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    equal(output.code, 0, stderr);
+    equal(new TextDecoder().decode(output.stdout), "refused\n", "nothing else is writable");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
