@@ -359,7 +359,7 @@ class Checker {
     if (tls === undefined) return;
     const at = (key: string) => ["tls", key];
     if ((tls.cert === undefined) !== (tls.key === undefined)) {
-      this.add(at(tls.cert === undefined ? "key" : "cert"), "tls.cert and tls.key go together");
+      this.add(at(tls.cert === undefined ? "cert" : "key"), "tls.cert and tls.key go together");
     } else if (tls.cert !== undefined && tls.key !== undefined) {
       if (tls.self_signed) this.add(at("self_signed"), "excludes tls.cert and tls.key");
       serve.tls = {

@@ -227,7 +227,9 @@ export const ConfigSchema = z.strictObject({
   }).meta({ description: "Text of the 220 greeting." }).optional(),
   passive: z.strictObject({
     ports: z.union([
-      z.string().regex(/^\d{1,5}-\d{1,5}$/),
+      z.string().regex(/^\d{1,5}-\d{1,5}$/, {
+        error: 'expected a port range: "50000-50100" or [50000, 50100]',
+      }),
       z.tuple([count(1024, "First port.", 65535), count(1024, "Last port.", 65535)]),
     ], { error: 'expected a port range: "50000-50100" or [50000, 50100]' }).meta({
       description: "Ports for passive data connections, inclusive.",
