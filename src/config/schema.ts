@@ -296,6 +296,7 @@ export const ConfigSchema = z.strictObject({
     exit_after: seconds("Shut down after this long.").optional(),
     exit_when_idle: seconds("Exit 0 after this long with no session.").optional(),
     stdin_lifeline: flag("Shut down when stdin closes (parent died).").optional(),
+    parent_lifeline: flag("Shut down when the parent process exits.").optional(),
   }, { error: "expected a run object" }).optional(),
   faults: z.array(z.string({ error: "expected a fault spec" }), {
     error: "expected a list of fault specs",

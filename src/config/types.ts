@@ -47,6 +47,7 @@ export interface ConfigRun {
   exitAfterMs?: number;
   exitWhenIdleMs?: number;
   stdinLifeline?: boolean;
+  parentLifeline?: boolean;
 }
 
 /** S3 settings in the shape of `S3Settings` (the `s3` branch's `openS3Storage`). */

@@ -3,12 +3,14 @@
  * in and which tree they get (`auth.http` in the config file).
  *
  * The exchange is modelled on two that operators already run:
- * - SFTPGo's external authentication hook (`docs/external-auth.md`): the credentials POSTed as
- *   JSON (`username`, `password`, `ip`, `protocol`), an HTTP 200 with a user object —
- *   `home_dir`, `permissions` by path, `quota_size`/`quota_files`, `upload_bandwidth`/
- *   `download_bandwidth`, `max_sessions`, `filters.allowed_ip` — meaning "logged in".
- * - AWS Transfer Family's custom identity provider (`custom-lambda-idp`): the event
- *   `{ username, password, protocol, serverId, sourceIp }`, and a response whose
+ * - SFTPGo's external authentication hook (github.com/drakkan/sftpgo, `docs/external-auth.md`):
+ *   the credentials POSTed as JSON (`username`, `password`, `ip`, `protocol`), an HTTP 200
+ *   with a user object — `home_dir`, `permissions` by path, `quota_size`/`quota_files`,
+ *   `upload_bandwidth`/`download_bandwidth`, `max_sessions`, `filters.allowed_ip` — meaning
+ *   "logged in".
+ * - AWS Transfer Family's custom identity provider (Transfer Family user guide, page
+ *   `custom-lambda-idp`): the event `{ username, password, protocol, serverId, sourceIp }`,
+ *   and a response whose
  *   `HomeDirectoryType: "LOGICAL"` with `HomeDirectoryDetails: [{ Entry, Target }]` maps
  *   virtual paths onto real locations — our `mounts: [{ path, root }]`.
  *

@@ -152,7 +152,7 @@ Deno.test("loadConfigFile() maps every section", async () => {
       "login_failure_delay": 0.25, "ban_after": 3, "ban_duration": 120, "shutdown_grace": 5,
     },
     "logging": { "format": "json", "level": "debug", "transcript": "logs/transcript.jsonl" },
-    "run": { "ready_file": "logs/ready.json", "exit_after": 3600, "exit_when_idle": 300, "stdin_lifeline": true },
+    "run": { "ready_file": "logs/ready.json", "exit_after": 3600, "exit_when_idle": 300, "stdin_lifeline": true, "parent_lifeline": false },
     "faults": ["delay=5", "fail-stor=100:552"],
     "http": { "port": 9100, "host": "127.0.0.1", "token_file": "http.token", "metrics": false,
               "status_page": false, "insecure": false, "ready_timeout": 2 },
@@ -211,6 +211,7 @@ Deno.test("loadConfigFile() maps every section", async () => {
     exitAfterMs: 3_600_000,
     exitWhenIdleMs: 300_000,
     stdinLifeline: true,
+    parentLifeline: false,
   });
   deepEqual(config.ops, {
     http: {
@@ -470,7 +471,7 @@ Deno.test("loadConfigFile() checks that roots exist and are directories", async 
     new RegExp(`^root: directory does not exist \\(${s.dir}/server-root\\)$`),
     /^users\[1\]\.mounts\[1\]\.root: directory does not exist \(\/nonexistent\/archive\)$/,
     new RegExp(`^users\\[2\\]\\.root: directory does not exist \\(${s.dir}/carol\\)$`),
-    /^users\[3\]\.root: directory is not a directory \(.*file\.txt\)$/,
+    /^users\[3\]\.root: is not a directory \(.*file\.txt\)$/,
     /^users\[6\]\.root: credentials in an s3:\/\/ URL are not allowed: use s3\.access_key_id_env$/,
     /^anonymous\.root: directory does not exist \(.*\/elsewhere\)$/,
   ]);
