@@ -8,6 +8,7 @@
 
 /** A parsed network: family, prefix length and the network's address as a number. */
 export interface Cidr {
+  /** IPv4 or IPv6. */
   family: 4 | 6;
   /** Prefix length: 0–32 for IPv4, 0–128 for IPv6. */
   bits: number;

@@ -36,6 +36,7 @@ export class ConfigError extends Error {
   /** Every problem found, in file order where known. */
   readonly issues: readonly ConfigIssue[];
 
+  /** An error for `file` with these issues (at least one). */
   constructor(file: string, issues: readonly ConfigIssue[]) {
     super(issues.map((issue) => `${issue.path}: ${issue.message}`).join("\n"));
     this.name = "ConfigError";

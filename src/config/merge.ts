@@ -16,9 +16,13 @@ import type { ConfigLogging, ConfigRun, ConfigServeOptions } from "./types.ts";
 
 /** One source of settings: only what it set explicitly. */
 export interface ConfigLayer {
+  /** Server options. */
   serve?: ConfigServeOptions;
+  /** Ops parts, merged field by field. */
   ops?: OpsOptions;
+  /** Log format and level. */
   logging?: ConfigLogging;
+  /** Process settings. */
   run?: ConfigRun;
 }
 

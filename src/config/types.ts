@@ -37,29 +37,45 @@ export type ConfigServeOptions = Omit<ServeOptions, "root" | "users"> & {
 
 /** Logging settings of the file; absent fields: the CLI's defaults. */
 export interface ConfigLogging {
+  /** `logging.format`: `text` or `json`. */
   format?: LogFormat;
+  /** `logging.level`. */
   level?: LogLevelName;
 }
 
 /** Process-level settings (the CLI's `--ready-file`, `--exit-after`, ...). */
 export interface ConfigRun {
+  /** `run.ready_file` (`--ready-file`), absolute. */
   readyFile?: string;
+  /** `run.exit_after` (`--exit-after`). */
   exitAfterMs?: number;
+  /** `run.exit_when_idle` (`--exit-when-idle`): exit 0 after this long with no session. */
   exitWhenIdleMs?: number;
+  /** `run.stdin_lifeline` (`--stdin-lifeline`). */
   stdinLifeline?: boolean;
+  /** `run.parent_lifeline` (`--parent-lifeline`). */
   parentLifeline?: boolean;
 }
 
 /** S3 settings in the shape of `S3Settings` (the `s3` branch's `openS3Storage`). */
 export interface ConfigS3Settings {
+  /** `s3.endpoint`. */
   endpoint?: string;
+  /** `s3.region`. */
   region?: string;
+  /** `s3.path_style`. */
   pathStyle?: boolean;
+  /** `s3.part_size`, bytes. */
   partSize?: number;
+  /** `s3.max_parts_in_flight`. */
   maxPartsInFlight?: number;
+  /** `s3.max_rename_keys`. */
   maxRenameKeys?: number;
+  /** `s3.rename_concurrency`. */
   renameConcurrency?: number;
+  /** `s3.timeout`. */
   timeoutMs?: number;
+  /** `s3.max_attempts`. */
   maxAttempts?: number;
   /** Resolved from the `*_env` variables named in the file; absent: the `AWS_*` defaults. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -67,11 +83,15 @@ export interface ConfigS3Settings {
 
 /** `auth.http`: options for `HttpIdentityProvider` (give it a `RootOpener` too). */
 export interface ConfigAuthHttp {
+  /** `auth.http.url`. */
   url: string;
-  /** Absolute, existing directories. */
+  /** `auth.http.allowed_roots`: absolute, existing directories. */
   allowedRoots: string[];
+  /** `auth.http.timeout_s`. */
   timeoutMs?: number;
+  /** `auth.http.concurrency`. */
   concurrency?: number;
+  /** `auth.http.cache_s`. */
   cacheMs?: number;
   /** Bearer token for the hook, resolved from `token_env` or `token_file`. */
   token?: string;

@@ -31,6 +31,7 @@
  */
 
 import { formatPath } from "../config/errors.ts";
+import { toUserTree } from "../config/tree.ts";
 import { MountTable } from "../storage/mount.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { Identity, IdentityProvider, LoginContext } from "./identity.ts";
@@ -99,6 +100,7 @@ export class HttpAuthError extends Error {
   /** What went wrong. */
   readonly reason: HttpAuthFailure;
 
+  /** An error for `reason`; `message` must hold no password, URL or path. */
   constructor(reason: HttpAuthFailure, message: string) {
     super(message);
     this.name = "HttpAuthError";
@@ -161,6 +163,7 @@ export class HttpIdentityProvider implements IdentityProvider {
     failures: { busy: 0, timeout: 0, unreachable: 0, status: 0, invalid: 0, closed: 0 },
   };
 
+  /** Checks the options; no I/O until the first login. Throws `TypeError` when they are wrong. */
   constructor(options: HttpIdentityProviderOptions) {
     const url = new URL(options.url);
     if (url.protocol !== "http:" && url.protocol !== "https:") {
@@ -370,7 +373,6 @@ export class HttpIdentityProvider implements IdentityProvider {
       import("../config/schema.ts"),
       import("../config/issues.ts"),
     ]));
-    const { toUserTree } = await import("../config/tree.ts");
     const result = HookAnswerSchema.safeParse(answer);
     if (!result.success) {
       const issues = toConfigIssues(result.error, HookAnswerSchema).slice(0, 3);

@@ -46,6 +46,8 @@ async function expectCannotDecide(
     ok(error instanceof HttpAuthError, `expected HttpAuthError, got ${error}`);
     equal(error.reason, reason);
     match(error.message, text);
+    // The message reaches the server's log: no password, no hook URL, no real path.
+    ok(!/sekrit|ftp-login|127\.0\.0\.1|ftpgate-hook-/.test(error.message), error.message);
     return true;
   });
 }
@@ -130,16 +132,28 @@ Deno.test("HttpIdentityProvider cannot decide on 5xx, redirects, garbage and inv
   using dirs = roots();
   await using hook = startAuthHook(() => new Response("oops", { status: 500 }));
   const hooked = provider(hook.url, dirs.base);
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "status", /answered 500/);
+  await expectCannotDecide(
+    hooked.authenticate("a", "sekrit-pw", context),
+    "status",
+    /answered 500/,
+  );
   hook.answer(() => new Response(null, { status: 302, headers: { location: hook.url + "2" } }));
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "status", /answered 302/);
+  await expectCannotDecide(
+    hooked.authenticate("a", "sekrit-pw", context),
+    "status",
+    /answered 302/,
+  );
   equal(hook.calls.length, 2, "the redirect was not followed");
   hook.answer(() => new Response(null, { status: 204 }));
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "status", /answered 204/);
+  await expectCannotDecide(
+    hooked.authenticate("a", "sekrit-pw", context),
+    "status",
+    /answered 204/,
+  );
   hook.answer(() => new Response("<html>login ok</html>"));
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "invalid", /not JSON/);
+  await expectCannotDecide(hooked.authenticate("a", "sekrit-pw", context), "invalid", /not JSON/);
   hook.answer(() => new Response(""));
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "invalid", /not JSON/);
+  await expectCannotDecide(hooked.authenticate("a", "sekrit-pw", context), "invalid", /not JSON/);
   const invalid: [unknown, RegExp][] = [
     [[1, 2], /expected a JSON object/],
     [{ ok: true }, /root: root or mounts is required/],
@@ -161,10 +175,14 @@ Deno.test("HttpIdentityProvider cannot decide on 5xx, redirects, garbage and inv
   ];
   for (const [body, pattern] of invalid) {
     hook.answer(() => json(body));
-    await expectCannotDecide(hooked.authenticate("a", "p", context), "invalid", pattern);
+    await expectCannotDecide(hooked.authenticate("a", "sekrit-pw", context), "invalid", pattern);
   }
   hook.answer(() => json({ root: "x".repeat(70_000) }));
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "invalid", /larger than 65536/);
+  await expectCannotDecide(
+    hooked.authenticate("a", "sekrit-pw", context),
+    "invalid",
+    /larger than 65536/,
+  );
 });
 
 Deno.test("HttpIdentityProvider refuses roots outside allowed_roots, via .. or a symbolic link too", async () => {
@@ -184,7 +202,7 @@ Deno.test("HttpIdentityProvider refuses roots outside allowed_roots, via .. or a
   ) {
     hook.answer(() => json({ root }));
     await expectCannotDecide(
-      hooked.authenticate("a", "p", context),
+      hooked.authenticate("a", "sekrit-pw", context),
       "invalid",
       /root: is outside auth\.http\.allowed_roots/,
     );
@@ -193,12 +211,12 @@ Deno.test("HttpIdentityProvider refuses roots outside allowed_roots, via .. or a
     json({ mounts: [{ path: "/", root: `${dirs.base}/alice` }, { path: "/x", root: dirs.top }] })
   );
   await expectCannotDecide(
-    hooked.authenticate("a", "p", context),
+    hooked.authenticate("a", "sekrit-pw", context),
     "invalid",
     /mounts\[1\]\.root: is outside/,
   );
   hook.answer(() => json({ root: dirs.base }));
-  ok(await hooked.authenticate("a", "p", context), "the allowed root itself is allowed");
+  ok(await hooked.authenticate("a", "sekrit-pw", context), "the allowed root itself is allowed");
 });
 
 Deno.test("HttpIdentityProvider gives up after timeoutMs and when the hook is unreachable", async () => {
@@ -206,25 +224,54 @@ Deno.test("HttpIdentityProvider gives up after timeoutMs and when the hook is un
   await using hook = startAuthHook(() => "hang");
   const hooked = provider(hook.url, dirs.base, { timeoutMs: 300 });
   const started = performance.now();
-  await expectCannotDecide(hooked.authenticate("a", "p", context), "timeout", /within 300 ms/);
+  await expectCannotDecide(
+    hooked.authenticate("a", "sekrit-pw", context),
+    "timeout",
+    /within 300 ms/,
+  );
   const took = performance.now() - started;
   ok(took >= 250 && took < 3000, `took ${took} ms`);
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = closed.addr.port;
   closed.close();
   await expectCannotDecide(
-    provider(`http://127.0.0.1:${port}/`, dirs.base).authenticate("a", "p", context),
+    provider(`http://127.0.0.1:${port}/`, dirs.base).authenticate("a", "sekrit-pw", context),
     "unreachable",
     /cannot be reached/,
   );
   deepEqual(hooked.stats().failures.timeout, 1);
 });
 
+Deno.test("HttpIdentityProvider's time-out covers a body that never ends", async () => {
+  using dirs = roots();
+  let cancelled = false;
+  await using hook = startAuthHook(() =>
+    new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"root": '));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      }),
+      { headers: { "content-type": "application/json" } },
+    )
+  );
+  await expectCannotDecide(
+    provider(hook.url, dirs.base, { timeoutMs: 300 }).authenticate("a", "sekrit-pw", context),
+    "timeout",
+    /within 300 ms/,
+  );
+  for (let i = 0; i < 100 && !cancelled; i++) await new Promise((r) => setTimeout(r, 10));
+  ok(cancelled, "the hook saw the connection go");
+});
+
 Deno.test("HttpIdentityProvider gives up when the session goes away", async () => {
   using dirs = roots();
   await using hook = startAuthHook(() => "hang");
   const session = new AbortController();
-  const login = provider(hook.url, dirs.base).authenticate("a", "p", {
+  const login = provider(hook.url, dirs.base).authenticate("a", "sekrit-pw", {
     ...context,
     signal: session.signal,
   });
@@ -237,7 +284,7 @@ Deno.test("HttpIdentityProvider refuses logins beyond its concurrency at once", 
   await using hook = startAuthHook(() => "hang");
   const hooked = provider(hook.url, dirs.base, { concurrency: 2, timeoutMs: 2000 });
   const slow = [
-    hooked.authenticate("a", "p", context).catch((error) => error),
+    hooked.authenticate("a", "sekrit-pw", context).catch((error) => error),
     hooked.authenticate("b", "p", context).catch((error) => error),
   ];
   const started = performance.now();
