@@ -13,7 +13,8 @@
 # between the Ceph daemons, one copy of every object, loopback only.
 #
 # Settings (environment): FTPGATE_S3_DIR, FTPGATE_S3_PORT (7480), FTPGATE_S3_MON_PORT (6791),
-# FTPGATE_S3_BUCKET (ftpgate-test), FTPGATE_S3_MEMORY_MIB (memstore size, 8192).
+# FTPGATE_S3_BUCKET (ftpgate-test), FTPGATE_S3_MEMORY_MIB (memstore size, 8192), FTPGATE_S3_INSTALL
+# (set to 0 to never run apt-get: the tests use it, so that a test run never installs packages).
 set -euo pipefail
 
 DIR=${FTPGATE_S3_DIR:-/tmp/ftpgate-rgw}
@@ -68,6 +69,10 @@ install_packages() {
   command -v radosgw >/dev/null || missing+=(radosgw)
   command -v radosgw-admin >/dev/null || missing+=(ceph-common)
   [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "${FTPGATE_S3_INSTALL:-1}" = 0 ]; then
+    log "missing ${missing[*]} (apt-get install ${PACKAGES[*]}); not installing (FTPGATE_S3_INSTALL=0)"
+    return 1
+  fi
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     log "missing ${missing[*]} and cannot install them (needs root and apt-get): apt-get install ${PACKAGES[*]}"
     return 1
@@ -135,7 +140,7 @@ osd objectstore = memstore
 memstore device bytes = $((MEMORY_MIB * 1024 * 1024))
 osd max object size = 1073741824
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:${PORT}
+rgw frontends = beast endpoint=127.0.0.1:${PORT} tcp_nodelay=1
 rgw dns name = localhost
 rgw data = $DIR/rgw
 # Deleted objects are freed soon (the default waits two hours).
