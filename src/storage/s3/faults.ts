@@ -13,8 +13,9 @@ import { type FetchFunction, sleep } from "./client.ts";
 /** Ways for the S3 back end to misbehave. Every field is optional. */
 export interface S3Faults {
   /**
-   * Every `every` requests, answer `count` requests in a row with 503 SlowDown. With `count`
-   * below the retry attempts the client absorbs the burst; at or above, clients see 421.
+   * In every window of `every` requests, the last `count` are answered with 503 SlowDown (so
+   * the first `every - count` requests, the start-up check among them, go through). With
+   * `count` below the retry attempts the client absorbs a burst; at or above, clients see 421.
    */
   slowDown?: { count: number; every: number };
   /** UploadPart number N of every multipart upload fails with 500, on every attempt: 451. */
@@ -88,7 +89,8 @@ export function withS3Faults(inner: FetchFunction, faults: S3Faults): FetchFunct
   return async (request) => {
     const index = requests++;
     const url = new URL(request.url);
-    if (faults.slowDown && index % faults.slowDown.every < faults.slowDown.count) {
+    const slowDown = faults.slowDown;
+    if (slowDown && index % slowDown.every >= slowDown.every - slowDown.count) {
       await request.body?.cancel();
       return errorAnswer(503, "SlowDown");
     }
