@@ -122,9 +122,9 @@ s3Test("APPE of 1 KiB to a 20 MiB object: S3 sends ftpgate almost nothing", asyn
 });
 
 /** 20,000 zero-byte keys under one prefix, kept between runs of the same gateway. */
-async function listFixture(): Promise<{ storage: S3Storage; path: string }> {
+async function listFixture(): Promise<{ prefix: string; path: string }> {
   const prefix = "fixture-list20k/";
-  const storage = await openS3Storage(`s3://${rgw!.bucket}/${prefix}`, rgwSettings());
+  await using storage = await openS3Storage(`s3://${rgw!.bucket}/${prefix}`, rgwSettings());
   let count = 0;
   let token: string | undefined;
   do {
@@ -144,7 +144,7 @@ async function listFixture(): Promise<{ storage: S3Storage; path: string }> {
       }
     }));
   }
-  return { storage, path: "/many" };
+  return { prefix, path: "/many" };
 }
 
 s3Test(
@@ -152,12 +152,11 @@ s3Test(
   async () => {
     const fixture = await listFixture();
     let listRequests = 0;
-    const counting = await openS3Storage(
-      `s3://${rgw!.bucket}/${fixture.storage.location.prefix}`,
+    await using counting = await openS3Storage(
+      `s3://${rgw!.bucket}/${fixture.prefix}`,
       rgwSettings({
-        fetch: (request) => {
+        onRequest: (request) => {
           if (new URL(request.url).searchParams.has("list-type")) listRequests++;
-          return fetch(request);
         },
       }),
     );
@@ -180,12 +179,11 @@ s3Test(
   async () => {
     const fixture = await listFixture();
     let listRequests = 0;
-    const counting = await openS3Storage(
-      `s3://${rgw!.bucket}/${fixture.storage.location.prefix}`,
+    await using counting = await openS3Storage(
+      `s3://${rgw!.bucket}/${fixture.prefix}`,
       rgwSettings({
-        fetch: (request) => {
+        onRequest: (request) => {
           if (new URL(request.url).searchParams.has("list-type")) listRequests++;
-          return fetch(request);
         },
       }),
     );

@@ -83,7 +83,10 @@ export function rgwSettings(extra: S3StorageOptions = {}): S3StorageOptions {
   };
 }
 
-/** An S3Storage on a fresh prefix; disposing it checks and empties the prefix. */
+/**
+ * An S3Storage on a fresh prefix; disposing it closes every storage it opened, then checks that
+ * no multipart upload is pending and empties the prefix.
+ */
 export interface TestBucket extends AsyncDisposable {
   storage: S3Storage;
   /** The key prefix (ends in `/`). */
@@ -97,8 +100,15 @@ export interface TestBucket extends AsyncDisposable {
 /** Opens a fresh prefix. `await using` it. */
 export async function testBucket(name: string, extra: S3StorageOptions = {}): Promise<TestBucket> {
   const prefix = uniquePrefix(name);
-  const open = (more: S3StorageOptions = {}) =>
-    openS3Storage(`s3://${rgw!.bucket}/${prefix}`, rgwSettings({ ...extra, ...more }));
+  const opened: S3Storage[] = [];
+  const open = async (more: S3StorageOptions = {}) => {
+    const storage = await openS3Storage(
+      `s3://${rgw!.bucket}/${prefix}`,
+      rgwSettings({ ...extra, ...more }),
+    );
+    opened.push(storage);
+    return storage;
+  };
   const storage = await open();
   return {
     storage,
@@ -109,8 +119,9 @@ export async function testBucket(name: string, extra: S3StorageOptions = {}): Pr
         (prefix + key).split("/").map(encodeURIComponent).join("/")
       }`,
     async [Symbol.asyncDispose]() {
+      for (const one of opened) await one.close();
       // Cleanup uses a plain storage: the test's one may carry injected faults.
-      const clean = await openS3Storage(`s3://${rgw!.bucket}/${prefix}`, rgwSettings());
+      await using clean = await openS3Storage(`s3://${rgw!.bucket}/${prefix}`, rgwSettings());
       const pending = await clean.pendingUploads();
       for (const upload of pending) {
         await clean.objects.abortUpload(upload.key, upload.uploadId);

@@ -217,7 +217,8 @@ Deno.test("runBounded() keeps to its limit and stops at the first failure", asyn
 
 Deno.test("S3Client.url() encodes keys as SigV4 canonicalises them", () => {
   const settings = resolveS3Settings({ endpoint: "http://127.0.0.1:7480/", env: env(KEYS) });
-  const client = new S3Client(settings, { bucket: "b", prefix: "" });
+  const unused = () => Promise.reject(new Error("no requests in this test"));
+  const client = new S3Client(settings, { bucket: "b", prefix: "" }, unused);
   equal(
     client.url("a b/c+d/(x)!*'~.txt", { uploads: "", prefix: "p/q" }),
     "http://127.0.0.1:7480/b/a%20b/c%2Bd/%28x%29%21%2A%27~.txt?prefix=p%2Fq&uploads",
@@ -226,6 +227,7 @@ Deno.test("S3Client.url() encodes keys as SigV4 canonicalises them", () => {
   const hosted = new S3Client(
     resolveS3Settings({ endpoint: "https://s3.example", pathStyle: false, env: env(KEYS) }),
     { bucket: "media", prefix: "" },
+    unused,
   );
   equal(hosted.url("k"), "https://media.s3.example/k");
 });

@@ -3,7 +3,8 @@
  *
  * Signing is `aws4fetch`'s SigV4 signer (a 2 ms, 96 KB, dependency-free import; the AWS SDK's
  * S3 client costs ~100 ms and ~27 MB to load, see docs/s3.md), loaded on the first request.
- * Requests go through the runtime's `fetch`, which keeps connections alive and pools them.
+ * Requests go through a {@linkcode Transport} (`transport.ts`: `fetch` for downloads,
+ * `node:http` for uploads), both with pooled keep-alive connections.
  *
  * - Bodies are always sized byte arrays: some S3-compatible stores (Ceph RGW) refuse chunked
  *   uploads without a Content-Length, so the upload layer cuts streams into parts first.
@@ -23,6 +24,7 @@
 import type { AwsV4Signer } from "aws4fetch";
 import { S3Error, S3TimeoutError } from "./errors.ts";
 import type { ResolvedS3Settings, S3Location } from "./settings.ts";
+import type { HttpRequest, Transport } from "./transport.ts";
 import { errorCode } from "./xml.ts";
 
 /** One S3 request. */
@@ -40,9 +42,6 @@ export interface S3Request {
   /** Statuses that are answers for the caller rather than errors (404 for HEAD, 412, 416). */
   accept?: readonly number[];
 }
-
-/** A fetch-like function: the runtime's, or one that injects faults. */
-export type FetchFunction = (request: Request) => Promise<Response>;
 
 /** An answer whose body was read as text. */
 export interface TextAnswer {
@@ -105,14 +104,14 @@ function transportError(error: unknown): S3Error {
 export class S3Client {
   readonly #settings: ResolvedS3Settings;
   readonly #bucket: string;
-  readonly #fetch: FetchFunction;
+  readonly #transport: Transport;
   readonly #signingCache = new Map<string, ArrayBuffer>();
   readonly #base: string;
 
-  constructor(settings: ResolvedS3Settings, location: S3Location, fetchFunction?: FetchFunction) {
+  constructor(settings: ResolvedS3Settings, location: S3Location, transport: Transport) {
     this.#settings = settings;
     this.#bucket = location.bucket;
-    this.#fetch = fetchFunction ?? ((request) => fetch(request));
+    this.#transport = transport;
     const endpoint = settings.endpoint;
     const path = endpoint.pathname.replace(/\/+$/, "");
     this.#base = settings.pathStyle
@@ -198,7 +197,7 @@ export class S3Client {
       const signed = await this.#sign(request, signal);
       let response: Response;
       try {
-        response = await this.#fetch(signed);
+        response = await this.#transport(signed);
       } catch (error) {
         if (request.signal?.aborted) throw request.signal.reason;
         if (timeout.signal.aborted) throw timeout.signal.reason;
@@ -221,7 +220,7 @@ export class S3Client {
     }
   }
 
-  async #sign(request: S3Request, signal: AbortSignal): Promise<Request> {
+  async #sign(request: S3Request, signal: AbortSignal): Promise<HttpRequest> {
     const Signer = await loadSigner();
     const { credentials, region } = this.#settings;
     const signer = new Signer({
@@ -236,12 +235,13 @@ export class S3Client {
       cache: this.#signingCache,
     });
     const signed = await signer.sign();
-    return new Request(signed.url.toString(), {
+    return {
       method: request.method,
+      url: signed.url.toString(),
       headers: signed.headers,
-      ...(request.body === undefined ? {} : { body: request.body as Uint8Array<ArrayBuffer> }),
+      ...(request.body === undefined ? {} : { body: request.body }),
       signal,
-    });
+    };
   }
 }
 

@@ -1,14 +1,15 @@
 /**
  * Fault injection at the S3 layer, for people who want to see how their FTP clients cope with
  * a flaky object store: S3 throttling (503 SlowDown bursts), a failing UploadPart, slow GETs.
- * The faults wrap the `fetch` the S3 client uses, so retries, back-off, error mapping and the
+ * The faults wrap the transport the S3 client sends with, so retries, back-off, error mapping and the
  * abort of multipart uploads all run for real; the faulty answers are made up locally and
  * never sent, so the store itself is untouched.
  *
  * @module
  */
 
-import { type FetchFunction, sleep } from "./client.ts";
+import { sleep } from "./client.ts";
+import type { Transport } from "./transport.ts";
 
 /** Ways for the S3 back end to misbehave. Every field is optional. */
 export interface S3Faults {
@@ -81,17 +82,18 @@ function errorAnswer(status: number, code: string): Response {
  * @example
  * ```ts
  * import { withS3Faults } from "./faults.ts";
- * const flaky = withS3Faults((request) => fetch(request), { slowDown: { count: 2, every: 10 } });
+ * import { DefaultTransport } from "./transport.ts";
+ * const transport = new DefaultTransport();
+ * const flaky = withS3Faults(transport.send, { slowDown: { count: 2, every: 10 } });
  * ```
  */
-export function withS3Faults(inner: FetchFunction, faults: S3Faults): FetchFunction {
+export function withS3Faults(inner: Transport, faults: S3Faults): Transport {
   let requests = 0;
   return async (request) => {
     const index = requests++;
     const url = new URL(request.url);
     const slowDown = faults.slowDown;
     if (slowDown && index % slowDown.every >= slowDown.every - slowDown.count) {
-      await request.body?.cancel();
       return errorAnswer(503, "SlowDown");
     }
     const partNumber = url.searchParams.get("partNumber");
@@ -99,7 +101,6 @@ export function withS3Faults(inner: FetchFunction, faults: S3Faults): FetchFunct
       faults.failUploadPart !== undefined && request.method === "PUT" &&
       partNumber === String(faults.failUploadPart) && !request.headers.has("x-amz-copy-source")
     ) {
-      await request.body?.cancel();
       return errorAnswer(500, "InternalError");
     }
     const objectGet = request.method === "GET" && !url.searchParams.has("list-type") &&

@@ -36,3 +36,4 @@ export {
 } from "./settings.ts";
 export { parseS3Faults, type S3Faults, withS3Faults } from "./faults.ts";
 export { S3Error, storageKind } from "./errors.ts";
+export { DefaultTransport, type HttpRequest, type Transport } from "./transport.ts";

@@ -30,6 +30,7 @@ import { listDirectory } from "./list.ts";
 import { type ObjectInfo, S3Objects } from "./objects.ts";
 import { openRead } from "./read.ts";
 import { renameDirectory } from "./rename.ts";
+import { DefaultTransport, type Transport } from "./transport.ts";
 import {
   parseS3Url,
   type ResolvedS3Settings,
@@ -67,8 +68,10 @@ export const S3_CAPABILITIES: StorageCapabilities = Object.freeze({
 export interface S3StorageOptions extends S3Settings {
   /** Misbehave on purpose (see `faults.ts`): for testing FTP clients against a flaky store. */
   faults?: S3Faults;
-  /** The `fetch` to send requests with (default: the runtime's). */
-  fetch?: (request: Request) => Promise<Response>;
+  /** Sends the signed requests (default: {@linkcode DefaultTransport}). */
+  transport?: Transport;
+  /** Called before every request is sent: for metrics and tests (counting listings, say). */
+  onRequest?: (request: { method: string; url: string }) => void;
 }
 
 /** A write with an expected size (ALLO), which raises the part size of a huge upload. */
@@ -117,14 +120,37 @@ export class S3Storage implements Storage {
   readonly #keys: KeyMapper;
   /** Paths with an upload in progress in this process (per instance: see docs/s3.md). */
   readonly #writing = new Set<string>();
+  readonly #ownTransport: DefaultTransport | null;
 
   constructor(location: S3Location, settings: ResolvedS3Settings, options: S3StorageOptions = {}) {
     this.location = location;
     this.settings = settings;
-    const inner = options.fetch ?? ((request: Request) => fetch(request));
-    const send = options.faults ? withS3Faults(inner, options.faults) : inner;
+    this.#ownTransport = options.transport ? null : new DefaultTransport();
+    let send: Transport = options.transport ?? this.#ownTransport!.send;
+    if (options.faults) send = withS3Faults(send, options.faults);
+    const observe = options.onRequest;
+    const inner = send;
+    if (observe) {
+      send = (request) => {
+        observe({ method: request.method, url: request.url });
+        return inner(request);
+      };
+    }
     this.#objects = new S3Objects(new S3Client(settings, location, send));
     this.#keys = new KeyMapper(location.prefix);
+  }
+
+  /**
+   * Closes the pooled upload connections. Call it when the server that uses this storage has
+   * shut down (requests after it fail).
+   */
+  async close(): Promise<void> {
+    await this.#ownTransport?.close();
+  }
+
+  /** Same as {@linkcode close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The typed S3 calls, for tests and tools (listing uploads, seeding a bucket). */
@@ -418,6 +444,7 @@ export async function openS3Storage(
   try {
     await storage.objects.probe(AbortSignal.timeout(storage.settings.timeoutMs));
   } catch (error) {
+    await storage.close();
     throw new S3ConfigError(probeFailure(error, location.bucket));
   }
   return storage;
