@@ -24,8 +24,16 @@ const { values } = parseArgs({
     "parallel": { type: "string", default: "16" },
     "parallel-mib": { type: "string", default: "256" },
     "list-keys": { type: "string", default: "10000" },
+    "rounds": { type: "string", default: "3" },
+    "part-mib": { type: "string", default: "8" },
+    "in-flight": { type: "string", default: "4" },
+    "only": { type: "string", default: "all" },
   },
 });
+const ROUNDS = Number(values.rounds);
+const PART_MIB = Number(values["part-mib"]);
+const IN_FLIGHT = Number(values["in-flight"]);
+const ONLY = values.only;
 const SIZE = Number(values["size-mib"]) * 1024 * 1024;
 const PARALLEL = Number(values.parallel);
 const PARALLEL_SIZE = Number(values["parallel-mib"]) * 1024 * 1024;
@@ -91,7 +99,14 @@ const helper = await openS3Storage(`s3://${rgw.bucket}/${prefix}`, rgwSettings()
 
 const dir = await Deno.makeTempDir({ prefix: "ftpgate-s3bench-" });
 const server = new Deno.Command("deno", {
-  args: ["run", "-A", `${here}bench_server.ts`, `s3://${rgw.bucket}/${prefix}`],
+  args: [
+    "run",
+    "-A",
+    `${here}bench_server.ts`,
+    `s3://${rgw.bucket}/${prefix}`,
+    String(PART_MIB),
+    String(IN_FLIGHT),
+  ],
   env: {
     AWS_ACCESS_KEY_ID: rgw.accessKeyId,
     AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey,
@@ -112,115 +127,130 @@ try {
   const ftp = `ftp://127.0.0.1:${port}`;
   const ftpAuth = ["--user", "bench:bench"];
 
-  // 2. RETR / STOR through ftpgate vs direct.
-  const file = `${dir}/payload`;
-  await run("sh", ["-c", `head -c ${SIZE} /dev/urandom > ${file}`]);
-  const gib = SIZE / 1024 / MiB;
-  const rate = (ms: number) => `${(SIZE / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
-  for (let round = 0; round < 2; round++) {
-    const directPut = await run("curl", [
-      "-sS",
-      "--fail",
-      ...sigv4,
-      "-T",
-      file,
-      objectUrl("direct.bin"),
-    ]);
-    let before = procStat(server.pid);
-    const stor = await run("curl", ["-sS", ...ftpAuth, "-T", file, `${ftp}/via-ftp.bin`]);
-    const storCpu = procStat(server.pid).cpuMs - before.cpuMs;
-    const directGet = await run("curl", [
-      "-sS",
-      "--fail",
-      ...sigv4,
-      "-o",
-      "/dev/null",
-      objectUrl("direct.bin"),
-    ]);
-    before = procStat(server.pid);
-    const retr = await run("curl", ["-sS", ...ftpAuth, "-o", "/dev/null", `${ftp}/via-ftp.bin`]);
-    const retrCpu = procStat(server.pid).cpuMs - before.cpuMs;
+  // 2. RETR / STOR through ftpgate vs direct, alternating, median of ROUNDS.
+  if (ONLY === "all" || ONLY === "transfer") {
+    const file = `${dir}/payload`;
+    await run("sh", ["-c", `head -c ${SIZE} /dev/urandom > ${file}`]);
+    const gib = SIZE / 1024 / MiB;
+    const rate = (ms: number) => `${(SIZE / MiB / (ms / 1000)).toFixed(0)} MiB/s`;
+    const samples = {
+      put: [] as number[],
+      stor: [] as number[],
+      get: [] as number[],
+      retr: [] as number[],
+    };
+    const cpu = { stor: [] as number[], retr: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      samples.put.push(
+        (await run("curl", ["-sS", "--fail", ...sigv4, "-T", file, objectUrl("direct.bin")])).ms,
+      );
+      let before = procStat(server.pid);
+      samples.stor.push(
+        (await run("curl", ["-sS", ...ftpAuth, "-T", file, `${ftp}/via-ftp.bin`])).ms,
+      );
+      cpu.stor.push((procStat(server.pid).cpuMs - before.cpuMs) / gib);
+      samples.get.push(
+        (await run("curl", ["-sS", "--fail", ...sigv4, "-o", "/dev/null", objectUrl("direct.bin")]))
+          .ms,
+      );
+      before = procStat(server.pid);
+      samples.retr.push(
+        (await run("curl", ["-sS", ...ftpAuth, "-o", "/dev/null", `${ftp}/via-ftp.bin`])).ms,
+      );
+      cpu.retr.push((procStat(server.pid).cpuMs - before.cpuMs) / gib);
+    }
+    const m = (values: number[]) =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     out(
-      `transfer ${SIZE / MiB} MiB (round ${round + 1}): STOR ${rate(stor.ms)} vs direct PUT ${
-        rate(directPut.ms)
-      } ` +
-        `(${((directPut.ms / stor.ms) * 100).toFixed(0)}%), server CPU ${
-          (storCpu / gib).toFixed(0)
+      `transfer ${
+        SIZE / MiB
+      } MiB, median of ${ROUNDS} (parts ${PART_MIB} MiB × ${IN_FLIGHT} in flight): ` +
+        `STOR ${rate(m(samples.stor))} vs direct PUT ${rate(m(samples.put))} ` +
+        `(${((m(samples.put) / m(samples.stor)) * 100).toFixed(0)}%), server CPU ${
+          m(cpu.stor).toFixed(0)
         } ms/GiB; ` +
-        `RETR ${rate(retr.ms)} vs direct GET ${rate(directGet.ms)} (${
-          ((directGet.ms / retr.ms) * 100).toFixed(0)
-        }%), ` +
-        `server CPU ${(retrCpu / gib).toFixed(0)} ms/GiB`,
+        `RETR ${rate(m(samples.retr))} vs direct GET ${rate(m(samples.get))} ` +
+        `(${((m(samples.get) / m(samples.retr)) * 100).toFixed(0)}%), server CPU ${
+          m(cpu.retr).toFixed(0)
+        } ms/GiB`,
     );
+    out(`  samples ms: ${JSON.stringify(samples)}`);
+    await Deno.remove(file);
+    await helper.objects.delete(`${prefix}direct.bin`);
+    await helper.objects.delete(`${prefix}via-ftp.bin`);
   }
-  await Deno.remove(file);
-  await helper.objects.delete(`${prefix}direct.bin`);
-  await helper.objects.delete(`${prefix}via-ftp.bin`);
 
   // 3. LIST of 10,000 keys.
-  let next = 0;
-  await Promise.all(Array.from({ length: 48 }, async () => {
-    while (next < LIST_KEYS) {
-      const i = next++;
-      await helper.objects.put(`${prefix}many/k-${String(i).padStart(6, "0")}`, new Uint8Array(0));
+  if (ONLY === "all" || ONLY === "list") {
+    let next = 0;
+    await Promise.all(Array.from({ length: 48 }, async () => {
+      while (next < LIST_KEYS) {
+        const i = next++;
+        await helper.objects.put(
+          `${prefix}many/k-${String(i).padStart(6, "0")}`,
+          new Uint8Array(0),
+        );
+      }
+    }));
+    for (let round = 0; round < 3; round++) {
+      let started = performance.now();
+      let count = 0;
+      let token: string | undefined;
+      do {
+        const page = await helper.objects.list({
+          prefix: `${prefix}many/`,
+          delimiter: "/",
+          maxKeys: 1000,
+          token,
+        });
+        count += page.objects.length;
+        token = page.continuationToken;
+      } while (token !== undefined);
+      const direct = performance.now() - started;
+      started = performance.now();
+      const listing = await run("curl", ["-sS", ...ftpAuth, `${ftp}/many/`]);
+      const viaFtp = performance.now() - started;
+      const lines = listing.stdout.split("\n").filter(Boolean).length;
+      out(
+        `list ${count} keys: direct ListObjectsV2 pagination ${direct.toFixed(0)} ms, ` +
+          `LIST through ftpgate ${viaFtp.toFixed(0)} ms (${lines} lines, curl process included)`,
+      );
     }
-  }));
-  for (let round = 0; round < 3; round++) {
-    let started = performance.now();
-    let count = 0;
-    let token: string | undefined;
-    do {
-      const page = await helper.objects.list({
-        prefix: `${prefix}many/`,
-        delimiter: "/",
-        maxKeys: 1000,
-        token,
-      });
-      count += page.objects.length;
-      token = page.continuationToken;
-    } while (token !== undefined);
-    const direct = performance.now() - started;
-    started = performance.now();
-    const listing = await run("curl", ["-sS", ...ftpAuth, `${ftp}/many/`]);
-    const viaFtp = performance.now() - started;
-    const lines = listing.stdout.split("\n").filter(Boolean).length;
-    out(
-      `list ${count} keys: direct ListObjectsV2 pagination ${direct.toFixed(0)} ms, ` +
-        `LIST through ftpgate ${viaFtp.toFixed(0)} ms (${lines} lines, curl process included)`,
-    );
   }
 
   // 4. Peak RSS during parallel uploads.
-  const idle = procStat(server.pid);
-  resetPeak(server.pid);
-  const partSize = 8 * MiB;
-  const bound = PARALLEL * partSize * 5;
-  const started = performance.now();
-  let peak = 0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, procStat(server.pid).rssKiB);
-  }, 20);
-  await Promise.all(Array.from({ length: PARALLEL }, (_, i) =>
-    run("sh", [
-      "-c",
-      `head -c ${PARALLEL_SIZE} /dev/zero | curl -sS --user bench:bench -T - ${ftp}/par-${i}.bin`,
-    ])));
-  clearInterval(sampler);
-  const seconds = (performance.now() - started) / 1000;
-  const hwm = procStat(server.pid).peakKiB;
-  out(
-    `parallel: ${PARALLEL} × ${PARALLEL_SIZE / MiB} MiB uploads in ${seconds.toFixed(1)} s ` +
-      `(${((PARALLEL * PARALLEL_SIZE) / MiB / seconds).toFixed(0)} MiB/s); server RSS idle ${
-        (idle.rssKiB / 1024).toFixed(0)
-      } MiB, ` +
-      `peak ${(Math.max(peak, hwm) / 1024).toFixed(0)} MiB (sampled ${
-        (peak / 1024).toFixed(0)
-      } MiB), ` +
-      `growth ${((Math.max(peak, hwm) - idle.rssKiB) / 1024).toFixed(0)} MiB vs bound ${
-        bound / MiB
-      } MiB ` +
-      `(${PARALLEL} × 8 MiB × (4 + 1))`,
-  );
+  if (ONLY === "all" || ONLY === "parallel") {
+    const idle = procStat(server.pid);
+    resetPeak(server.pid);
+    const partSize = PART_MIB * MiB;
+    const bound = PARALLEL * partSize * (IN_FLIGHT + 1);
+    const started = performance.now();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, procStat(server.pid).rssKiB);
+    }, 20);
+    await Promise.all(Array.from({ length: PARALLEL }, (_, i) =>
+      run("sh", [
+        "-c",
+        `head -c ${PARALLEL_SIZE} /dev/zero | curl -sS --user bench:bench -T - ${ftp}/par-${i}.bin`,
+      ])));
+    clearInterval(sampler);
+    const seconds = (performance.now() - started) / 1000;
+    const hwm = procStat(server.pid).peakKiB;
+    out(
+      `parallel: ${PARALLEL} × ${PARALLEL_SIZE / MiB} MiB uploads in ${seconds.toFixed(1)} s ` +
+        `(${((PARALLEL * PARALLEL_SIZE) / MiB / seconds).toFixed(0)} MiB/s); server RSS idle ${
+          (idle.rssKiB / 1024).toFixed(0)
+        } MiB, ` +
+        `peak ${(Math.max(peak, hwm) / 1024).toFixed(0)} MiB (sampled ${
+          (peak / 1024).toFixed(0)
+        } MiB), ` +
+        `growth ${((Math.max(peak, hwm) - idle.rssKiB) / 1024).toFixed(0)} MiB vs bound ${
+          bound / MiB
+        } MiB ` +
+        `(${PARALLEL} × ${PART_MIB} MiB × (${IN_FLIGHT} + 1))`,
+    );
+  }
 } finally {
   server.kill("SIGTERM");
   await server.status;
