@@ -15,7 +15,9 @@ import {
   parseS3Faults,
   parseS3Url,
   resolveS3Settings,
+  S3_ENV_NAMES,
   S3ConfigError,
+  s3NetHost,
 } from "../../src/storage/s3/mod.ts";
 import { partSizeFor } from "../../src/storage/s3/upload.ts";
 import { parseListPage, parseRoot } from "../../src/storage/s3/xml.ts";
@@ -269,4 +271,14 @@ Deno.test("parseRoot() throws an <Error> document, even with status 200", async 
     parseRoot("<html>proxy error", 502),
     (e: unknown) => e instanceof S3Error && e.status === 502,
   );
+});
+
+Deno.test("s3NetHost() and S3_ENV_NAMES give what a launcher grants", () => {
+  equal(s3NetHost("s3://media/ftp", { endpoint: "http://127.0.0.1:7480" }), "127.0.0.1:7480");
+  equal(s3NetHost("s3://media", { endpoint: "https://minio.example" }), "minio.example:443");
+  equal(
+    s3NetHost("s3://media", { region: "eu-west-3", env: () => undefined }),
+    "media.s3.eu-west-3.amazonaws.com:443",
+  );
+  ok(S3_ENV_NAMES.includes("AWS_SECRET_ACCESS_KEY"));
 });

@@ -29,9 +29,11 @@ export {
   type ResolvedS3Settings,
   resolveS3Settings,
   S3_DEFAULTS,
+  S3_ENV_NAMES,
   S3ConfigError,
   type S3Credentials,
   type S3Location,
+  s3NetHost,
   type S3Settings,
 } from "./settings.ts";
 export { parseS3Faults, type S3Faults, withS3Faults } from "./faults.ts";

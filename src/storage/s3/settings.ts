@@ -253,3 +253,45 @@ export function resolveS3Settings(settings: S3Settings = {}): ResolvedS3Settings
     retryMaxMs: positiveInteger("retryMaxMs", settings.retryMaxMs ?? S3_DEFAULTS.retryMaxMs),
   };
 }
+
+/**
+ * The environment variables the S3 back end reads: what a launcher passes to `--allow-env`.
+ *
+ * @example
+ * ```ts
+ * import { S3_ENV_NAMES } from "./settings.ts";
+ * `--allow-env=${S3_ENV_NAMES.join(",")}`;
+ * ```
+ */
+export const S3_ENV_NAMES: readonly string[] = Object.freeze([
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_ENDPOINT_URL",
+]);
+
+/**
+ * The `host:port` an S3 root connects to: what a launcher passes to `--allow-net` (with
+ * virtual-hosted addressing the bucket is part of the host name).
+ *
+ * @example
+ * ```ts
+ * import { s3NetHost } from "./settings.ts";
+ * s3NetHost("s3://media/ftp", { endpoint: "http://127.0.0.1:7480" }); // "127.0.0.1:7480"
+ * s3NetHost("s3://media", { region: "eu-west-3" }); // "media.s3.eu-west-3.amazonaws.com:443"
+ * ```
+ */
+export function s3NetHost(url: string, settings: Omit<S3Settings, "credentials"> = {}): string {
+  const { bucket } = parseS3Url(url);
+  const resolved = resolveS3Settings({
+    ...settings,
+    credentials: { accessKeyId: "-", secretAccessKey: "-" },
+  });
+  const { endpoint } = resolved;
+  const port = endpoint.port || (endpoint.protocol === "https:" ? "443" : "80");
+  const host = resolved.pathStyle ? endpoint.hostname : `${bucket}.${endpoint.hostname}`;
+  return `${host}:${port}`;
+}

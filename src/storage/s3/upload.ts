@@ -143,8 +143,9 @@ class UploadSink implements UnderlyingSink<Uint8Array> {
         if (this.#filled > 0) await this.#flush();
         while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
         this.#check();
-        if (this.#plan.exclusive && !this.#objects.conditionalWrites) {
-          // No conditional completion on this store: the best we can do is look first.
+        if (this.#plan.exclusive) {
+          // AWS honours If-None-Match on CompleteMultipartUpload (sent below); Ceph RGW 16 and
+          // Swift ignore it. Looking first narrows their race to one round trip.
           if (await this.#objects.head(this.#plan.key, this.#signal)) {
             throw new StorageError("exists", this.#plan.path);
           }
