@@ -116,6 +116,9 @@ Deno.test("entryName() drops the marker and keys no virtual path can name", () =
   equal(entryName("d//", "d/"), null);
   equal(entryName("d/./", "d/"), null);
   equal(entryName("d/../", "d/"), null);
+  equal(entryName("d/evil\r\n226 done", "d/"), null);
+  equal(entryName("d/nul\0", "d/"), null);
+  equal(entryName("d/tab\tok", "d/"), "tab\tok");
 });
 
 Deno.test("storageKind() maps S3 errors to storage error kinds", () => {

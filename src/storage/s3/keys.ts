@@ -54,10 +54,13 @@ export class KeyMapper {
 /**
  * The entry name a listed key or common prefix stands for under `dirPrefix`, or null for one
  * that no virtual path can name: the directory's own marker, and keys made by other tools
- * with empty, `.` or `..` segments (`a//b`, `a/./b`), which a client could never address.
+ * with empty, `.` or `..` segments (`a//b`, `a/./b`) or with CR, LF or NUL, which a client
+ * could never address (the protocol refuses such paths) and which would break a listing's
+ * lines.
  */
 export function entryName(keyOrPrefix: string, dirPrefix: string): string | null {
   const name = keyOrPrefix.slice(dirPrefix.length).replace(/\/$/, "");
   if (name === "" || name === "." || name === ".." || name.includes("/")) return null;
+  if (/[\r\n\0]/.test(name)) return null;
   return name;
 }

@@ -385,6 +385,18 @@ export class S3Storage implements Storage {
     return Promise.reject(new StorageError("not-supported", path));
   }
 
+  /**
+   * Checks that the bucket answers (HEAD bucket), for a readiness probe: resolves, or throws
+   * `unavailable`/`permission`.
+   */
+  async probe(options?: OperationOptions): Promise<void> {
+    try {
+      await this.#objects.probe(options?.signal);
+    } catch (error) {
+      throw toStorageError(error, "/");
+    }
+  }
+
   /** Multipart uploads in progress under the served prefix (abandoned ones cost money). */
   pendingUploads(options?: OperationOptions): Promise<ListedUpload[]> {
     return this.#objects.listUploads(this.location.prefix, options?.signal);
