@@ -7,6 +7,11 @@
 #   scripts/s3_test_server.sh status   # exit 0 when the gateway answers
 #   scripts/s3_test_server.sh stop     # stops the daemons (by their pid files) and removes the data
 #
+# `swift` as a second argument (`start swift`, `stop swift`, ...) runs OpenStack Swift with its
+# s3api middleware instead (Debian's swift-proxy swift-account swift-container swift-object,
+# tempauth, port 7481, data on disk under $FTPGATE_S3_DIR-swift): an S3 dialect that answers
+# differently (no conditional writes: 501; DeleteObjects needs Content-MD5), for the same tests.
+#
 # `start` is idempotent: a running gateway is reused. Everything lives in $FTPGATE_S3_DIR
 # (default /tmp/ftpgate-rgw); data is held in memory (memstore) and gone after `stop`.
 # Progress goes to stderr, the environment to stdout. Not for production: no authentication
@@ -210,6 +215,213 @@ stop() {
   log "stopped"
 }
 
+# ---- OpenStack Swift + s3api (second flavour) ---------------------------------------------
+SWIFT_DIR="${DIR}-swift"
+SWIFT_PORT=${FTPGATE_SWIFT_PORT:-7481}
+SWIFT_ENDPOINT="http://127.0.0.1:${SWIFT_PORT}"
+SWIFT_PACKAGES=(swift-proxy swift-account swift-container swift-object)
+
+swift_env() {
+  cat <<EOF
+export AWS_ACCESS_KEY_ID=test:tester
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_S3=${SWIFT_ENDPOINT}
+export FTPGATE_S3_BUCKET=${BUCKET}
+EOF
+}
+
+swift_answers() {
+  curl -s -o /dev/null --max-time 2 "$SWIFT_ENDPOINT/" 2>/dev/null
+}
+
+swift_running() {
+  alive "$SWIFT_DIR/run/proxy.pid" && swift_answers
+}
+
+swift_stop_daemons() {
+  local name pid
+  for name in proxy object container account; do
+    if alive "$SWIFT_DIR/run/$name.pid"; then
+      pid=$(cat "$SWIFT_DIR/run/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
+# Creates the bucket through S3. curl cannot sign for Swift's access key (it has a colon, which
+# curl takes for the end of the user name), so this is SigV4 by hand in Python's standard library.
+swift_create_bucket() {
+  /usr/bin/python3 - "$SWIFT_ENDPOINT" "$BUCKET" <<'PY'
+import datetime, hashlib, hmac, sys, urllib.error, urllib.request
+endpoint, bucket = sys.argv[1], sys.argv[2]
+host = endpoint.split("//", 1)[1]
+now = datetime.datetime.now(datetime.timezone.utc)
+amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+headers = {"host": host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": amz_date}
+signed = ";".join(sorted(headers))
+canonical_headers = "".join(f"{k}:{headers[k]}\n" for k in sorted(headers))
+canonical = "\n".join(["PUT", "/" + bucket, "", canonical_headers, signed, "UNSIGNED-PAYLOAD"])
+scope = f"{day}/us-east-1/s3/aws4_request"
+digest = hashlib.sha256(canonical.encode()).hexdigest()
+to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, digest])
+key = b"AWS4testing"
+for part in (day, "us-east-1", "s3", "aws4_request"):
+    key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+headers["authorization"] = (
+    f"AWS4-HMAC-SHA256 Credential=test:tester/{scope}, SignedHeaders={signed}, Signature={signature}"
+)
+try:
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/" + bucket, method="PUT", headers=headers), timeout=10)
+except urllib.error.HTTPError as error:
+    if error.code != 409:
+        raise
+PY
+}
+
+swift_write_conf() {
+  cat >"$SWIFT_DIR/swift.conf" <<EOF
+[swift-hash]
+swift_hash_path_suffix = ftpgate-test
+swift_hash_path_prefix = ftpgate
+[storage-policy:0]
+name = default
+default = yes
+EOF
+  local pair name port
+  for pair in account:6202 container:6201 object:6200; do
+    name=${pair%%:*}
+    port=${pair##*:}
+    cat >"$SWIFT_DIR/$name-server.conf" <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = $port
+devices = $SWIFT_DIR/srv
+mount_check = false
+swift_dir = $SWIFT_DIR
+workers = 0
+log_name = $name
+[pipeline:main]
+pipeline = $name-server
+[app:$name-server]
+use = egg:swift#$name
+EOF
+    swift-ring-builder "$SWIFT_DIR/$name.builder" create 4 1 1 >/dev/null
+    swift-ring-builder "$SWIFT_DIR/$name.builder" add "r1z1-127.0.0.1:$port/d1" 100 >/dev/null
+    swift-ring-builder "$SWIFT_DIR/$name.builder" rebalance >/dev/null
+  done
+  # s3api before tempauth (it turns S3 signatures into Swift auth); slo for multipart uploads.
+  cat >"$SWIFT_DIR/proxy-server.conf" <<EOF
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = ${SWIFT_PORT}
+swift_dir = $SWIFT_DIR
+workers = 0
+log_name = proxy
+[pipeline:main]
+pipeline = catch_errors gatekeeper proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+[filter:tempauth]
+use = egg:swift#tempauth
+user_test_tester = testing .admin
+[filter:s3api]
+use = egg:swift#s3api
+[filter:cache]
+use = egg:swift#memcache
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:copy]
+use = egg:swift#copy
+[filter:slo]
+use = egg:swift#slo
+[filter:dlo]
+use = egg:swift#dlo
+EOF
+}
+
+swift_start() {
+  if swift_running; then
+    log "Swift already running at $SWIFT_ENDPOINT"
+    swift_env
+    return 0
+  fi
+  if ! command -v swift-proxy-server >/dev/null || ! command -v swift-object-server >/dev/null ||
+    ! command -v swift-container-server >/dev/null || ! command -v swift-account-server >/dev/null; then
+    if [ "${FTPGATE_S3_INSTALL:-1}" = 0 ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      log "Swift is not installed (apt-get install ${SWIFT_PACKAGES[*]})"
+      return 1
+    fi
+    log "installing ${SWIFT_PACKAGES[*]} (apt-get)"
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${SWIFT_PACKAGES[@]}" >/dev/null 2>&1 || {
+      log "apt-get install ${SWIFT_PACKAGES[*]} failed"
+      return 1
+    }
+  fi
+  swift_stop_daemons
+  rm -rf "$SWIFT_DIR"
+  mkdir -p "$SWIFT_DIR/srv/d1" "$SWIFT_DIR/run"
+  swift_write_conf
+  log "starting Swift (account, container, object, proxy with s3api) on $SWIFT_ENDPOINT"
+  local name
+  for name in account container object proxy; do
+    "swift-$name-server" "$SWIFT_DIR/$name-server.conf" 9>&- </dev/null >>"$SWIFT_DIR/run/$name.log" 2>&1 &
+    echo $! >"$SWIFT_DIR/run/$name.pid"
+  done
+  for _ in $(seq 300); do swift_answers && break; sleep 0.1; done
+  swift_answers || { log "Swift did not answer; see $SWIFT_DIR/run"; return 1; }
+  swift_create_bucket || { log "could not create bucket $BUCKET on Swift"; return 1; }
+  log "Swift ready at $SWIFT_ENDPOINT, bucket $BUCKET"
+  swift_env
+}
+
+swift_stop() {
+  swift_stop_daemons
+  rm -rf "$SWIFT_DIR"
+  log "Swift stopped"
+}
+
+usage() {
+  echo "usage: $0 start|stop|status|env [rgw|swift]" >&2
+  exit 2
+}
+
+if [ "${2:-rgw}" = swift ]; then
+  case "${1:-}" in
+    start)
+      mkdir -p "$SWIFT_DIR"
+      exec 9>"$SWIFT_DIR.lock"
+      flock 9
+      swift_start
+      ;;
+    stop)
+      exec 9>"$SWIFT_DIR.lock"
+      flock 9
+      swift_stop
+      ;;
+    status) swift_running ;;
+    env)
+      swift_running || { log "Swift not running"; exit 1; }
+      swift_env
+      ;;
+    *) usage ;;
+  esac
+  exit $?
+fi
+[ "${2:-rgw}" = rgw ] || usage
+
 case "${1:-}" in
   start)
     mkdir -p "$DIR"
@@ -228,7 +440,6 @@ case "${1:-}" in
     print_env
     ;;
   *)
-    echo "usage: $0 start|stop|status|env" >&2
-    exit 2
+    usage
     ;;
 esac

@@ -28,16 +28,20 @@ export interface Rgw {
 
 const SCRIPT = new URL("../../scripts/s3_test_server.sh", import.meta.url).pathname;
 
-async function startRgw(): Promise<Rgw | null> {
+/**
+ * Starts (or finds running) a test store: `rgw` (Ceph RADOS Gateway) or `swift` (OpenStack
+ * Swift with s3api). Null, after a loud warning, when it cannot run here.
+ */
+export async function startS3Target(flavour: "rgw" | "swift"): Promise<Rgw | null> {
   // Never install packages from a test run: .ci/run (or a person) does that.
-  const output = await runCommand("bash", [SCRIPT, "start"], {
+  const output = await runCommand("bash", [SCRIPT, "start", flavour], {
     timeoutMs: 120_000,
     env: { FTPGATE_S3_INSTALL: "0" },
   });
   if (output.code !== 0) {
     // deno-lint-ignore no-console
     console.warn(
-      `SKIPPING the S3 back-end tests: the Ceph RGW test server did not start (scripts/s3_test_server.sh start):\n${
+      `SKIPPING the S3 back-end tests on ${flavour}: its test server did not start (scripts/s3_test_server.sh start ${flavour}):\n${
         output.stderr.trim().split("\n").slice(-5).join("\n")
       }`,
     );
@@ -57,7 +61,7 @@ async function startRgw(): Promise<Rgw | null> {
 }
 
 /** The gateway, or null (after a loud warning) when it cannot run here. */
-export const rgw: Rgw | null = await startRgw();
+export const rgw: Rgw | null = await startS3Target("rgw");
 
 /** `ignore` for tests that need the gateway. */
 export const noRgw: boolean = rgw === null;
@@ -73,12 +77,12 @@ export function uniquePrefix(name: string): string {
 }
 
 /** The settings that reach the test gateway (explicit: tests never read AWS_* themselves). */
-export function rgwSettings(extra: S3StorageOptions = {}): S3StorageOptions {
-  if (rgw === null) throw new Error("the RGW test server is not running");
+export function rgwSettings(extra: S3StorageOptions = {}, target = rgw): S3StorageOptions {
+  if (target === null) throw new Error("the S3 test server is not running");
   return {
-    endpoint: rgw.endpoint,
-    region: rgw.region,
-    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
     ...extra,
   };
 }
@@ -98,13 +102,17 @@ export interface TestBucket extends AsyncDisposable {
 }
 
 /** Opens a fresh prefix. `await using` it. */
-export async function testBucket(name: string, extra: S3StorageOptions = {}): Promise<TestBucket> {
+export async function testBucket(
+  name: string,
+  extra: S3StorageOptions = {},
+  target: Rgw | null = rgw,
+): Promise<TestBucket> {
   const prefix = uniquePrefix(name);
   const opened: S3Storage[] = [];
   const open = async (more: S3StorageOptions = {}) => {
     const storage = await openS3Storage(
-      `s3://${rgw!.bucket}/${prefix}`,
-      rgwSettings({ ...extra, ...more }),
+      `s3://${target!.bucket}/${prefix}`,
+      rgwSettings({ ...extra, ...more }, target),
     );
     opened.push(storage);
     return storage;
@@ -115,13 +123,16 @@ export async function testBucket(name: string, extra: S3StorageOptions = {}): Pr
     prefix,
     open,
     url: (key) =>
-      `${rgw!.endpoint}/${rgw!.bucket}/${
+      `${target!.endpoint}/${target!.bucket}/${
         (prefix + key).split("/").map(encodeURIComponent).join("/")
       }`,
     async [Symbol.asyncDispose]() {
       for (const one of opened) await one.close();
       // Cleanup uses a plain storage: the test's one may carry injected faults.
-      await using clean = await openS3Storage(`s3://${rgw!.bucket}/${prefix}`, rgwSettings());
+      await using clean = await openS3Storage(
+        `s3://${target!.bucket}/${prefix}`,
+        rgwSettings({}, target),
+      );
       const pending = await clean.pendingUploads();
       for (const upload of pending) {
         await clean.objects.abortUpload(upload.key, upload.uploadId);
