@@ -20,6 +20,9 @@ export interface S3Relay extends AsyncDisposable {
   /** Breaks every open connection and refuses service until {@linkcode restore}. */
   cut(): void;
   restore(): void;
+  /** Stops forwarding the gateway's bytes (a stalled download) until {@linkcode resume}. */
+  pause(): void;
+  resume(): void;
 }
 
 /** Starts a relay to `target` (an `http://host:port` endpoint). */
@@ -31,6 +34,7 @@ export function startRelay(target: string): S3Relay {
   let down = 0;
   let up = 0;
   let broken = false;
+  let gate: { promise: Promise<void>; open: () => void } | null = null;
 
   const closeQuietly = (conn: Deno.Conn) => {
     try {
@@ -38,10 +42,16 @@ export function startRelay(target: string): S3Relay {
     } catch { /* already closed */ }
   };
 
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, count: (n: number) => void) => {
+  const pipe = async (
+    from: Deno.Conn,
+    to: Deno.Conn,
+    count: (n: number) => void,
+    gated: boolean,
+  ) => {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
+        if (gated && gate !== null) await gate.promise;
         const n = await from.read(buffer);
         if (n === null) break;
         count(n);
@@ -69,8 +79,8 @@ export function startRelay(target: string): S3Relay {
     open.add(client);
     open.add(server);
     await Promise.all([
-      pipe(client, server, (n) => (up += n)),
-      pipe(server, client, (n) => (down += n)),
+      pipe(client, server, (n) => (up += n), false),
+      pipe(server, client, (n) => (down += n), true),
     ]);
     open.delete(client);
     open.delete(server);
@@ -101,13 +111,26 @@ export function startRelay(target: string): S3Relay {
     },
     cut() {
       broken = true;
+      gate?.open();
+      gate = null;
       for (const conn of open) closeQuietly(conn);
       open.clear();
     },
     restore() {
       broken = false;
     },
+    pause() {
+      if (gate !== null) return;
+      let open = () => {};
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      gate = { promise, open };
+    },
+    resume() {
+      gate?.open();
+      gate = null;
+    },
     async [Symbol.asyncDispose]() {
+      gate?.open();
       listener.close();
       for (const conn of open) closeQuietly(conn);
       await accepting;

@@ -192,10 +192,19 @@ s3Test("S3Storage: a download resumes after a broken connection, pinned to its E
   await upload(bucket.storage, "/r.bin", data, {}, MiB);
 
   // Unchanged object: the download survives a cut and is byte-exact.
-  let reader = (await viaRelay.read("/r.bin")).readable.getReader();
+  let gets = 0;
+  const counted = await bucket.open({
+    endpoint: relay.endpoint,
+    retryBaseMs: 1,
+    onRequest: (request) => {
+      if (request.method === "GET") gets++;
+    },
+  });
+  let reader = (await counted.read("/r.bin")).readable.getReader();
   const chunks: Uint8Array[] = [];
   let first = await reader.read();
   chunks.push(first.value!);
+  relay.pause();
   relay.cut();
   relay.restore();
   for (;;) {
@@ -204,10 +213,13 @@ s3Test("S3Storage: a download resumes after a broken connection, pinned to its E
     chunks.push(value);
   }
   assertBytes(concat(chunks), data, "resumed download");
+  ok(gets >= 2, `the download was resumed (${gets} GETs)`);
 
-  // Replaced object: resuming must not splice the new version onto the old one.
+  // Replaced object: resuming must not splice the new version onto the old one. The relay
+  // stalls after the first chunk, so the reader cannot have had the whole body before the cut.
   reader = (await viaRelay.read("/r.bin")).readable.getReader();
   first = await reader.read();
+  relay.pause();
   ok(first.value!.length < data.length);
   await upload(bucket.storage, "/r.bin", randomBytes(24 * MiB, 22), {}, MiB);
   relay.cut();
