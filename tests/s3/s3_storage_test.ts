@@ -287,7 +287,7 @@ s3Test("S3Storage: directory rename moves 500 keys; above the limit nothing move
 });
 
 s3Test(
-  "S3Storage: MFMT writes x-amz-meta-mtime as rclone does; listings keep S3's time",
+  "S3Storage: MFMT writes x-amz-meta-mtime as rclone does, kept across renames",
   async () => {
     await using bucket = await testBucket("mtime");
     const s = bucket.storage;
@@ -302,6 +302,15 @@ s3Test(
     await s.setMtime("/d", when);
     equal((await s.stat("/d")).mtime.getTime(), when.getTime());
     await rejectsWith(s.setMtime("/missing", when), "not-found");
+
+    // Names that need encoding, in the URL and in x-amz-copy-source alike.
+    const odd = "/spaced name+plus%25 ü (1).txt";
+    await put(s, odd, "odd");
+    await s.setMtime(odd, when);
+    await s.rename(odd, "/d/moved ü+.txt");
+    equal(await get(s, "/d/moved ü+.txt"), "odd");
+    equal((await s.stat("/d/moved ü+.txt")).mtime.getTime(), when.getTime());
+    await rejectsWith(s.stat(odd), "not-found");
   },
 );
 

@@ -14,8 +14,8 @@
  *   connection) is sent again whatever its method; one whose effect is unknown (500, a reset
  *   connection, a timeout) only when the caller marked it idempotent. Waits are "full jitter"
  *   exponential back-off, so that many instances hitting the same throttle spread out.
- * - Timeouts: `timeoutMs` until the response headers; callers that stream a body apply it
- *   between chunks too.
+ * - Timeouts: `timeoutMs` until the response headers, plus the time to send the request body
+ *   at 32 KB/s; callers that stream a response body apply `timeoutMs` between chunks too.
  * - Cancellation: the caller's signal aborts the request in flight and any back-off wait.
  *
  * @module
@@ -49,6 +49,9 @@ export interface TextAnswer {
   headers: Headers;
   text: string;
 }
+
+/** The slowest upload rate a request body is given time for: 32 KB/s. */
+const MIN_UPLOAD_BYTES_PER_MS = 32;
 
 /** Longest error body read to find S3's error code; the rest is dropped. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -189,7 +192,10 @@ export class S3Client {
     timeBody: boolean,
   ): Promise<T> {
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new S3TimeoutError()), this.#settings.timeoutMs);
+    // S3 answers an upload only once it has the whole body: allow for sending it at a slow
+    // uplink's pace (an 8 MiB part gets 256 s more), or slow links would time out every part.
+    const budget = this.#settings.timeoutMs + (request.body?.length ?? 0) / MIN_UPLOAD_BYTES_PER_MS;
+    const timer = setTimeout(() => timeout.abort(new S3TimeoutError()), budget);
     const signal = request.signal
       ? AbortSignal.any([request.signal, timeout.signal])
       : timeout.signal;
