@@ -29,15 +29,19 @@ import { errorCode } from "./xml.ts";
 
 /** One S3 request. */
 export interface S3Request {
+  /** HTTP method. */
   method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
   /** Object key; absent for a request on the bucket (listings, bucket probes). */
   key?: string;
   /** Query parameters; `""` values are sent bare (`?uploads`). */
   query?: Record<string, string>;
+  /** Extra headers (signed with the rest). */
   headers?: Record<string, string>;
+  /** A sized body. */
   body?: Uint8Array;
   /** Safe to send again when its effect is unknown (the same request twice = once). */
   idempotent: boolean;
+  /** Aborts the request and any back-off wait. */
   signal?: AbortSignal;
   /** Statuses that are answers for the caller rather than errors (404 for HEAD, 412, 416). */
   accept?: readonly number[];
@@ -45,8 +49,11 @@ export interface S3Request {
 
 /** An answer whose body was read as text. */
 export interface TextAnswer {
+  /** HTTP status. */
   status: number;
+  /** Response headers. */
   headers: Headers;
+  /** The body as text. */
   text: string;
 }
 
@@ -111,6 +118,7 @@ export class S3Client {
   readonly #signingCache = new Map<string, ArrayBuffer>();
   readonly #base: string;
 
+  /** Signs for `location` with `settings`, sends through `transport`. */
   constructor(settings: ResolvedS3Settings, location: S3Location, transport: Transport) {
     this.#settings = settings;
     this.#bucket = location.bucket;

@@ -10,12 +10,21 @@
 
 import { FtpError, StorageError, type StorageErrorKind } from "../../errors.ts";
 
-/** An S3 error answer (status and code), or a transport failure (status 0). */
+/**
+ * An S3 error answer (status and code), or a transport failure (status 0).
+ *
+ * @example
+ * ```ts
+ * import { S3Error } from "./errors.ts";
+ * new S3Error(503, "SlowDown").message; // "S3 503 SlowDown"
+ * ```
+ */
 export class S3Error extends Error {
   /** HTTP status; 0 for a failure before any answer (refused, reset, timed out). */
   readonly status: number;
   /** S3's error code, e.g. `NoSuchKey`, `SlowDown`; `""` when the answer had none. */
   readonly code: string;
+  /** An error for `status` and S3 `code`; a code that is not an identifier is dropped. */
   constructor(status: number, code: string, options?: ErrorOptions) {
     // Codes are identifiers; anything else in that slot is dropped rather than echoed.
     const safe = /^[A-Za-z0-9.]{1,64}$/.test(code) ? code : "";

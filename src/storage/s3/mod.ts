@@ -39,3 +39,6 @@ export {
 export { parseS3Faults, type S3Faults, withS3Faults } from "./faults.ts";
 export { S3Error, storageKind } from "./errors.ts";
 export { DefaultTransport, type HttpRequest, type Transport } from "./transport.ts";
+export type { ObjectInfo, S3Objects, UploadedPart } from "./objects.ts";
+export type { ListedObject, ListedUpload, ListPage } from "./xml.ts";
+export type { S3Client, S3Request, TextAnswer } from "./client.ts";

@@ -22,18 +22,23 @@ import {
 
 /** What HEAD says about an object. */
 export interface ObjectInfo {
+  /** Size in bytes. */
   size: number;
   /** As S3 sends it, quotes included. */
   etag: string;
+  /** S3's Last-Modified. */
   lastModified: Date;
   /** `x-amz-meta-*` values, by lower-case name without the prefix. */
   metadata: Record<string, string>;
+  /** Content-Type, if any. */
   contentType: string | null;
 }
 
 /** A finished part of a multipart upload. */
 export interface UploadedPart {
+  /** Part number, from 1. */
   partNumber: number;
+  /** The part's ETag, as CompleteMultipartUpload wants it. */
   etag: string;
 }
 
@@ -63,6 +68,7 @@ export function metadataHeaders(metadata: Record<string, string>): Record<string
 
 /** The typed S3 calls on one bucket. */
 export class S3Objects {
+  /** The signed-request layer underneath. */
   readonly client: S3Client;
   /** Cleared when the store answers a conditional write with 501 (OpenStack Swift's s3api). */
   conditionalWrites = true;
@@ -70,6 +76,7 @@ export class S3Objects {
   multiDelete = true;
   #md5: Promise<(data: Uint8Array) => string> | undefined;
 
+  /** Typed calls over `client`. */
   constructor(client: S3Client) {
     this.client = client;
   }

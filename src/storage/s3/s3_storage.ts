@@ -76,6 +76,7 @@ export interface S3StorageOptions extends S3Settings {
 
 /** A write with an expected size (ALLO), which raises the part size of a huge upload. */
 export interface S3WriteOptions extends WriteOptions {
+  /** Expected size in bytes (ALLO). */
   sizeHint?: number;
 }
 
@@ -122,6 +123,7 @@ export class S3Storage implements Storage {
   readonly #writing = new Set<string>();
   readonly #ownTransport: DefaultTransport | null;
 
+  /** A storage for `location` with resolved `settings`; no I/O (see openS3Storage). */
   constructor(location: S3Location, settings: ResolvedS3Settings, options: S3StorageOptions = {}) {
     this.location = location;
     this.settings = settings;

@@ -12,13 +12,17 @@
 
 /** S3 credentials: an access key pair, with a session token for temporary credentials. */
 export interface S3Credentials {
+  /** `AWS_ACCESS_KEY_ID`. */
   accessKeyId: string;
+  /** `AWS_SECRET_ACCESS_KEY`. */
   secretAccessKey: string;
+  /** `AWS_SESSION_TOKEN`, for temporary credentials. */
   sessionToken?: string;
 }
 
 /** What a `s3://` root names. */
 export interface S3Location {
+  /** The bucket's name. */
   bucket: string;
   /** Key prefix that is the served root: `""` or ending in `/` (e.g. `"team/ftp/"`). */
   prefix: string;
@@ -87,12 +91,59 @@ export interface S3Settings {
   env?: (name: string) => string | undefined;
 }
 
-/** Settings with every default applied. */
+/** Settings with every default applied (see {@linkcode S3Settings} for each). */
 export interface ResolvedS3Settings {
+  /** The endpoint, with the bucket not yet in it. */
   endpoint: URL;
+  /** Signing region. */
   region: string;
+  /** Bucket in the path (true) or in the host name (false). */
   pathStyle: boolean;
+  /** The key pair (and token) requests are signed with. */
   credentials: S3Credentials;
+  /** Bytes per multipart part. */
+  partSize: number;
+  /** Parts of one upload on their way at once. */
+  maxPartsInFlight: number;
+  /** Most keys a directory rename copies. */
+  maxRenameKeys: number;
+  /** Copies a directory rename runs at once. */
+  renameConcurrency: number;
+  /** Per-request answer time, and longest stall of a download. */
+  timeoutMs: number;
+  /** Attempts of a retryable request. */
+  maxAttempts: number;
+  /** First back-off step. */
+  retryBaseMs: number;
+  /** Longest back-off step. */
+  retryMaxMs: number;
+}
+
+/**
+ * S3's smallest part (all but the last part of a multipart upload).
+ *
+ * @example
+ * ```ts
+ * import { MIN_PART_SIZE } from "./settings.ts";
+ * MIN_PART_SIZE; // 5242880
+ * ```
+ */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's largest part, and the largest single CopyObject/PutObject. */
+export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+/** S3's most parts in one multipart upload. */
+export const MAX_PARTS = 10_000;
+
+/**
+ * The defaults of {@linkcode S3Settings}.
+ *
+ * @example
+ * ```ts
+ * import { S3_DEFAULTS } from "./settings.ts";
+ * S3_DEFAULTS.partSize * (S3_DEFAULTS.maxPartsInFlight + 1); // 41943040: memory per upload
+ * ```
+ */
+export const S3_DEFAULTS: Readonly<{
   partSize: number;
   maxPartsInFlight: number;
   maxRenameKeys: number;
@@ -101,17 +152,7 @@ export interface ResolvedS3Settings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-}
-
-/** S3's smallest part (all but the last part of a multipart upload). */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-/** S3's largest part, and the largest single CopyObject/PutObject. */
-export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
-/** S3's most parts in one multipart upload. */
-export const MAX_PARTS = 10_000;
-
-/** The defaults of {@linkcode S3Settings}. */
-export const S3_DEFAULTS = Object.freeze({
+}> = Object.freeze({
   partSize: 8 * 1024 * 1024,
   maxPartsInFlight: 4,
   maxRenameKeys: 10_000,
@@ -122,15 +163,37 @@ export const S3_DEFAULTS = Object.freeze({
   retryMaxMs: 5_000,
 });
 
-/** A configuration mistake in an S3 root or its settings (for the operator, never a client). */
+/**
+ * A configuration mistake in an S3 root or its settings (for the operator, never a client).
+ *
+ * @example
+ * ```ts
+ * import { parseS3Url, S3ConfigError } from "./settings.ts";
+ * try {
+ *   parseS3Url("s3://key:secret@bucket");
+ * } catch (error) {
+ *   error instanceof S3ConfigError; // true
+ * }
+ * ```
+ */
 export class S3ConfigError extends Error {
+  /** An error with a message for the operator. */
   constructor(message: string) {
     super(message);
     this.name = "S3ConfigError";
   }
 }
 
-/** True for a root string that names an S3 bucket. */
+/**
+ * True for a root string that names an S3 bucket.
+ *
+ * @example
+ * ```ts
+ * import { isS3Url } from "./settings.ts";
+ * isS3Url("s3://media/ftp"); // true
+ * isS3Url("/srv/ftp"); // false
+ * ```
+ */
 export function isS3Url(root: string): boolean {
   return /^s3:\/\//i.test(root);
 }

@@ -19,10 +19,15 @@
 
 /** One HTTP request, already signed. */
 export interface HttpRequest {
+  /** GET, HEAD, PUT, POST or DELETE. */
   method: string;
+  /** The whole URL, query included. */
   url: string;
+  /** Headers, the signature among them. */
   headers: Headers;
+  /** A sized body (never a stream: some stores refuse chunked uploads). */
   body?: Uint8Array;
+  /** Aborts the request (the caller's signal and the request's timeout). */
   signal: AbortSignal;
 }
 
@@ -43,7 +48,17 @@ interface NodeClient {
 /** Statuses whose responses have no body (a Response refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-/** The transport ftpgate uses unless told otherwise. */
+/**
+ * The transport ftpgate uses unless told otherwise. Close it when done with it.
+ *
+ * @example
+ * ```ts
+ * import { DefaultTransport } from "./transport.ts";
+ * const transport = new DefaultTransport();
+ * // new S3Storage(location, settings, { transport: transport.send }) ... then:
+ * await transport.close();
+ * ```
+ */
 export class DefaultTransport {
   #node: Promise<NodeClient> | null = null;
   #closed = false;

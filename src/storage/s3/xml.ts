@@ -62,14 +62,19 @@ export function text1(parent: XmlElement, name: string): string {
 
 /** One object in a listing. */
 export interface ListedObject {
+  /** Full key. */
   key: string;
+  /** Size in bytes. */
   size: number;
+  /** S3's Last-Modified. */
   lastModified: Date;
+  /** ETag, quotes included. */
   etag: string;
 }
 
 /** One page of ListObjectsV2. */
 export interface ListPage {
+  /** Objects (files), in key order. */
   objects: ListedObject[];
   /** Common prefixes (sub-directories), each ending in the delimiter. */
   prefixes: string[];
@@ -138,7 +143,9 @@ export async function parseDeleteErrors(text: string): Promise<{ key: string; co
 
 /** An in-progress multipart upload, from ListMultipartUploads. */
 export interface ListedUpload {
+  /** The object key the upload will create. */
   key: string;
+  /** The upload's id. */
   uploadId: string;
 }
 
