@@ -31,7 +31,7 @@ import {
 import type { CommandTable } from "./spec.ts";
 
 /** Directories with up to this many entries are listed sorted; larger ones in back-end order. */
-export const SORT_LIMIT = 10_000;
+export const SORT_LIMIT = 1_000;
 /** Listing bytes are produced in chunks of about this size, as the connection takes them. */
 const CHUNK_CHARS = 64 * 1024;
 const encoder = new TextEncoder();

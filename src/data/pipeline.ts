@@ -70,7 +70,10 @@ export interface PipelineIo {
   connection: CountingConnection;
   /** Bytes already read from a kept connection (the last transfer's leftover). */
   initial?: Uint8Array;
-  /** Moves bytes from a source to a sink (the transfer's pump, with its cancellation). */
+  /**
+   * Moves bytes from a source to a sink (the transfer's pump, with its cancellation); an
+   * upload's sink is committed only once `beforeClose` resolves.
+   */
   pump(
     source: ReadableStream<Uint8Array> | CountingConnection,
     sink: WritableStream<Uint8Array> | CountingConnection,

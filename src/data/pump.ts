@@ -57,6 +57,8 @@ interface Sink {
  * @param onChunk called with each chunk's length, after it was written.
  * @param signal aborting it cancels both ends at once, even mid-read or mid-write (a stalled
  *   disk or network must not pin the transfer).
+ * @param beforeClose runs when the source has ended, before the sink is closed (committed); a
+ *   rejection aborts the sink instead (it counts as the sink's failure).
  * @returns the number of bytes copied.
  */
 export async function pump(
@@ -64,6 +66,7 @@ export async function pump(
   sink: WritableStream<Uint8Array> | ByteWriter,
   onChunk?: (bytes: number) => void,
   signal?: AbortSignal,
+  beforeClose?: () => Promise<void>,
 ): Promise<number> {
   const from = "getReader" in source ? streamSource(source) : rawSource(source);
   const to = "getWriter" in sink ? streamSink(sink) : rawSink(sink);
@@ -94,6 +97,7 @@ export async function pump(
       onChunk?.(chunk.length);
     }
     try {
+      await beforeClose?.();
       await to.close();
     } catch (error) {
       throw new PumpError("sink", error);

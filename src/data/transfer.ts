@@ -64,6 +64,12 @@ export interface TransferHost {
   keep(connection: KeptConnection): void;
   /** Reports the outcome once, for logs, metrics and events. */
   finished(record: TransferRecord): void;
+  /**
+   * Resolves when an upload whose data has ended may be committed; rejects when the client is
+   * gone (a killed client closes its data connection as if the file had ended: its control
+   * connection closes at the same moment, and a truncated file must not replace the old one).
+   */
+  confirmUpload(): Promise<void>;
 }
 
 /** What the transfer log records. */
@@ -235,7 +241,14 @@ export class Transfer {
     const io: PipelineIo = {
       connection,
       ...(initial ? { initial } : {}),
-      pump: (source, sink, onChunk) => pump(source, sink, onChunk, signal),
+      pump: (source, sink, onChunk) =>
+        pump(
+          source,
+          sink,
+          onChunk,
+          signal,
+          plan.direction === "receive" ? () => this.#host.confirmUpload() : undefined,
+        ),
       mark: (text) => void this.#host.reply(Code.RESTART_MARKER, text).catch(() => {}),
     };
     return plan.direction === "send"

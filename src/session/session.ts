@@ -128,6 +128,7 @@ export class Session {
       data: this.data,
       beforeFirstTransfer: () => this.setNoDelay(),
       ended: (now) => (this.lastActivity = now),
+      closed: () => this.closed,
     });
     this.#context = new SessionContext(this);
   }

@@ -14,6 +14,7 @@ import {
   type TransferSpec,
 } from "../data/transfer.ts";
 import { FtpError } from "../errors.ts";
+import { yieldToIo } from "../io.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
 import { tlsSupport } from "../tls/support.ts";
@@ -33,6 +34,8 @@ export interface TransferRunnerContext {
   beforeFirstTransfer(): void;
   /** A transfer ended (the session is active again). */
   ended(now: number): void;
+  /** The session has begun to close (the client went away, or the server shuts it down). */
+  closed(): boolean;
 }
 
 /** Starts, aborts and reports one session's transfers, one at a time. */
@@ -55,6 +58,12 @@ export class TransferRunner {
       protect: (connection, signal) => this.#protect(connection, signal),
       keep: (connection) => context.data.keep(connection),
       finished: (record) => this.#finished(record),
+      confirmUpload: async () => {
+        await yieldToIo(); // a control connection's end that arrived with the data's
+        if (context.closed()) {
+          throw new FtpError(Code.TRANSFER_ABORTED, "Control connection closed; upload discarded.");
+        }
+      },
     });
     this.current = transfer;
     transfer.done.then(() => {
