@@ -13,8 +13,14 @@
 
 import "./tls/mod.ts"; // the library serves FTPS out of the box
 
-export { FtpServer, MEMORY_ROOT, serve, type ShutdownOptions } from "./server.ts";
-export { DEFAULTS, type ServeOptions } from "./options.ts";
+export {
+  FtpServer,
+  MEMORY_ROOT,
+  type Reconfiguration,
+  serve,
+  type ShutdownOptions,
+} from "./server.ts";
+export { DEFAULTS, type PassiveAddressRule, type ServeOptions } from "./options.ts";
 export type { Faults } from "./faults/parse.ts";
 export type { PortRange } from "./data/passive.ts";
 export type {

@@ -7,6 +7,7 @@
  */
 
 import { isIPv4 } from "./data/address.ts";
+import { cidrProblem } from "./net/cidr.ts";
 import type { PortRange } from "./data/passive.ts";
 import type { Faults } from "./faults/parse.ts";
 import type { IdentityProvider } from "./identity/identity.ts";
@@ -58,6 +59,13 @@ export interface ServeOptions {
   passivePorts?: PortRange | readonly [number, number];
   /** Address advertised in PASV replies, for servers behind NAT. Default: the control connection's. */
   passiveAddress?: string;
+  /**
+   * Addresses advertised to clients by network, checked in order before `passiveAddress`: the
+   * first entry whose networks (CIDR) hold the client's address gives the address, where
+   * `"local"` means the address the client reached us on. Typical behind NAT: private and
+   * loopback clients get `"local"`, everyone else `passiveAddress`.
+   */
+  passiveAddresses?: readonly PassiveAddressRule[];
   /** Aborting it shuts the server down. */
   signal?: AbortSignal;
   /** Text of the 220 greeting. */
@@ -147,6 +155,14 @@ export interface ServeOptions {
   onListen?: (addr: Deno.NetAddr) => void;
 }
 
+/** One entry of {@linkcode ServeOptions.passiveAddresses}. */
+export interface PassiveAddressRule {
+  /** Client networks, in CIDR notation (`10.0.0.0/8`, `::1/128`). */
+  networks: readonly string[];
+  /** The IPv4 address to advertise to them, or `"local"` for the control connection's. */
+  address: string;
+}
+
 /** Options with every default filled in. */
 export interface ResolvedOptions {
   root: string | Storage;
@@ -157,6 +173,7 @@ export interface ResolvedOptions {
   identity: IdentityProvider | undefined;
   passivePorts: PortRange | undefined;
   passiveAddress: string | undefined;
+  passiveAddresses: readonly PassiveAddressRule[];
   banner: string;
   maxSessions: number;
   maxSessionsPerIp: number;
@@ -243,6 +260,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     identity: options.identity,
     passivePorts,
     passiveAddress: options.passiveAddress,
+    passiveAddresses: options.passiveAddresses ?? [],
     banner: options.banner ?? DEFAULTS.banner,
     maxSessions: options.maxSessions ?? DEFAULTS.maxSessions,
     maxSessionsPerIp: options.maxSessionsPerIp ?? DEFAULTS.maxSessionsPerIp,
@@ -288,6 +306,17 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     throw new TypeError(
       `passiveAddress: expected an IPv4 address, got "${resolved.passiveAddress}"`,
     );
+  }
+  for (const [index, rule] of resolved.passiveAddresses.entries()) {
+    if (rule.address !== "local" && !isIPv4(rule.address)) {
+      throw new TypeError(
+        `passiveAddresses[${index}].address: expected an IPv4 address or "local"`,
+      );
+    }
+    for (const network of rule.networks) {
+      const problem = cidrProblem(network);
+      if (problem !== null) throw new TypeError(`passiveAddresses[${index}].networks: ${problem}`);
+    }
   }
   checkInteger("port", resolved.port, 0, 65535);
   for (

@@ -12,7 +12,7 @@ import { logEvents } from "./event_log.ts";
 import { EventHub } from "./events.ts";
 import { applyFaults, type FaultableSeams } from "./faults/decorators.ts";
 import type { IdentityProvider } from "./identity/identity.ts";
-import { StaticIdentityProvider } from "./identity/static.ts";
+import { type RootOpener, StaticIdentityProvider } from "./identity/static.ts";
 import { writeAll } from "./io.ts";
 import { log } from "./log.ts";
 import { acceptLoop } from "./net/accept.ts";
@@ -51,6 +51,40 @@ const SHUTDOWN_LINGER_MS = 50;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 type TcpListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+
+/** What {@linkcode FtpServer.reconfigure} may change while the server runs. */
+export type Reconfiguration = Omit<
+  ServeOptions,
+  | "root"
+  | "hostname"
+  | "port"
+  | "implicitTlsPort"
+  | "tls"
+  | "tlsSniffMs"
+  | "requireTlsSessionReuse"
+  | "transcript"
+  | "faults"
+  | "signal"
+  | "onListen"
+>;
+
+/** Options that need a restart: the sockets, the root, TLS itself (as in Reconfiguration). */
+const FIXED_OPTIONS: readonly string[] = [
+  "root",
+  "hostname",
+  "port",
+  "implicitTlsPort",
+  "tls",
+  "tlsSniffMs",
+  "requireTlsSessionReuse",
+  "transcript",
+  "faults",
+  "signal",
+  "onListen",
+];
+
+/** How long a replaced identity provider may finish the logins it had started. */
+const RETIRE_PROVIDER_MS = 30_000;
 
 /**
  * Options for {@linkcode FtpServer.shutdown}.
@@ -97,7 +131,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   #greeted!: () => void;
 
   readonly #listeners: TcpListener[];
-  readonly #options: ResolvedOptions;
+  #options: ResolvedOptions;
   readonly #tls: TlsContext | null;
   readonly #sessions = new Set<Session>();
   /** Connections accepted but not yet sessions (TLS sniffing or handshaking). */
@@ -105,7 +139,13 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   readonly #perIp = new Map<string, number>();
   readonly #failures = new Map<string, { count: number; since: number; bannedUntil: number }>();
   readonly #services: SessionServices;
-  readonly #identity: IdentityProvider;
+  #identity: IdentityProvider;
+  #faultyIdentity: IdentityProvider;
+  /** The options as given to serve(), for reconfigure(). */
+  #given: ServeOptions;
+  readonly #openRoot: RootOpener;
+  /** Replaced identity providers finishing their logins, and when they stop. */
+  readonly #retiring = new Map<IdentityProvider, ReturnType<typeof setTimeout>>();
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;
@@ -125,7 +165,10 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     storage: Storage,
     identity: IdentityProvider,
     tls: TlsContext | null,
+    parts: { given: ServeOptions; openRoot: RootOpener },
   ) {
+    this.#given = parts.given;
+    this.#openRoot = parts.openRoot;
     this.#listeners = implicitListener ? [listener, implicitListener] : [listener];
     this.#options = options;
     this.#tls = tls;
@@ -140,18 +183,21 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       : new Transcript(typeof options.transcript === "string" ? options.transcript : null);
     this.#identity = identity;
     logEvents(this.events);
-    const seams: FaultableSeams = {
-      identity,
-      commands: COMMANDS,
-      createReplyChannel: (writer) => ({ write: (bytes) => writeAll(writer, bytes) }),
-      createDataSetup: (context) => new DataSetup(context),
-    };
-    const faulty = options.faults
-      ? applyFaults(seams, options.faults, () => this.#deadPassivePort())
-      : seams;
+    const faulty = this.#withFaults(identity);
+    // The options and the identity provider are read through getters: reconfigure() (SIGHUP)
+    // swaps them for new logins while running sessions keep what they logged in with.
+    this.#faultyIdentity = faulty.identity;
+    const current = () => ({ options: this.#options, identity: this.#faultyIdentity });
     this.#services = {
-      options,
-      ...faulty,
+      get options() {
+        return current().options;
+      },
+      get identity() {
+        return current().identity;
+      },
+      commands: faulty.commands,
+      createReplyChannel: faulty.createReplyChannel,
+      createDataSetup: faulty.createDataSetup,
       tls,
       transcript: this.#transcript,
       events: this.events,
@@ -165,6 +211,62 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     };
     this.#acceptLoops.push(this.#acceptLoop(listener, false));
     if (implicitListener) this.#acceptLoops.push(this.#acceptLoop(implicitListener, true));
+  }
+
+  /**
+   * Applies new settings to new logins and connections without dropping a session (SIGHUP with
+   * a changed config file): users, anonymous access or an identity provider, limits, passive
+   * addresses, banner. Sessions already logged in keep their identity. What needs the sockets
+   * or the root again (host, port, root, TLS on or off) cannot change: TypeError. Validates
+   * everything before changing anything; a bad value throws and the old settings stay.
+   */
+  reconfigure(changes: Reconfiguration): void {
+    for (const fixed of FIXED_OPTIONS) {
+      if (fixed in changes) throw new TypeError(`${fixed}: cannot change without a restart`);
+    }
+    const given = { ...this.#given, ...changes };
+    const next = resolveOptions({ ...given, root: this.storage });
+    const identityChanged = "users" in changes || "anonymous" in changes || "identity" in changes;
+    let identity = this.#identity;
+    if (identityChanged) {
+      identity = next.identity ?? new StaticIdentityProvider({
+        users: next.users,
+        anonymous: next.anonymous,
+        storage: this.storage,
+        openRoot: this.#openRoot,
+      });
+    }
+    // Nothing has failed: apply.
+    const old = this.#identity;
+    const ownedOld = this.#given.identity === undefined; // one passed in is the caller's
+    this.#given = given;
+    this.#options = next;
+    if (identityChanged) {
+      this.#identity = identity;
+      this.#faultyIdentity = this.#withFaults(identity).identity;
+      // The old provider's logins in flight finish; its workers stop a little later.
+      if (ownedOld && old !== identity) {
+        const timer = setTimeout(() => {
+          this.#retiring.delete(old);
+          void old.close?.();
+        }, RETIRE_PROVIDER_MS);
+        Deno.unrefTimer(timer);
+        this.#retiring.set(old, timer);
+      }
+    }
+    log.server.info("Configuration reloaded");
+  }
+
+  /** The seams with the configured faults applied (none: as they are). */
+  #withFaults(identity: IdentityProvider): FaultableSeams {
+    const seams: FaultableSeams = {
+      identity,
+      commands: COMMANDS,
+      createReplyChannel: (writer) => ({ write: (bytes) => writeAll(writer, bytes) }),
+      createDataSetup: (context) => new DataSetup(context),
+    };
+    const faults = this.#options.faults;
+    return faults ? applyFaults(seams, faults, () => this.#deadPassivePort()) : seams;
   }
 
   /** Sessions currently connected. */
@@ -346,7 +448,12 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     }
     this.#transcript?.close();
     // Only a provider the server made is the server's to close (one passed in is the caller's).
-    if (this.#options.identity === undefined) await this.#identity.close?.();
+    if (this.#given.identity === undefined) await this.#identity.close?.();
+    for (const [provider, timer] of this.#retiring) {
+      clearTimeout(timer);
+      await provider.close?.();
+    }
+    this.#retiring.clear();
     // The port is free only once the accept loops have seen their listener close.
     await Promise.all(this.#acceptLoops);
     log.server.info("Server on {host} port {port} stopped", {
@@ -580,7 +687,10 @@ export function serve(options: ServeOptions = {}): FtpServer {
       throw error;
     }
   }
-  const server = new FtpServer(listener, implicitListener, resolved, storage, identity, tls);
+  const server = new FtpServer(listener, implicitListener, resolved, storage, identity, tls, {
+    given: options,
+    openRoot,
+  });
   if (storage instanceof LocalStorage) removeStaleUploads(storage, server);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });
   if (server.implicitTlsAddr) {

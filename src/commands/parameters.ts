@@ -14,6 +14,7 @@ import {
 import type { Endpoint } from "../data/address.ts";
 import { describeRepresentation, IMAGE, type Representation } from "../data/representation.ts";
 import { FtpError } from "../errors.ts";
+import { inNetworks } from "../net/cidr.ts";
 import { Code } from "../protocol/codes.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import { storageOf } from "./guards.ts";
@@ -150,9 +151,22 @@ function eprt(ctx: CommandContext, arg: string): Reply {
   return reply(Code.OK, "EPRT command successful. Consider using EPSV.");
 }
 
+/**
+ * The address a 227 reply gives this client: by network first (behind NAT, clients inside get
+ * the local address and those outside the public one), then the configured one, then ours.
+ */
+function passiveAddressFor(ctx: CommandContext): string {
+  for (const rule of ctx.options.passiveAddresses) {
+    if (inNetworks(rule.networks, ctx.remoteHost)) {
+      return rule.address === "local" ? ctx.localHost : rule.address;
+    }
+  }
+  return ctx.options.passiveAddress ?? ctx.localHost;
+}
+
 function pasv(ctx: CommandContext): Reply {
   if (ctx.state.epsvAll) throw new FtpError(Code.BAD_SEQUENCE, "EPSV ALL in effect; use EPSV.");
-  const advertised = ctx.options.passiveAddress ?? ctx.localHost;
+  const advertised = passiveAddressFor(ctx);
   // A 227 reply can only carry an IPv4 address (RFC 2428 §1).
   if (!isIPv4(advertised)) throw new FtpError(Code.CANT_OPEN_DATA, "PASV needs IPv4; use EPSV.");
   const port = ctx.data.armPassive();

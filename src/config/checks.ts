@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseAddress } from "./cidr.ts";
+import { parseAddress } from "../net/cidr.ts";
 import { type ConfigIssue, formatPath } from "./errors.ts";
 import type { EnvLookup } from "./types.ts";
 

@@ -17,7 +17,7 @@
 import { z } from "zod";
 import { PERMISSIONS } from "../identity/rules.ts";
 import { ACTIVITY_TYPES } from "../ops/activity.ts";
-import { cidrProblem, parseAddress } from "./cidr.ts";
+import { cidrProblem, parseAddress } from "../net/cidr.ts";
 
 const MAX_MS = 2 ** 31 - 1;
 

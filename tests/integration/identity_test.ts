@@ -267,3 +267,29 @@ result(out)
   match((await python<{ login: string }>(t("sha", "password"), attempt)).result.login, /^230 /);
   match((await python<{ login: string }>(t("sha", "Password"), attempt)).result.login, /^530 /);
 });
+
+Deno.test("reconfigure() changes users and limits for new logins without dropping a session", async () => {
+  await using server = serve({ root: "memory:", users: [{ name: "old", password: "pw" }] });
+  await using kept = await RawClient.connect(server.addr.port);
+  await kept.login("old", "pw");
+  server.reconfigure({ users: [{ name: "new", password: "pw2" }], maxLoginAttempts: 1 });
+  // The session logged in before goes on.
+  await kept.expect("PWD", 257);
+  await using c = await RawClient.connect(server.addr.port);
+  await c.expect("USER old", 331);
+  await c.expect("PASS pw", 421); // gone, and one attempt is now the limit
+  await using d = await RawClient.connect(server.addr.port);
+  await d.login("new", "pw2");
+  // What cannot change, and bad values, throw and leave the settings as they were.
+  for (const changes of [{ port: 1 }, { maxSessions: 0 }]) {
+    let threw = false;
+    try {
+      server.reconfigure(changes as Parameters<typeof server.reconfigure>[0]);
+    } catch {
+      threw = true;
+    }
+    equal(threw, true, JSON.stringify(changes));
+  }
+  await using e = await RawClient.connect(server.addr.port);
+  await e.login("new", "pw2");
+});

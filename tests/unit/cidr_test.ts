@@ -6,7 +6,7 @@ import {
   inNetworks,
   parseAddress,
   parseCidr,
-} from "../../src/config/cidr.ts";
+} from "../../src/net/cidr.ts";
 
 Deno.test("cidrProblem() accepts networks and names what is wrong with the rest", () => {
   const table: [string, string | null][] = [
