@@ -12,6 +12,7 @@ import { logEvents } from "./event_log.ts";
 import { EventHub } from "./events.ts";
 import { applyFaults, type FaultableSeams } from "./faults/decorators.ts";
 import type { IdentityProvider } from "./identity/identity.ts";
+import { Admissions } from "./identity/admission.ts";
 import { type RootOpener, StaticIdentityProvider } from "./identity/static.ts";
 import { writeAll } from "./io.ts";
 import { log } from "./log.ts";
@@ -146,6 +147,12 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   readonly #openRoot: RootOpener;
   /** Replaced identity providers finishing their logins, and when they stop. */
   readonly #retiring = new Map<IdentityProvider, ReturnType<typeof setTimeout>>();
+  /** Per-user conditions and state: sessions at once, quotas, bandwidth. */
+  readonly #admissions = new Admissions((user) => {
+    let count = 0;
+    for (const session of this.#sessions) if (session.state.identity?.name === user) count++;
+    return count;
+  });
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;
@@ -207,7 +214,8 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (remote, user) => this.#loginFailed(remote, user),
       isBanned: (ip) => (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
-      loginSucceeded: () => {},
+      admitLogin: (identity, session) => this.#admissions.admit(identity, session),
+      throttleFor: (identity) => this.#admissions.throttleFor(identity),
     };
     this.#acceptLoops.push(this.#acceptLoop(listener, false));
     if (implicitListener) this.#acceptLoops.push(this.#acceptLoop(implicitListener, true));

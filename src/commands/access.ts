@@ -58,10 +58,16 @@ async function pass(ctx: CommandContext, password: string): Promise<Reply | void
     }
     throw new FtpError(Code.NOT_LOGGED_IN, "Login incorrect.");
   }
-  state.identity = identity;
+  const admission = ctx.login.admit(identity);
+  if ("refusal" in admission) {
+    state.pendingUser = null;
+    const { code, text, close } = admission.refusal;
+    if (close) return ctx.close(code, text);
+    throw new FtpError(code, text);
+  }
+  state.identity = admission.identity;
   state.pendingUser = null;
-  state.cwd = identity.home ?? "/";
-  ctx.login.succeeded(identity);
+  state.cwd = admission.identity.home ?? "/";
   return reply(Code.LOGGED_IN, "Login successful.");
 }
 

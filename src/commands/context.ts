@@ -57,9 +57,18 @@ export interface LoginPort {
   isBanned(): boolean;
   /** Records a failed login; returns how long to wait before answering. */
   failed(user: string): number;
-  /** Records a successful login (events, per-user session limits). */
-  succeeded(identity: Identity): void;
+  /**
+   * Checks the user's own conditions once the password is right (TLS, networks, sessions at
+   * once) and gives the identity the session works with (its storage under the user's quota):
+   * or a refusal to answer with.
+   */
+  admit(identity: Identity): Admission;
 }
+
+/** The outcome of {@linkcode LoginPort.admit}. */
+export type Admission =
+  | { identity: Identity }
+  | { refusal: { code: number; text: string; close: boolean } };
 
 /** The command table as HELP sees it. */
 export interface CommandLookup {

@@ -11,6 +11,7 @@ import type { TransferDirection } from "../events.ts";
 import { Code } from "../protocol/codes.ts";
 import { type DataConnection, KeptConnection } from "./connection.ts";
 import { CountingConnection } from "./counting.ts";
+import { type Throttle, ThrottledConnection } from "../limits/throttled.ts";
 import {
   type PipelineIo,
   type PipelineOutcome,
@@ -64,6 +65,8 @@ export interface TransferHost {
   keep(connection: KeptConnection): void;
   /** Reports the outcome once, for logs, metrics and events. */
   finished(record: TransferRecord): void;
+  /** The user's bandwidth limits, when there are any. */
+  throttle?: Throttle;
   /**
    * Resolves when an upload whose data has ended may be committed; rejects when the client is
    * gone (a killed client closes its data connection as if the file had ended: its control
@@ -182,7 +185,9 @@ export class Transfer {
       this.#checkAborted();
       this.flowing = true;
       this.lastProgress = Date.now();
-      const counted = new CountingConnection(connection, (bytes) => {
+      const throttle = this.#host.throttle;
+      const limited = throttle ? new ThrottledConnection(connection, throttle, signal) : connection;
+      const counted = new CountingConnection(limited, (bytes) => {
         this.bytes += bytes;
         this.lastProgress = Date.now();
       });

@@ -70,7 +70,8 @@ export class SessionContext implements CommandContext {
         }),
       isBanned: () => services.isBanned(remoteHost),
       failed: (user) => services.loginFailed(remoteHost, user),
-      succeeded: (identity) => services.loginSucceeded(identity),
+      admit: (identity) =>
+        services.admitLogin(identity, { remoteHost, secure: session.state.secure }),
     };
   }
 

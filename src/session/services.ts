@@ -5,7 +5,9 @@
  * @module
  */
 
+import type { Admission } from "../commands/context.ts";
 import type { CommandRegistry } from "../commands/registry.ts";
+import type { Throttle } from "../limits/throttled.ts";
 import type { DataSetupContext, SessionDataSetup } from "../data/setup.ts";
 import type { EventHub } from "../events.ts";
 import type { Identity, IdentityProvider } from "../identity/identity.ts";
@@ -55,6 +57,8 @@ export interface SessionServices {
   loginFailed(remote: string, user: string): number;
   /** True while an address is banned for failed logins. */
   isBanned(remote: string): boolean;
-  /** Records a successful login. */
-  loginSucceeded(identity: Identity): void;
+  /** A user's own conditions at login (see `LoginPort.admit`). */
+  admitLogin(identity: Identity, session: { remoteHost: string; secure: boolean }): Admission;
+  /** The bandwidth buckets of a logged-in user, when the user has limits. */
+  throttleFor(identity: Identity): Throttle | undefined;
 }

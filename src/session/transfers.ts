@@ -52,12 +52,15 @@ export class TransferRunner {
   start(spec: TransferSpec): void {
     const context = this.#context;
     context.beforeFirstTransfer();
+    const identity = context.state.identity;
+    const throttle = identity === null ? undefined : context.services.throttleFor(identity);
     const transfer = new Transfer(spec, {
       reply: (code, text) => context.replies.reply(code, text),
       connect: (signal) => context.data.connect(signal),
       protect: (connection, signal) => this.#protect(connection, signal),
       keep: (connection) => context.data.keep(connection),
       finished: (record) => this.#finished(record),
+      ...(throttle === undefined ? {} : { throttle }),
       confirmUpload: async () => {
         await yieldToIo(); // a control connection's end that arrived with the data's
         if (context.closed()) {

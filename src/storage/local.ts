@@ -209,7 +209,7 @@ export class LocalStorage implements Storage {
         } finally {
           release();
         }
-      });
+      }, upload.file);
     } catch (error) {
       release();
       throw this.#error(error, path);
@@ -549,8 +549,11 @@ export class LocalStorage implements Storage {
     open: () => Deno.FsFile,
     path: string,
     finish: (complete: boolean) => Promise<void>,
+    opened: Deno.FsFile | null = null,
   ): WriteHandle {
-    let file: Deno.FsFile | null = null;
+    // An atomic upload's temporary file is open already: it must be closed whatever happens,
+    // even when the upload is given up before its first byte.
+    let file: Deno.FsFile | null = opened;
     let done = false;
     const end = async (complete: boolean) => {
       if (done) return;

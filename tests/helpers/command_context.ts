@@ -101,7 +101,7 @@ export function fakeContext(options: FakeContextOptions = {}): FakeContext {
       Promise.resolve(user === identity.name && password === "secret" ? identity : null),
     isBanned: () => false,
     failed: () => 0,
-    succeeded: () => {},
+    admit: (identity) => ({ identity }),
   };
   const context: FakeContext = {
     state,

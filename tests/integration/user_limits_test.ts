@@ -1,0 +1,203 @@
+/**
+ * A user's own limits, enforced over real sockets with real clients: quota in bytes and files
+ * (552, existing data untouched), bandwidth per direction shared by the user's sessions (within
+ * ±15% over 10 MiB, not exceeded by parallel sessions), networks, TLS-only users, sessions at
+ * once.
+ */
+import { equal, match, ok } from "node:assert/strict";
+import { serve } from "../../src/mod.ts";
+import { assertExit, curl, localDir, python } from "../helpers/clients.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { needs } from "../helpers/tools.ts";
+
+const MiB = 1024 * 1024;
+
+function tree(): string {
+  return Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-limits-" }));
+}
+
+function asUser(
+  server: ReturnType<typeof serve>,
+  root: string,
+  user: string,
+  password: string,
+): TestServer {
+  return {
+    server,
+    root,
+    port: server.addr.port,
+    host: server.addr.hostname,
+    user,
+    password,
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}
+
+Deno.test({
+  name: "quota: an upload past the bytes answers 552, a file past the count too; data stays",
+  ignore: needs("python3"),
+  async fn() {
+    const root = tree();
+    Deno.writeTextFileSync(`${root}/existing.txt`, "x".repeat(10_000));
+    try {
+      await using server = serve({
+        root,
+        atomicUploads: true,
+        users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000, quotaFiles: 3 } }],
+      });
+      const { result } = await python<Record<string, string>>(
+        asUser(server, root, "q", "pw"),
+        `
+ftp = connect(debug=0)
+out = {}
+def stor(name, size):
+    try:
+        return ftp.storbinary("STOR " + name, io.BytesIO(b"y" * size))
+    except ftplib.error_perm as e:
+        return str(e)
+out["first"] = stor("a.bin", 60_000)        # 70,000 of 100,000 used
+out["over"] = stor("b.bin", 60_000)         # would be 130,000: refused at the crossing byte
+out["replace"] = stor("a.bin", 80_000)      # replaces 60,000: 90,000 used, fits
+out["third"] = stor("c.bin", 100)           # files: existing, a, c = 3
+out["fourth"] = stor("d.bin", 100)          # a fourth file: refused
+ftp.delete("c.bin")
+out["after_delete"] = stor("d.bin", 100)
+ftp.quit()
+result(out)
+`,
+      );
+      match(result.first, /^226 /);
+      match(result.over, /^552 /);
+      match(result.replace, /^226 /);
+      match(result.third, /^226 /);
+      match(result.fourth, /^552 /);
+      match(result.after_delete, /^226 /);
+      equal(Deno.readTextFileSync(`${root}/existing.txt`), "x".repeat(10_000));
+      equal(Deno.statSync(`${root}/a.bin`).size, 80_000);
+      // With atomic uploads nothing of the refused one is left.
+      ok(![...Deno.readDirSync(root)].some((entry) => entry.name === "b.bin"));
+    } finally {
+      Deno.removeSync(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "bandwidth: 10 MiB at 4 MiB/s within ±15%, and two sessions of one user share the limit",
+  ignore: needs("curl"),
+  async fn() {
+    const root = tree();
+    Deno.writeFileSync(`${root}/ten.bin`, new Uint8Array(10 * MiB));
+    try {
+      const rate = 4 * MiB;
+      await using server = serve({
+        root,
+        users: [{
+          name: "slow",
+          password: "pw",
+          limits: { downloadBytesPerSecond: rate, uploadBytesPerSecond: rate },
+        }],
+      });
+      const t = asUser(server, root, "slow", "pw");
+      await using local = localDir();
+      const url = `ftp://127.0.0.1:${t.port}/ten.bin`;
+      let started = performance.now();
+      assertExit(await curl(t, ["-o", "one.bin", url], { cwd: local.path }), "curl RETR");
+      const one = (performance.now() - started) / 1000;
+      const expected = 10 * MiB / rate;
+      ok(
+        Math.abs(one - expected) <= expected * 0.15,
+        `10 MiB took ${one.toFixed(2)} s, expected ${expected} s`,
+      );
+      // Two at once: together still 4 MiB/s, so twice as long.
+      started = performance.now();
+      const both = await Promise.all([
+        curl(t, ["-o", "a.bin", url], { cwd: local.path }),
+        curl(t, ["-o", "b.bin", url], { cwd: local.path }),
+      ]);
+      for (const output of both) assertExit(output, "parallel curl RETR");
+      const two = (performance.now() - started) / 1000;
+      ok(
+        two >= 2 * expected * 0.85,
+        `two parallel sessions took ${two.toFixed(2)} s: over the limit`,
+      );
+      // Uploads are held to it too.
+      started = performance.now();
+      assertExit(
+        await curl(t, ["-T", "one.bin", `ftp://127.0.0.1:${t.port}/up.bin`], { cwd: local.path }),
+        "curl STOR",
+      );
+      const up = (performance.now() - started) / 1000;
+      ok(Math.abs(up - expected) <= expected * 0.15, `a 10 MiB upload took ${up.toFixed(2)} s`);
+      equal(Deno.statSync(`${root}/up.bin`).size, 10 * MiB);
+    } finally {
+      Deno.removeSync(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test("networks, TLS-only users and sessions at once are checked at login", async () => {
+  await using server = serve({
+    root: "memory:",
+    tls: { selfSigned: true },
+    users: [
+      { name: "office", password: "pw", allowedNetworks: ["10.0.0.0/8"] },
+      { name: "local", password: "pw", allowedNetworks: ["127.0.0.0/8", "::1/128"] },
+      { name: "secure", password: "pw", requireTls: true },
+      { name: "two", password: "pw", limits: { maxSessions: 2 } },
+    ],
+  });
+  const port = server.addr.port;
+  await using a = await RawClient.connect(port);
+  await a.expect("USER office", 331);
+  match((await a.expect("PASS pw", 530)).text, /not allowed from your address/);
+  await a.login("local", "pw");
+  await using b = await RawClient.connect(port);
+  await b.expect("USER secure", 331);
+  match((await b.expect("PASS pw", 534)).text, /TLS/);
+  await using c1 = await RawClient.connect(port);
+  await c1.login("two", "pw");
+  await using c2 = await RawClient.connect(port);
+  await c2.login("two", "pw");
+  await using c3 = await RawClient.connect(port);
+  await c3.expect("USER two", 331);
+  await c3.expect("PASS pw", 421);
+  // One of the two leaves: there is room again.
+  await c1.expect("QUIT", 221);
+  await using c4 = await RawClient.connect(port);
+  let admitted = false;
+  for (let i = 0; i < 50 && !admitted; i++) {
+    await c4.expect("USER two", 331);
+    admitted = (await c4.command("PASS pw")).code === 230;
+    if (!admitted) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  ok(admitted, "a session freed by QUIT can be taken");
+});
+
+Deno.test({
+  name: "a TLS-only user logs in over AUTH TLS (ftplib FTP_TLS)",
+  ignore: needs("python3"),
+  async fn() {
+    await using server = serve({
+      root: "memory:",
+      tls: { selfSigned: true },
+      users: [{ name: "secure", password: "pw", requireTls: true }],
+    });
+    const { result } = await python<{ login: string }>(
+      asUser(server, "", "secure", "pw"),
+      `
+import ssl
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+ftp = ftplib.FTP_TLS(context=context, timeout=10)
+ftp.connect(HOST, PORT)
+out = {"login": ftp.login(USER, PASSWORD)}
+ftp.quit()
+result(out)
+`,
+    );
+    match(result.login, /^230 /);
+  },
+});
