@@ -12,6 +12,7 @@ Deno.test("resolveOptions() fills in every default", () => {
     identity: undefined,
     passivePorts: undefined,
     passiveAddress: undefined,
+    passiveAddresses: [],
     banner: "ftpgate ready.",
     maxSessions: 1000,
     maxSessionsPerIp: 100,
