@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Logger, LogRecord } from "@logtape/logtape";
+import type { Logger, LogRecord } from "npm:@logtape/logtape@2.4.2";
 
 type Category = "server" | "session" | "transfer" | "security";
 type Level = "debug" | "info" | "warning" | "error";
@@ -35,7 +35,7 @@ let holding = false;
 const queue: [Category, Level, string, Properties | undefined][] = [];
 
 function load(): Promise<void> {
-  return loading ??= import("@logtape/logtape").then(({ getLogger }) => {
+  return loading ??= import("npm:@logtape/logtape@2.4.2").then(({ getLogger }) => {
     loggers = {
       server: getLogger(["ftpgate", "server"]),
       session: getLogger(["ftpgate", "session"]),
@@ -181,7 +181,7 @@ export async function configureLogging(format: LogFormat, level: LogLevelName): 
   holding = true;
   try {
     await load();
-    const { configure } = await import("@logtape/logtape");
+    const { configure } = await import("npm:@logtape/logtape@2.4.2");
     const formatter = await createFormatter(format);
     await configure({
       reset: true,
@@ -223,7 +223,7 @@ export async function configureLogging(format: LogFormat, level: LogLevelName): 
  * ```
  */
 export async function createFormatter(format: LogFormat): Promise<(record: LogRecord) => string> {
-  const { getTextFormatter, jsonLinesFormatter } = await import("@logtape/logtape");
+  const { getTextFormatter, jsonLinesFormatter } = await import("npm:@logtape/logtape@2.4.2");
   const inspect = (value: unknown) => Deno.inspect(value, { colors: false });
   if (format === "json") {
     // LogTape's JSON lines (field order, errors, bigints, cycles), with the message rendered by

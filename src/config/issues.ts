@@ -7,7 +7,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { type ConfigIssue, formatPath } from "./errors.ts";
 import { INLINE_SECRETS } from "./schema.ts";
 
@@ -18,7 +18,7 @@ import { INLINE_SECRETS } from "./schema.ts";
  *
  * @example
  * ```ts
- * import { z } from "zod";
+ * import { z } from "npm:zod@4.6.7";
  * import { toConfigIssues } from "./issues.ts";
  * const schema = z.strictObject({ password_hash: z.string() });
  * const result = schema.safeParse({ passwordHash: "x", password_hash: "y" });

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { type Node, type ParseError, parseTree } from "jsonc-parser";
+import { type Node, type ParseError, parseTree } from "npm:jsonc-parser@3.3.1";
 import type { ConfigIssue } from "./errors.ts";
 import { formatPath } from "./errors.ts";
 

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { PERMISSIONS } from "../identity/rules.ts";
 import { ACTIVITY_TYPES } from "../ops/activity.ts";
 import { cidrProblem, parseAddress } from "../net/cidr.ts";

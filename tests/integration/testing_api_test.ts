@@ -442,3 +442,31 @@ Deno.test("basic-ftp sees a 530 for wrong credentials from startTestServer()", a
     (e: unknown) => e instanceof FTPError && e.code === 530,
   );
 });
+
+Deno.test("src/testing.ts and src/mod.ts type-check from a project of their own (no import map)", async () => {
+  // Another project imports ftpgate by URL: its own deno.json knows none of our import names,
+  // so src/ names its npm packages in full (a bare name would be an untyped `any` there).
+  const dir = Deno.makeTempDirSync({ prefix: "ftpgate-consumer-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/deno.json`, "{}");
+    const src = new URL("../../src/", import.meta.url).href;
+    Deno.writeTextFileSync(
+      `${dir}/consumer_test.ts`,
+      `import { startTestServer } from "${src}testing.ts";\n` +
+        `import { serve, type ServeOptions } from "${src}mod.ts";\n` +
+        `const options: ServeOptions = { root: "memory:" };\n` +
+        `export const check = [startTestServer, serve, options];\n`,
+    );
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "consumer_test.ts"],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(output.stderr);
+    equal(output.code, 0, said);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

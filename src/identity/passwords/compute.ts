@@ -42,7 +42,7 @@ export async function verifyParsed(parsed: ParsedHash, password: string): Promis
       if (bytes.length === 0) return false;
       return constantTimeEqual(await argon2(parsed, bytes, parsed.digest.length), parsed.digest);
     case "bcrypt": {
-      const bcrypt = (await import("bcryptjs")).default;
+      const bcrypt = (await import("npm:bcryptjs@3.0.3")).default;
       // hashSync, not compare: this thread has nothing else to do, and the async form yields
       // between chunks of rounds, which only makes it slower. bcryptjs uses the first 72 bytes.
       const computed = bcrypt.hashSync(password, parsed.setting).slice(29);
@@ -101,7 +101,7 @@ async function argon2(
   password: Uint8Array,
   hashLength: number,
 ): Promise<Uint8Array> {
-  const hashWasm = await import("hash-wasm");
+  const hashWasm = await import("npm:hash-wasm@4.13.0");
   const derive =
     { argon2id: hashWasm.argon2id, argon2i: hashWasm.argon2i, argon2d: hashWasm.argon2d }[
       parsed.format
@@ -118,7 +118,7 @@ async function argon2(
 }
 
 async function scrypt(parsed: ScryptHash, password: Uint8Array): Promise<Uint8Array> {
-  const { scrypt } = await import("hash-wasm");
+  const { scrypt } = await import("npm:hash-wasm@4.13.0");
   return await scrypt({
     password,
     salt: parsed.salt,

@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { AwsV4Signer } from "aws4fetch";
+import type { AwsV4Signer } from "npm:aws4fetch@1.0.20";
 import { S3Error, S3TimeoutError } from "./errors.ts";
 import type { ResolvedS3Settings, S3Location } from "./settings.ts";
 import type { HttpRequest, Transport } from "./transport.ts";
@@ -67,7 +67,7 @@ type SignerClass = typeof AwsV4Signer;
 let signerClass: Promise<SignerClass> | undefined;
 
 function loadSigner(): Promise<SignerClass> {
-  signerClass ??= import("aws4fetch").then((module) => module.AwsV4Signer);
+  signerClass ??= import("npm:aws4fetch@1.0.20").then((module) => module.AwsV4Signer);
   return signerClass;
 }
 

@@ -7,14 +7,14 @@
  * @module
  */
 
-import type { XmlElement } from "@rgrove/parse-xml";
+import type { XmlElement } from "npm:@rgrove/parse-xml@5.0.0";
 import { S3Error } from "./errors.ts";
 
-type ParseXml = typeof import("@rgrove/parse-xml").parseXml;
+type ParseXml = typeof import("npm:@rgrove/parse-xml@5.0.0").parseXml;
 let parser: Promise<ParseXml> | undefined;
 
 function loadParser(): Promise<ParseXml> {
-  parser ??= import("@rgrove/parse-xml").then((module) => module.parseXml);
+  parser ??= import("npm:@rgrove/parse-xml@5.0.0").then((module) => module.parseXml);
   return parser;
 }
 
