@@ -699,7 +699,11 @@ export function serve(options: ServeOptions = {}): FtpServer {
     given: options,
     openRoot,
   });
-  if (storage instanceof LocalStorage) removeStaleUploads(storage, server);
+  // Temporary upload files exist only with atomic uploads (of this run or an earlier one): a
+  // server that never used them need not walk its tree.
+  if (storage instanceof LocalStorage && resolved.atomicUploads) {
+    removeStaleUploads(storage, server);
+  }
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });
   if (server.implicitTlsAddr) {
     log.server.info("Implicit TLS on port {port}", { port: server.implicitTlsAddr.port });

@@ -33,7 +33,9 @@ import type { CommandTable } from "./spec.ts";
 /** Directories with up to this many entries are listed sorted; larger ones in back-end order. */
 export const SORT_LIMIT = 1_000;
 /** Listing bytes are produced in chunks of about this size, as the connection takes them. */
-const CHUNK_CHARS = 64 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+/** A chunk is sent once less than this is left in it (a typical line is under 100 bytes). */
+const MAX_LINE_BYTES = 1024;
 const encoder = new TextEncoder();
 
 /** What a listing argument named. */
@@ -150,18 +152,33 @@ async function lineStream<T>(
   let pending: IteratorResult<T> | null = await iterator.next();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let text = "";
-      while (text.length < CHUNK_CHARS) {
+      // Each line is encoded into the chunk as soon as it is made: no string of a chunk's
+      // worth of lines is built, so lines die young (a long-lived string of lines would be
+      // promoted to the old generation, and a 200,000-entry listing leave tens of MiB behind).
+      const chunk = new Uint8Array(CHUNK_BYTES);
+      let used = 0;
+      for (;;) {
         const next: IteratorResult<T> = pending ?? await iterator.next();
         pending = null;
         if (next.done) {
-          if (text !== "") controller.enqueue(encoder.encode(text));
+          if (used > 0) controller.enqueue(chunk.subarray(0, used));
           controller.close();
           return;
         }
-        text += format(next.value) + eol;
+        const line = format(next.value) + eol;
+        const { read, written } = encoder.encodeInto(line, chunk.subarray(used));
+        if (read === line.length) {
+          used += written;
+          if (used < CHUNK_BYTES - MAX_LINE_BYTES) continue;
+          controller.enqueue(chunk.subarray(0, used));
+          return;
+        }
+        // The rare line that does not fit what is left: this chunk goes, the line starts the
+        // next one (a line longer than a chunk goes alone).
+        if (used > 0) controller.enqueue(chunk.subarray(0, used));
+        controller.enqueue(encoder.encode(line));
+        return;
       }
-      controller.enqueue(encoder.encode(text));
     },
     async cancel() {
       await iterator.return?.();
