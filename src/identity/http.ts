@@ -32,10 +32,9 @@
 
 import { formatPath } from "../config/errors.ts";
 import { toUserTree } from "../config/tree.ts";
-import { MountTable } from "../storage/mount.ts";
 import type { Storage } from "../storage/storage.ts";
+import { buildIdentity } from "./build.ts";
 import type { Identity, IdentityProvider, LoginContext } from "./identity.ts";
-import { AccessRules, READ_ONLY } from "./rules.ts";
 import type { RootOpener } from "./static.ts";
 
 /** Options of {@linkcode HttpIdentityProvider}. */
@@ -397,39 +396,14 @@ export class HttpIdentityProvider implements IdentityProvider {
       if (storage === undefined) storages.set(path, storage = this.#openRoot(path));
       return storage;
     };
-    let rules = new AccessRules(tree.rules ?? null);
-    let storage: Storage;
-    if (tree.mounts !== undefined) {
-      try {
-        storage = new MountTable(
-          tree.mounts.map((mount) => ({
-            path: mount.path,
-            storage: open(mount.root as string),
-            ...(mount.readOnly ? { readOnly: true } : {}),
-          })),
-        );
-      } catch (error) {
-        throw new HttpAuthError(
-          "invalid",
-          `the identity hook's answer is invalid: mounts: ${(error as Error).message}`,
-        );
-      }
-      for (const mount of tree.mounts) {
-        if (mount.readOnly) rules = rules.restrict(mount.path, READ_ONLY);
-      }
-    } else {
-      storage = open(tree.root as string);
+    try {
+      return buildIdentity(user, tree, (root: unknown) => open(root as string), null);
+    } catch (error) {
+      throw new HttpAuthError(
+        "invalid",
+        `the identity hook's answer is invalid: mounts: ${(error as Error).message}`,
+      );
     }
-    return {
-      name: user,
-      anonymous: false,
-      storage,
-      rules,
-      ...(tree.home === undefined ? {} : { home: tree.home }),
-      ...(tree.limits === undefined ? {} : { limits: tree.limits }),
-      ...(tree.allowedNetworks === undefined ? {} : { allowedNetworks: tree.allowedNetworks }),
-      ...(tree.requireTls === undefined ? {} : { requireTls: tree.requireTls }),
-    };
   }
 
   /**

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { MountTable } from "../storage/mount.ts";
 import type { Storage } from "../storage/storage.ts";
+import { buildIdentity } from "./build.ts";
 import { constantTimeEqual } from "./constant_time.ts";
 import type { Identity, IdentityLimits, IdentityProvider, LoginContext } from "./identity.ts";
 import { AccessRules, type PathRule, READ_ONLY } from "./rules.ts";
@@ -158,26 +158,16 @@ export class StaticIdentityProvider implements IdentityProvider {
       return storage;
     };
     for (const user of options.users) {
-      let rules = new AccessRules(
-        user.rules ?? (user.write === false ? [{ path: "/", allow: READ_ONLY }] : null),
-      );
-      let storage: Storage;
-      if (user.mounts !== undefined) {
-        if (user.root !== undefined) {
-          throw new TypeError(`users: ${user.name} has both root and mounts`);
-        }
-        storage = new MountTable(
-          user.mounts.map((mount) => ({
-            path: mount.path,
-            storage: storageFor(mount.root),
-            ...(mount.readOnly ? { readOnly: true } : {}),
-          })),
+      let identity: Identity;
+      try {
+        identity = buildIdentity(
+          user.name,
+          user,
+          storageFor,
+          user.write === false ? [{ path: "/", allow: READ_ONLY }] : null,
         );
-        for (const mount of user.mounts) {
-          if (mount.readOnly) rules = rules.restrict(mount.path, READ_ONLY);
-        }
-      } else {
-        storage = storageFor(user.root);
+      } catch (error) {
+        throw new TypeError(`users: ${(error as Error).message}`);
       }
       if ((user.password === undefined) === (user.passwordHash === undefined)) {
         throw new TypeError(`users: ${user.name} needs exactly one of password and passwordHash`);
@@ -186,16 +176,7 @@ export class StaticIdentityProvider implements IdentityProvider {
       this.#accounts.set(user.name, {
         password: user.password === undefined ? null : encoder.encode(user.password),
         hash: user.passwordHash ?? null,
-        identity: {
-          name: user.name,
-          anonymous: false,
-          storage,
-          rules,
-          ...(user.home === undefined ? {} : { home: user.home }),
-          ...(user.limits === undefined ? {} : { limits: user.limits }),
-          ...(user.allowedNetworks === undefined ? {} : { allowedNetworks: user.allowedNetworks }),
-          ...(user.requireTls === undefined ? {} : { requireTls: user.requireTls }),
-        },
+        identity,
       });
     }
     const anonymous = options.anonymous;
