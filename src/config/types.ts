@@ -9,6 +9,7 @@ import type { UserConfig } from "../identity/static.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import type { OpsOptions } from "../ops/mod.ts";
 import type { ServeOptions } from "../options.ts";
+import type { S3Settings } from "../storage/s3/settings.ts";
 
 /** Reads one environment variable; undefined when unset (or not allowed). */
 export type EnvLookup = (name: string) => string | undefined;
@@ -57,29 +58,20 @@ export interface ConfigRun {
   parentLifeline?: boolean;
 }
 
-/** S3 settings in the shape of `S3Settings` (the `s3` branch's `openS3Storage`). */
-export interface ConfigS3Settings {
-  /** `s3.endpoint`. */
-  endpoint?: string;
-  /** `s3.region`. */
-  region?: string;
-  /** `s3.path_style`. */
-  pathStyle?: boolean;
-  /** `s3.part_size`, bytes. */
-  partSize?: number;
-  /** `s3.max_parts_in_flight`. */
-  maxPartsInFlight?: number;
-  /** `s3.max_rename_keys`. */
-  maxRenameKeys?: number;
-  /** `s3.rename_concurrency`. */
-  renameConcurrency?: number;
-  /** `s3.timeout`. */
-  timeoutMs?: number;
-  /** `s3.max_attempts`. */
-  maxAttempts?: number;
-  /** Resolved from the `*_env` variables named in the file; absent: the `AWS_*` defaults. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-}
+/** The `s3` block of a config file: the settings `openS3Storage` takes (credentials resolved). */
+export type ConfigS3Settings = Pick<
+  S3Settings,
+  | "endpoint"
+  | "region"
+  | "pathStyle"
+  | "partSize"
+  | "maxPartsInFlight"
+  | "maxRenameKeys"
+  | "renameConcurrency"
+  | "timeoutMs"
+  | "maxAttempts"
+  | "credentials"
+>;
 
 /** `auth.http`: options for `HttpIdentityProvider` (give it a `RootOpener` too). */
 export interface ConfigAuthHttp {
