@@ -747,3 +747,30 @@ if (!ROOT) {
   // deno-lint-ignore no-console
   console.warn("SKIPPING the logrotate test: logrotate refuses files it does not own as root");
 }
+
+// ---------------------------------------------------------------------------------------------
+// deploy/README.md
+
+Deno.test("deploy/README.md names only files that exist, and the image reads every S3 variable", async () => {
+  const readme = await Deno.readTextFile(`${DEPLOY}README.md`);
+  const named = new Set(
+    [...readme.matchAll(/(?<![\w/-])deploy\/[\w./-]*\w/g)].map((m) => m[0]),
+  );
+  ok(named.size >= 6, [...named].join(" "));
+  for (const path of named) ok(await exists(`${REPO}${path}`), path);
+  for (const [, link] of readme.matchAll(/\]\(((?:\.\.\/)?[\w./-]+?)(?:#[\w-]+)?\)/g)) {
+    ok(await exists(`${DEPLOY}${link}`), link);
+  }
+  const { S3_ENV_NAMES } = await import("../../src/storage/s3/settings.ts");
+  const grants = grantsOf(compileCommand(buildStage));
+  for (const name of S3_ENV_NAMES) ok(coversEnv(grants.env, name), name);
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
