@@ -774,3 +774,17 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("deploy/README.md's config file passes the schema", async () => {
+  const readme = await Deno.readTextFile(`${DEPLOY}README.md`);
+  const blocks = [...readme.matchAll(/```jsonc\n([\s\S]*?)```/g)].map((m) => m[1]);
+  ok(blocks.length >= 1);
+  const { parseJsonc } = await import("../../src/config/jsonc.ts");
+  const { ConfigSchema } = await import("../../src/config/schema.ts");
+  for (const block of blocks) {
+    const parsed = parseJsonc(block);
+    ok("value" in parsed, block);
+    const result = ConfigSchema.safeParse(parsed.value);
+    ok(result.success, JSON.stringify(result.error?.issues));
+  }
+});
