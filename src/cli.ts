@@ -104,17 +104,24 @@ export function parseCli(
   const parsed = parseFlags(args);
   const sources = new Map<string, Source>();
   const variables = new Map<string, string>();
+  // Each variable is read once (a Deno op each time otherwise, for every unset flag).
+  const seen = new Map<string, Value | undefined>();
   const get = (name: string): Value | undefined => {
+    if (seen.has(name)) return seen.get(name);
+    let value: Value | undefined;
     if (parsed[name] !== undefined) {
       sources.set(name, "flags");
-      return parsed[name];
+      value = parsed[name];
+    } else {
+      const found = fromEnv(name, env);
+      if (found !== undefined) {
+        sources.set(name, "env");
+        variables.set(name, found.variable);
+      }
+      value = found?.value;
     }
-    const found = fromEnv(name, env);
-    if (found !== undefined) {
-      sources.set(name, "env");
-      variables.set(name, found.variable);
-    }
-    return found?.value;
+    seen.set(name, value);
+    return value;
   };
   /** How to name a flag in an error: `--port`, or `--port (from FTPGATE_PORT)`. */
   const label = (name: string) => {
@@ -272,7 +279,8 @@ export function parseCli(
   if (Object.keys(ops).length > 0) config.ops = ops;
   if (Object.keys(s3).length > 0) config.s3 = s3;
   if (s3Faults.length > 0) config.s3Faults = s3Faults;
-  config.given = layers(config, get, sources);
+  // The layers matter only over a config file: a plain start does not build them.
+  if (layered) config.given = layers(config, get, sources);
   return config;
 }
 

@@ -1,0 +1,76 @@
+/**
+ * The optional parts of the application — FTPS (node:tls), the config loader (zod), the S3
+ * back end, the ops modules, the HTTP identity hook, the subcommands — loaded only when used.
+ *
+ * Why not a plain `await import("../config/load.ts")`: Deno puts every statically analyzable
+ * dynamic import into the module graph it loads at start, so each one costs start-up time even
+ * when it never runs (measured here: ~1.2 ms for the config loader, ~1.1 ms for S3, ~0.8 ms
+ * for the identity hook, ~0.4 ms for FTPS). An import by computed URL is loaded only when it runs. The price:
+ * under `deno run`, such a module needs read permission on its files (`deno task start` grants
+ * `src/` when a part is used), and `deno compile` must `--include` it ({@linkcode lazyModules}).
+ *
+ * @module
+ */
+
+/** The parts, by name, and their modules relative to this one. */
+const PARTS = {
+  tls: "../tls/mod.ts",
+  config: "../config/load.ts",
+  s3: "../storage/s3/mod.ts",
+  ops: "../ops/mod.ts",
+  identityHook: "../identity/http.ts",
+  validate: "./validate.ts",
+  checkConfig: "./check_config.ts",
+  hashPassword: "../identity/passwords/hash_password_command.ts",
+} as const;
+
+/** The module type of each part (type positions only: nothing is loaded for them). */
+interface Parts {
+  tls: typeof import("../tls/mod.ts");
+  config: typeof import("../config/load.ts");
+  s3: typeof import("../storage/s3/mod.ts");
+  ops: typeof import("../ops/mod.ts");
+  identityHook: typeof import("../identity/http.ts");
+  validate: typeof import("./validate.ts");
+  checkConfig: typeof import("./check_config.ts");
+  hashPassword: typeof import("../identity/passwords/hash_password_command.ts");
+}
+
+/** The source directory a permission must cover for the parts (`src/`). */
+export const SOURCE_DIR: URL = new URL("../", import.meta.url);
+
+/**
+ * Every lazily loaded module, as paths relative to the repository: what `deno compile` must
+ * `--include`, besides the password worker.
+ */
+export function lazyModules(): string[] {
+  const repo = new URL("../../", import.meta.url).pathname;
+  return Object.values(PARTS).map((path) =>
+    new URL(path, import.meta.url).pathname.slice(repo.length)
+  );
+}
+
+/** A part that Deno refused to load for lack of read permission on ftpgate's own source. */
+export class LazyImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LazyImportError";
+  }
+}
+
+/** Loads a part. Throws {@linkcode LazyImportError} when Deno may not read its source. */
+export async function loadPart<K extends keyof Parts>(name: K): Promise<Parts[K]> {
+  const url = new URL(PARTS[name], import.meta.url);
+  try {
+    return await import(url.href);
+  } catch (error) {
+    if (error instanceof Error && /Requires read access/.test(error.message)) {
+      const dir = decodeURIComponent(SOURCE_DIR.pathname);
+      throw new LazyImportError(
+        `Deno may not read ftpgate's source to load the ${name} module: run deno with ` +
+          `--allow-read=${dir} (deno task start grants it)`,
+      );
+    }
+    throw error;
+  }
+}

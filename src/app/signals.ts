@@ -1,0 +1,69 @@
+/**
+ * Signals: SIGINT/SIGTERM stop the server (a second one skips the grace period, a third exits
+ * at once); SIGHUP reloads — unless it is the hang-up of the terminal we were started from,
+ * which stops the server like SIGTERM (the session that started it is over).
+ *
+ * @module
+ */
+
+import { log } from "../log.ts";
+import type { FtpServer } from "../server.ts";
+
+/**
+ * A signal repeated within this time is the same event delivered twice: `deno task` forwards
+ * the SIGINT of a Ctrl-C to its child, which the terminal has already sent to the whole
+ * foreground process group (and a hang-up reaches us from the terminal and from the task). Only
+ * stopping signals are coalesced.
+ */
+const SAME_SIGNAL_MS = 250;
+
+/** Whether stdin, stdout or stderr was a terminal at start: a hang-up can only happen then. */
+const terminals = [Deno.stdin, Deno.stdout, Deno.stderr].filter((stream) => stream.isTerminal());
+
+/**
+ * Whether the terminal we were started from has gone away. After a hang-up the kernel makes
+ * every descriptor of the terminal unusable, so isatty() turns false on them.
+ */
+function hungUp(): boolean {
+  return terminals.some((stream) => !stream.isTerminal());
+}
+
+/**
+ * Listens for the signals; returns the function that stops listening. `reload` runs for every
+ * SIGHUP that is not a hang-up (not coalesced: renewing twice in a row is harmless, missing
+ * one is not); `exit` for the third stopping signal.
+ */
+export function handleSignals(
+  server: FtpServer,
+  reload: () => void,
+  exit: (code: number) => void,
+): () => void {
+  let stops = 0;
+  let lastStop = -Infinity;
+  const stop = (signal: Deno.Signal) => {
+    const now = performance.now();
+    if (now - lastStop < SAME_SIGNAL_MS) return;
+    lastStop = now;
+    if (stops++ === 0) {
+      log.server.info("{signal}: shutting down", { signal });
+      server.shutdown();
+    } else {
+      log.server.info("{signal} again: closing every session now", { signal });
+      server.shutdown({ graceMs: 0 });
+    }
+    if (stops > 2) exit(1);
+  };
+  const hangup = () => hungUp() ? stop("SIGHUP") : reload();
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  // Windows has only SIGINT (and SIGBREAK) of these; listening for the others throws there.
+  const posix = Deno.build.os !== "windows";
+  Deno.addSignalListener("SIGINT", onInt);
+  if (posix) Deno.addSignalListener("SIGTERM", onTerm);
+  if (posix) Deno.addSignalListener("SIGHUP", hangup);
+  return () => {
+    Deno.removeSignalListener("SIGINT", onInt);
+    if (posix) Deno.removeSignalListener("SIGTERM", onTerm);
+    if (posix) Deno.removeSignalListener("SIGHUP", hangup);
+  };
+}
