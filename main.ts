@@ -17,7 +17,7 @@
 
 import { type CliConfig, CliError, helpText, parseCli, VERSION } from "./src/cli.ts";
 import { configureLogging, holdLogs } from "./src/log.ts";
-import { loadPart } from "./src/app/lazy.ts";
+import { LazyImportError, loadPart } from "./src/app/lazy.ts";
 import { announce, removeReadyFile } from "./src/app/ready.ts";
 import { type AppSettings, loadSettings } from "./src/app/settings.ts";
 import { handleSignals } from "./src/app/signals.ts";
@@ -67,6 +67,7 @@ async function settingsOf(config: CliConfig): Promise<AppSettings> {
     return await loadSettings(config, env);
   } catch (error) {
     if (error instanceof CliError) fail(2, error.message);
+    if (error instanceof LazyImportError) fail(1, error.message);
     const format = (error as { format?: () => string }).format;
     if ((error as Error).name === "ConfigError" && typeof format === "function") {
       // One `file:line: path: message` line per problem, as compilers print them.
@@ -90,7 +91,13 @@ async function start(settings: AppSettings): Promise<App> {
 
 async function main(): Promise<void> {
   const parent = Deno.ppid;
-  const code = await subcommand(Deno.args);
+  let code;
+  try {
+    code = await subcommand(Deno.args);
+  } catch (error) {
+    if (error instanceof LazyImportError) fail(1, error.message);
+    throw error;
+  }
   if (code !== undefined) Deno.exit(code);
   let config: CliConfig;
   try {

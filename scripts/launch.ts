@@ -1,13 +1,20 @@
 /**
- * `deno task start` and `deno task compile`: run or build ftpgate with the least Deno
- * permissions its flags need (see src/permissions.ts), instead of `--allow-all`.
+ * `deno task start`, `deno task compile` and `deno task compile:all`: run or build ftpgate with
+ * the least Deno permissions its flags and config file need (see src/permissions.ts and
+ * src/app/plan.ts), instead of `--allow-all`.
  *
  *   deno task start --root ./pub --user alice:secret
+ *   deno task start --config /etc/ftpgate/ftpgate.jsonc
  *   deno task compile --root /srv/ftp            # permissions are baked into the binary
+ *   deno task compile --config /etc/ftpgate/ftpgate.jsonc
+ *   deno task compile:all --root /srv/ftp        # linux x64/arm64, macOS x64/arm64, Windows x64
+ *   deno run -A scripts/launch.ts plan [flags]   # print the deno run/compile command lines (JSON)
  *
- * `deno task` runs in the repository directory; relative paths (root, TLS files, ready file,
- * transcript) are resolved against the directory the task was started from (INIT_CWD), as a user
- * expects, and handed to the server absolute, so that each grant names the right file.
+ * `deno task` runs in the repository directory; relative paths given as flags or variables
+ * (root, TLS files, ready file, transcript, config file, token and secret files, transfer log)
+ * are resolved against the directory the task was started from (INIT_CWD), as a user expects,
+ * and handed to the server absolute, so that each grant names the right file. Paths inside a
+ * config file are relative to the file, as the server reads them.
  *
  * `start` then *becomes* the server: it calls execv(3) through FFI, so that no launcher process
  * stays behind (one Deno runtime fewer: ~40 MB), and `deno task` is the server's parent. The
@@ -17,18 +24,34 @@
  * same signals and exits with its code. Either way the server runs with `--parent-lifeline`: if
  * its parent is killed outright, it shuts down instead of living on with PPID 1.
  *
+ * A compiled binary's permissions are those of the build: run it with the same config file
+ * path (`--config FILE` or `FTPGATE_CONFIG`) and roots. A SIGHUP reload that names new roots
+ * or files needs a rebuild (or a restart under `deno task start`) to be granted them.
+ *
  * @module
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { type CliConfig, CliError, envNames, parseCli } from "../src/cli.ts";
-import { permissionFlags } from "../src/permissions.ts";
+import { type CliConfig, CliError, givenFlags, parseCli } from "../src/cli.ts";
+import { lazyModules } from "../src/app/lazy.ts";
+import { permissionsFor } from "../src/app/plan.ts";
+import { type AppSettings, loadSettings } from "../src/app/settings.ts";
 import { V8_FLAGS } from "./v8_flags.ts";
 
 const [mode, ...args] = Deno.args;
 const callerCwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
 const repo = new URL("..", import.meta.url).pathname;
 const main = resolve(repo, "main.ts");
+const env = (name: string) => Deno.env.get(name);
+
+/** `deno compile --target` values of `compile:all`, and the suffix of each binary. */
+const TARGETS: readonly [target: string, suffix: string][] = [
+  ["x86_64-unknown-linux-gnu", "linux-x64"],
+  ["aarch64-unknown-linux-gnu", "linux-arm64"],
+  ["x86_64-apple-darwin", "macos-x64"],
+  ["aarch64-apple-darwin", "macos-arm64"],
+  ["x86_64-pc-windows-msvc", "windows-x64.exe"],
+];
 
 function absolute(path: string): string {
   return isAbsolute(path) ? path : resolve(callerCwd, path);
@@ -41,37 +64,69 @@ function fail(message: string, code = 2): never {
 }
 
 /**
- * Makes every path of `config` absolute; returns the flags that tell the server those paths (a
- * flag given later wins, over an earlier one and over the environment).
+ * Flags that make the relative paths given (as flags or variables) absolute; given after the
+ * caller's own, they win. The config file's paths are its own business (relative to it).
  */
-function absolutePaths(config: CliConfig): string[] {
+function absolutePaths(config: CliConfig, given: Set<string>): string[] {
+  const paths: [flag: string, value: string | undefined][] = [
+    ["root", /^(memory|s3):/i.test(config.serve.root) ? undefined : config.serve.root],
+    [
+      "tls-cert",
+      config.serve.tls && "certFile" in config.serve.tls ? config.serve.tls.certFile : undefined,
+    ],
+    [
+      "tls-key",
+      config.serve.tls && "keyFile" in config.serve.tls ? config.serve.tls.keyFile : undefined,
+    ],
+    ["ready-file", config.readyFile === "-" ? undefined : config.readyFile],
+    [
+      "transcript",
+      typeof config.serve.transcript === "string" ? config.serve.transcript : undefined,
+    ],
+    ["config", config.configFile],
+    ["http-token-file", config.ops?.http?.tokenFile],
+    ["transfer-log", config.ops?.transferLog?.path],
+    ["webhook-secret-file", config.ops?.webhook?.secretFile],
+  ];
   const overrides: string[] = [];
-  const serve = config.serve;
-  if (!serve.root.startsWith("memory:")) {
-    serve.root = absolute(serve.root);
-    overrides.push("--root", serve.root);
-  }
-  const tls = serve.tls;
-  if (tls && "certFile" in tls) {
-    tls.certFile = absolute(tls.certFile);
-    tls.keyFile = absolute(tls.keyFile);
-    overrides.push("--tls-cert", tls.certFile, "--tls-key", tls.keyFile);
-  }
-  if (config.readyFile !== undefined && config.readyFile !== "-") {
-    config.readyFile = absolute(config.readyFile);
-    overrides.push("--ready-file", config.readyFile);
-  }
-  if (typeof serve.transcript === "string") {
-    serve.transcript = absolute(serve.transcript);
-    overrides.push("--transcript", serve.transcript);
+  for (const [flag, value] of paths) {
+    if (value !== undefined && given.has(flag) && !isAbsolute(value)) {
+      overrides.push(`--${flag}`, absolute(value));
+    }
   }
   return overrides;
 }
 
-/** The permission flags, or a clear exit for a path that no Deno flag can name. */
-function permissions(config: CliConfig): string[] {
+/** The settings the server will run with (config file loaded), or the exit for a mistake. */
+async function settingsOf(all: string[]): Promise<AppSettings> {
   try {
-    return permissionFlags(config, envNames());
+    return await loadSettings(parseCli(all, env), env);
+  } catch (error) {
+    if (error instanceof CliError) fail(`${error.message}\nTry --help.`);
+    const format = (error as { format?: () => string }).format;
+    if ((error as Error).name === "ConfigError" && typeof format === "function") {
+      // deno-lint-ignore no-console
+      console.error(format.call(error));
+      Deno.exit(2);
+    }
+    throw error;
+  }
+}
+
+/** The permission flags, or a clear exit for a path that no Deno flag can name. */
+async function permissions(settings: AppSettings, linux?: boolean): Promise<string[]> {
+  // The server resolves a relative root against its working directory: the caller's.
+  const serve = {
+    ...settings.serve,
+    root: /^(memory|s3):/i.test(settings.serve.root)
+      ? settings.serve.root
+      : absolute(settings.serve.root),
+  };
+  try {
+    return await permissionsFor({ ...settings, serve }, {
+      sourceDir: resolve(repo, "src"),
+      ...(linux === undefined ? {} : { linux }),
+    });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
     fail(
@@ -132,40 +187,33 @@ async function spawn(argv: readonly string[]): Promise<never> {
   Deno.exit(status.code);
 }
 
-let config: CliConfig;
-try {
-  config = parseCli(args, (name) => Deno.env.get(name));
-} catch (error) {
-  if (error instanceof CliError) fail(`${error.message}\nTry --help.`);
-  throw error;
-}
-
-if (mode === "run") {
-  const overrides = absolutePaths(config);
-  const argv = [
-    Deno.execPath(),
-    "run",
+/** `deno compile` arguments for one target (undefined: this machine's). */
+async function compileArgs(
+  settings: AppSettings,
+  output: string,
+  target?: string,
+): Promise<string[]> {
+  const linux = target === undefined ? undefined : target.includes("linux");
+  const flags = await permissions(settings, linux);
+  // Modules loaded by computed URL (src/app/lazy.ts) and the password worker are not found by
+  // deno compile on its own.
+  const includes = [...lazyModules(), "src/identity/passwords/worker.ts"]
+    .flatMap((path) => ["--include", resolve(repo, path)]);
+  return [
+    "compile",
     "--no-prompt",
     ...V8_FLAGS,
-    ...permissions(config),
+    ...flags,
+    ...includes,
+    ...(target === undefined ? [] : ["--target", target]),
+    "--output",
+    output,
     main,
-    ...args,
-    ...overrides,
-    "--parent-lifeline",
   ];
-  Deno.chdir(callerCwd);
-  exec(argv);
-  await spawn(argv);
-} else if (mode === "compile") {
-  // A compiled binary cannot take permission flags at run time: they are fixed here, for the
-  // root given now (default /srv/ftp, the root of deploy/ftpgate.service).
-  const rootGiven = args.includes("--root") || args.some((arg) => arg.startsWith("--root=")) ||
-    Boolean(Deno.env.get("FTPGATE_ROOT"));
-  absolutePaths(config);
-  if (!rootGiven) config.serve.root = "/srv/ftp";
-  const output = absolute(Deno.env.get("FTPGATE_OUTPUT") ?? resolve(repo, "dist/ftpgate"));
-  const flags = permissions(config);
-  const compileArgs = ["compile", "--no-prompt", ...V8_FLAGS, ...flags, "--output", output, main];
+}
+
+/** Builds with `deno compile`; exits with its code when it fails. */
+async function compile(compileArgs: string[]): Promise<void> {
   // deno-lint-ignore no-console
   console.error(`deno ${compileArgs.join(" ")}`);
   const status = await new Deno.Command(Deno.execPath(), {
@@ -174,7 +222,56 @@ if (mode === "run") {
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;
-  Deno.exit(status.code);
+  if (!status.success) Deno.exit(status.code);
+}
+
+let given: Set<string>;
+let first: CliConfig;
+try {
+  given = givenFlags(args, env);
+  first = parseCli(args, env);
+} catch (error) {
+  if (error instanceof CliError) fail(`${error.message}\nTry --help.`);
+  throw error;
+}
+const all = [...args, ...absolutePaths(first, given)];
+
+if (mode === "run" || mode === "plan") {
+  const settings = await settingsOf(all);
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "--no-prompt",
+    ...V8_FLAGS,
+    ...(await permissions(settings)),
+    main,
+    ...all,
+    "--parent-lifeline",
+  ];
+  if (mode === "plan") {
+    const output = resolve(repo, "dist/ftpgate");
+    const plan = { run: argv.slice(1), compile: await compileArgs(settings, output) };
+    // deno-lint-ignore no-console
+    console.log(JSON.stringify(plan));
+    Deno.exit(0);
+  }
+  Deno.chdir(callerCwd);
+  exec(argv);
+  await spawn(argv);
+} else if (mode === "compile" || mode === "compile-all") {
+  // A compiled binary cannot take permission flags at run time: they are fixed here, for the
+  // root given now (default /srv/ftp, the root of deploy/ftpgate.service).
+  const settings = await settingsOf(all);
+  if (!given.has("root") && settings.serve.root === ".") settings.serve.root = "/srv/ftp";
+  const output = absolute(Deno.env.get("FTPGATE_OUTPUT") ?? resolve(repo, "dist/ftpgate"));
+  if (mode === "compile") {
+    await compile(await compileArgs(settings, output));
+  } else {
+    for (const [target, suffix] of TARGETS) {
+      await compile(await compileArgs(settings, `${output}-${suffix}`, target));
+    }
+  }
+  Deno.exit(0);
 } else {
-  fail(`usage: launch.ts run|compile [ftpgate options]`);
+  fail(`usage: launch.ts run|plan|compile|compile-all [ftpgate options]`);
 }

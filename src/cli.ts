@@ -284,6 +284,20 @@ export function parseCli(
   return config;
 }
 
+/**
+ * The flags given explicitly, on the command line or through their variable (for the launcher,
+ * which makes the paths among them absolute). Throws {@linkcode CliError} as `parseCli` does.
+ */
+export function givenFlags(
+  args: string[],
+  env: (name: string) => string | undefined = () => undefined,
+): Set<string> {
+  const parsed = parseFlags(args);
+  return new Set(
+    Object.keys(FLAGS).filter((name) => parsed[name] !== undefined || fromEnv(name, env)),
+  );
+}
+
 /** Boolean flags that set a `ServeOptions` field to true. */
 const BOOLEAN_OPTIONS = [
   ["require-tls", "requireTls"],

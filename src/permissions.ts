@@ -1,74 +1,215 @@
 /**
  * The least Deno permission flags that let ftpgate run with a given configuration. Used by
- * `deno task start` and `deno task compile` (scripts/launch.ts). Pure.
+ * `deno task start` and `deno task compile` (scripts/launch.ts). Pure: what needs the machine
+ * (S3 hosts, name servers, the source directory) is passed in.
  *
- * - read and write: the root only (nothing for an in-memory root), plus the files the options
- *   name: certificates to read; the ready file and the temporary file it is renamed from, to
- *   read and write (a rename needs both), nothing else of their directory; the transcript, to
- *   append to. On Linux also read on `/proc/self/fd`, through which directories are listed by
- *   open handle (see storage/local.ts);
+ * - read and write: the roots only — the server's, each user's, each mount's (read only for a
+ *   read-only mount), anonymous access's, the directories an identity hook may hand out —
+ *   nothing for an in-memory or `s3://` root; plus the files the options name: certificates,
+ *   secret files and the config file to read; the ready file and the temporary file it is
+ *   renamed from, to read and write (a rename needs both); the transcript and the transfer
+ *   log, to append to. On Linux also read on `/proc/self/fd`, through which directories are
+ *   listed by open handle (see storage/local.ts). Read on ftpgate's own source directory when
+ *   an optional part is loaded from it (see app/lazy.ts) or a password worker starts;
  * - net: everything when active mode is on (PORT/EPRT connect to the client's address, which is
  *   not known in advance) or when listening on a wildcard address (passive listeners bind to
- *   whichever local address the client reached); otherwise only the listen address;
- * - env: only the FTPGATE_* variables the CLI reads.
+ *   whichever local address the client reached); otherwise the listen address, the HTTP port's
+ *   address, the S3 endpoints, the webhook's and identity hook's hosts, and the name servers
+ *   when a PASV address is a host name;
+ * - env: the FTPGATE_* variables the CLI reads, the AWS_* ones for an S3 root, and those the
+ *   config file names (`password_env`, ...);
+ * - run: the upload hook's program, when one is configured.
  *
  * @module
  */
 
-import type { CliConfig } from "./cli.ts";
+import type { OpsOptions } from "./ops/mod.ts";
+import type { TlsSource } from "./tls/context.ts";
 
-/** Absolute paths the server reads or writes besides its root. */
+/** A user's tree, as far as permissions go. */
+interface PermissionUser {
+  root?: unknown;
+  mounts?: readonly { root: unknown; readOnly?: boolean }[];
+  passwordHash?: string;
+}
+
+/**
+ * What a configuration needs. `CliConfig` (a command line) and the app's settings (with a
+ * config file merged in) both fit.
+ */
+export interface PermissionInput {
+  serve: {
+    root: string;
+    hostname: string;
+    allowActive?: boolean;
+    tls?: TlsSource;
+    transcript?: boolean | string;
+    users?: readonly PermissionUser[];
+    anonymous?: unknown;
+  };
+  /** `--ready-file` of a `CliConfig`. */
+  readyFile?: string | undefined;
+  /** The ready file of the app's settings. */
+  run?: { readyFile?: string };
+  /** The operations parts. */
+  ops?: OpsOptions;
+  /** The config file (read at start and on SIGHUP). */
+  configFile?: string;
+  /** `auth.http`: its directories are roots, its host is reached. */
+  authHttp?: { url: string; allowedRoots: readonly string[] };
+}
+
+/** What the caller found out about the machine, and paths beyond the options. */
 export interface ExtraPaths {
   read?: string[];
   write?: string[];
   /** Whether the target is Linux (default: this machine's OS). */
   linux?: boolean;
+  /** `host:port` of every S3 endpoint (`s3NetHost()`); S3 roots get no file access. */
+  s3Hosts?: string[];
+  /** `host:port` of the name servers, needed when a PASV address is a host name. */
+  nameservers?: string[];
+  /** ftpgate's source directory: read is granted when {@linkcode needsSource} says so. */
+  sourceDir?: string;
+  /** The upload hook's program, as `--allow-run` names it. */
+  program?: string;
 }
 
 /**
  * Deno flags for running ftpgate with `config`. Paths must already be absolute. Throws
  * `RangeError` for a path that Deno's flags cannot express (one with a comma).
+ *
+ * @example
+ * ```ts
+ * import { permissionFlags } from "./permissions.ts";
+ * permissionFlags(
+ *   { serve: { root: "/srv/ftp", hostname: "127.0.0.1", allowActive: false } },
+ *   ["FTPGATE_ROOT"],
+ *   { linux: false },
+ * );
+ * // ["--allow-net=127.0.0.1", "--allow-read=/srv/ftp", "--allow-write=/srv/ftp",
+ * //  "--allow-env=FTPGATE_ROOT"]
+ * ```
  */
 export function permissionFlags(
-  config: CliConfig,
+  config: PermissionInput,
   envNames: readonly string[],
   extra: ExtraPaths = {},
 ): string[] {
-  const { root, hostname, allowActive } = config.serve;
-  const memory = root.startsWith("memory:");
+  const { hostname, allowActive } = config.serve;
+  const roots = localRoots(config);
+  const linux = extra.linux ?? Deno.build.os === "linux";
   const tls = config.serve.tls;
   const tlsFiles = tls && "certFile" in tls ? [tls.certFile, tls.keyFile] : [];
-  const pinning = !memory && (extra.linux ?? Deno.build.os === "linux") ? ["/proc/self/fd"] : [];
-  // The ready file is written as `<path>.tmp` and renamed into place (main.ts).
-  const ready = config.readyFile !== undefined && config.readyFile !== "-"
-    ? [config.readyFile, `${config.readyFile}.tmp`]
-    : [];
+  const pinning = roots.read.length > 0 && linux ? ["/proc/self/fd"] : [];
+  // The ready file is written as `<path>.tmp` and renamed into place (app/ready.ts).
+  const readyFile = config.readyFile ?? config.run?.readyFile;
+  const ready = readyFile !== undefined && readyFile !== "-" ? [readyFile, `${readyFile}.tmp`] : [];
   const transcript = config.serve.transcript;
-  const read = [
-    ...(memory ? [] : [root]),
+  const ops = config.ops ?? {};
+  const secrets = [ops.http?.tokenFile, ops.webhook?.secretFile].filter(isString);
+  const source = extra.sourceDir !== undefined && needsSource(config) ? [extra.sourceDir] : [];
+  const read = unique([
+    ...roots.read,
     ...pinning,
     ...tlsFiles,
+    ...secrets,
+    ...(config.configFile === undefined ? [] : [config.configFile]),
     ...ready,
+    ...source,
     ...(extra.read ?? []),
-  ];
-  const write = [
-    ...(memory ? [] : [root]),
+  ]);
+  const write = unique([
+    ...roots.write,
     ...ready,
     ...(typeof transcript === "string" ? [transcript] : []),
+    ...(ops.transferLog?.path === undefined ? [] : [ops.transferLog.path]),
     ...(extra.write ?? []),
-  ];
+  ]);
   const wildcard = hostname === "0.0.0.0" || hostname === "::" || hostname === "";
-  const flags = [
-    allowActive !== false || wildcard ? "--allow-net" : `--allow-net=${bracket(hostname)}`,
-  ];
+  const flags: string[] = [];
+  if (allowActive !== false || wildcard) {
+    flags.push("--allow-net");
+  } else {
+    const hosts = unique([
+      bracket(hostname),
+      ...(ops.http ? [bracket(ops.http.hostname ?? "127.0.0.1")] : []),
+      ...(extra.s3Hosts ?? []),
+      ...[ops.webhook?.url, config.authHttp?.url].filter(isString).map(urlHost),
+      ...(extra.nameservers ?? []),
+    ]);
+    flags.push(`--allow-net=${hosts.map(escapeList).join(",")}`);
+  }
   if (read.length > 0) flags.push(`--allow-read=${read.map(escapeList).join(",")}`);
   if (write.length > 0) flags.push(`--allow-write=${write.map(escapeList).join(",")}`);
-  if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
+  if (envNames.length > 0) flags.push(`--allow-env=${unique(envNames).join(",")}`);
+  if (extra.program !== undefined) flags.push(`--allow-run=${escapeList(extra.program)}`);
   return flags;
 }
 
+/**
+ * Whether the server loads code from its source directory at run time: an optional part
+ * (FTPS, a config file, the ops modules, an identity hook, the S3 back end) or a password
+ * worker for hashed passwords.
+ */
+export function needsSource(config: PermissionInput): boolean {
+  const ops = config.ops ?? {};
+  return config.serve.tls !== undefined || config.configFile !== undefined ||
+    Object.keys(ops).length > 0 || config.authHttp !== undefined ||
+    (config.serve.users ?? []).some((user) => user.passwordHash !== undefined) ||
+    [config.serve.root, ...allRoots(config).map((root) => root.path)].some(isS3);
+}
+
+/** The local directories among the roots, to read, and to write (not read-only mounts). */
+function localRoots(config: PermissionInput): { read: string[]; write: string[] } {
+  const read: string[] = [];
+  const write: string[] = [];
+  for (const root of allRoots(config)) {
+    if (root.path.startsWith("memory:") || isS3(root.path)) continue;
+    read.push(root.path);
+    if (!root.readOnly) write.push(root.path);
+  }
+  return { read: unique(read), write: unique(write) };
+}
+
+function allRoots(config: PermissionInput): { path: string; readOnly: boolean }[] {
+  const roots = [{ path: config.serve.root, readOnly: false }];
+  const add = (root: unknown, readOnly = false) => {
+    if (typeof root === "string") roots.push({ path: root, readOnly });
+  };
+  for (const user of config.serve.users ?? []) {
+    add(user.root);
+    for (const mount of user.mounts ?? []) add(mount.root, mount.readOnly === true);
+  }
+  const anonymous = config.serve.anonymous;
+  if (typeof anonymous === "object" && anonymous !== null && "root" in anonymous) {
+    add((anonymous as { root?: unknown }).root);
+  }
+  for (const root of config.authHttp?.allowedRoots ?? []) add(root);
+  return roots;
+}
+
+function isS3(root: string): boolean {
+  return /^s3:\/\//i.test(root);
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** `host:port` of an http(s) URL, as `--allow-net` names it. */
+function urlHost(url: string): string {
+  const parsed = new URL(url);
+  const port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
+  return `${parsed.hostname}:${port}`;
+}
+
 function bracket(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
 /**

@@ -1,0 +1,105 @@
+/**
+ * The launcher's side of permissions: what {@linkcode permissionFlags} needs to know about the
+ * machine and the config file, found out here — the S3 endpoints' hosts, the name servers (for
+ * PASV host names), the files a config file reads secrets from, the upload hook's program, the
+ * environment variables read. Used by `scripts/launch.ts` for `deno task start` and
+ * `deno task compile`; never on the server's own start path.
+ *
+ * @module
+ */
+
+import { envNames } from "../cli.ts";
+import { absolute, dirname } from "../config/checks.ts";
+import { parseJsonc } from "../config/jsonc.ts";
+import { splitCommand } from "../ops/argv.ts";
+import { permissionFlags } from "../permissions.ts";
+import { S3_ENV_NAMES, s3NetHost } from "../storage/s3/settings.ts";
+import { isPassiveName } from "./passive.ts";
+import { isS3Root, rootsOf } from "./roots.ts";
+import type { AppSettings } from "./settings.ts";
+
+/** Where the machine facts come from (tests pass their own). */
+export interface PlanContext {
+  /** ftpgate's `src/` directory, absolute. */
+  sourceDir: string;
+  /** Whether the target is Linux (default: this machine). */
+  linux?: boolean;
+  /** The resolver configuration (default `/etc/resolv.conf`). */
+  resolvConf?: string;
+}
+
+/** The Deno permission flags for running ftpgate with `settings`. */
+export async function permissionsFor(
+  settings: AppSettings,
+  context: PlanContext,
+): Promise<string[]> {
+  const s3Roots = rootsOf(settings.serve).filter(isS3Root);
+  const s3Hosts = [...new Set(s3Roots.map((root) => s3NetHost(root, settings.s3)))];
+  const { passiveAddress, passiveAddresses } = settings.serve;
+  const named = isPassiveName(passiveAddress) ||
+    (passiveAddresses ?? []).some((rule) => isPassiveName(rule.address));
+  const nameservers = named ? await nameServers(context.resolvConf ?? "/etc/resolv.conf") : [];
+  const secrets = settings.configFile ? await secretFiles(settings.configFile) : [];
+  const env = [
+    ...envNames(),
+    ...(s3Roots.length > 0 ? S3_ENV_NAMES : []),
+    ...settings.envRead,
+  ];
+  const program = uploadProgram(settings);
+  return permissionFlags(settings, env, {
+    ...(context.linux === undefined ? {} : { linux: context.linux }),
+    s3Hosts,
+    nameservers,
+    read: secrets,
+    sourceDir: context.sourceDir,
+    ...(program === undefined ? {} : { program }),
+  });
+}
+
+/** The upload hook's program (its first word). */
+function uploadProgram(settings: AppSettings): string | undefined {
+  const command = settings.ops.onUpload?.command;
+  if (command === undefined) return undefined;
+  return typeof command === "string" ? splitCommand(command)[0] : command[0];
+}
+
+/** `host:53` of each `nameserver` line (what Deno.resolveDns asks). */
+export async function nameServers(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return [];
+  }
+  const servers: string[] = [];
+  for (const match of text.matchAll(/^\s*nameserver\s+(\S+)/gm)) {
+    const host = match[1].replace(/%.*$/, ""); // a link-local zone index
+    servers.push(host.includes(":") ? `[${host}]:53` : `${host}:53`);
+  }
+  return servers;
+}
+
+/**
+ * The files a config file reads secrets from at start and on SIGHUP (`password_file`,
+ * `token_file`, `secret_file`, ...): every string under a key ending in `_file`, resolved
+ * against the file's directory as the loader resolves it.
+ */
+export async function secretFiles(configFile: string): Promise<string[]> {
+  const parsed = parseJsonc(await Deno.readTextFile(configFile));
+  if ("issues" in parsed) return [];
+  const dir = dirname(configFile);
+  const found: string[] = [];
+  const walk = (value: unknown) => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, item] of Object.entries(value)) {
+      if (key.endsWith("_file") && key !== "ready_file" && typeof item === "string") {
+        found.push(absolute(item, dir));
+      } else {
+        walk(item);
+      }
+    }
+  };
+  walk(parsed.value);
+  return found;
+}
