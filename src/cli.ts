@@ -479,7 +479,11 @@ function parseOps(
   const insecure = get("http-insecure");
   if (insecure !== undefined) http.insecure = insecure === true;
   needs("http-port", ["http-host", "http-token-file", "http-insecure"]);
-  if (Object.keys(http).length > 0) ops.http = http as NonNullable<OpsOptions["http"]>;
+  // Without a config file a part exists only with its main flag (`--http-insecure` given false
+  // through the environment starts no HTTP port).
+  const part = (main: string, value: object) =>
+    Object.keys(value).length > 0 && (layered || get(main) !== undefined);
+  if (part("http-port", http)) ops.http = http as NonNullable<OpsOptions["http"]>;
 
   const logPath = text("transfer-log");
   const logFormat = text("transfer-log-format");
@@ -489,7 +493,7 @@ function parseOps(
     );
   }
   needs("transfer-log", ["transfer-log-format"]);
-  if (logPath !== undefined || logFormat !== undefined) {
+  if ((logPath !== undefined || logFormat !== undefined) && (layered || logPath !== undefined)) {
     ops.transferLog = {
       ...(logPath === undefined ? {} : { path: logPath }),
       ...(logFormat === undefined ? {} : { format: logFormat }),
@@ -514,7 +518,7 @@ function parseOps(
     upload.concurrency = concurrency;
   }
   needs("on-upload", ["on-upload-timeout", "on-upload-concurrency"]);
-  if (Object.keys(upload).length > 0) ops.onUpload = upload as NonNullable<OpsOptions["onUpload"]>;
+  if (part("on-upload", upload)) ops.onUpload = upload as NonNullable<OpsOptions["onUpload"]>;
 
   const webhook: Partial<NonNullable<OpsOptions["webhook"]>> = {};
   const url = text("webhook");
@@ -533,7 +537,7 @@ function parseOps(
     webhook.maxQueue = queue;
   }
   needs("webhook", ["webhook-secret-file", "webhook-events", "webhook-queue"]);
-  if (Object.keys(webhook).length > 0) ops.webhook = webhook as NonNullable<OpsOptions["webhook"]>;
+  if (part("webhook", webhook)) ops.webhook = webhook as NonNullable<OpsOptions["webhook"]>;
   return ops;
 }
 

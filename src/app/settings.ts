@@ -110,6 +110,12 @@ export async function loadSettings(config: CliConfig, env: Env): Promise<AppSett
   };
   const merged = mergeConfig(base, given.env, given.flags);
   const serve = merged.serve as AppServeOptions;
+  const rootGiven = loaded.serve.root !== undefined || given.env.serve?.root !== undefined ||
+    given.flags.serve?.root !== undefined;
+  if (!rootGiven && (merged.authHttp !== undefined || everyoneHasATree(serve))) {
+    // Nobody would see the current directory: serve none (and need no permission on it).
+    serve.root = "memory:";
+  }
   if (merged.authHttp !== undefined && (given.flags.serve?.users ?? given.env.serve?.users)) {
     throw new CliError(
       `--user cannot be combined with auth.http of ${loaded.file}: the hook decides every login`,
@@ -137,6 +143,17 @@ export async function loadSettings(config: CliConfig, env: Env): Promise<AppSett
   if (merged.authHttp !== undefined) settings.authHttp = merged.authHttp;
   checkMerged(settings, config);
   return settings;
+}
+
+/** Every user has a root or mounts of their own, and anonymous access is off or has its own. */
+function everyoneHasATree(serve: AppServeOptions): boolean {
+  const users = serve.users ?? [];
+  if (users.length === 0) return false;
+  const anonymous = serve.anonymous;
+  const anonymousOwn = anonymous === undefined || anonymous === false ||
+    (typeof anonymous === "object" && anonymous.root !== undefined);
+  return anonymousOwn &&
+    users.every((user) => user.root !== undefined || user.mounts !== undefined);
 }
 
 /** Key by key, the last defined value wins. */

@@ -457,7 +457,9 @@ Deno.test("helpText() mentions every flag", () => {
     ok(new RegExp(`^  ${flag}\\b(?!-)`, "m").test(text), flag);
   }
   // Every flag the help mentions is accepted.
-  for (const [, flag] of text.matchAll(/^ {2}--([a-z0-9-]+)/gm)) ok(flags.includes(`--${flag}`), flag);
+  for (const [, flag] of text.matchAll(/^ {2}--([a-z0-9-]+)/gm)) {
+    ok(flags.includes(`--${flag}`), flag);
+  }
 });
 
 Deno.test("helpText() shows the version, defaults and the environment rule", () => {
@@ -531,4 +533,181 @@ Deno.test({
   fn: () => {
     throws(() => parseCli(["--require-tls-session-reuse"]), cliError());
   },
+});
+
+Deno.test("parseCli() reads the S3, operations, representation and process flags", () => {
+  const config = parseCli([
+    "--root",
+    "s3://bucket/prefix",
+    "--s3-endpoint",
+    "http://127.0.0.1:7480",
+    "--s3-region",
+    "eu-west-3",
+    "--s3-path-style",
+    "--s3-part-size",
+    "16",
+    "--s3-max-rename-keys",
+    "500",
+    "--http-port",
+    "9100",
+    "--http-host",
+    "0.0.0.0",
+    "--http-token-file",
+    "/etc/ftpgate/token",
+    "--http-insecure",
+    "--transfer-log",
+    "/var/log/ftpgate/xferlog",
+    "--transfer-log-format",
+    "json",
+    "--on-upload",
+    "/usr/local/bin/scan --fast",
+    "--on-upload-timeout",
+    "2.5",
+    "--on-upload-concurrency",
+    "2",
+    "--webhook",
+    "https://hooks.example.org/ftp",
+    "--webhook-secret-file",
+    "/etc/ftpgate/hook.key",
+    "--webhook-events",
+    "upload.completed, login.failed",
+    "--webhook-queue",
+    "50",
+    "--mode-z",
+    "--restart-marker-interval",
+    "4096",
+    "--ebcdic-code-page",
+    "1047",
+    "--exit-when-idle",
+    "30",
+    "--fault",
+    "s3-slowdown=2/10",
+    "--fault",
+    "delay=5",
+  ]);
+  equal(config.serve.root, "s3://bucket/prefix");
+  deepEqual(config.s3, {
+    endpoint: "http://127.0.0.1:7480",
+    region: "eu-west-3",
+    pathStyle: true,
+    partSize: 16 * 1024 * 1024,
+    maxRenameKeys: 500,
+  });
+  deepEqual(config.ops, {
+    http: { port: 9100, hostname: "0.0.0.0", tokenFile: "/etc/ftpgate/token", insecure: true },
+    transferLog: { path: "/var/log/ftpgate/xferlog", format: "json" },
+    onUpload: { command: "/usr/local/bin/scan --fast", timeoutMs: 2500, concurrency: 2 },
+    webhook: {
+      url: "https://hooks.example.org/ftp",
+      secretFile: "/etc/ftpgate/hook.key",
+      types: ["upload.completed", "login.failed"],
+      maxQueue: 50,
+    },
+  });
+  equal(config.serve.modeZ, true);
+  equal(config.serve.restartMarkerIntervalBytes, 4096);
+  equal(config.serve.ebcdicCodePage, "1047");
+  equal(config.exitWhenIdleMs, 30_000);
+  deepEqual(config.serve.faults, { replyDelayMs: 5 }, "the core's faults");
+  deepEqual(config.s3Faults, ["s3-slowdown=2/10"], "the S3 layer's, parsed when S3 opens");
+  // None of it is set unless given.
+  const plain = parseCli([]);
+  equal(plain.ops, undefined);
+  equal(plain.s3, undefined);
+  equal(plain.exitWhenIdleMs, undefined);
+  equal(plain.given, undefined, "the layers are built only over a config file");
+});
+
+Deno.test("parseCli() reads the new flags from FTPGATE_* variables", () => {
+  const config = parseCli(
+    [],
+    envOf({
+      FTPGATE_HTTP_PORT: "0",
+      FTPGATE_MODE_Z: "yes",
+      FTPGATE_S3_PATH_STYLE: "false",
+      FTPGATE_TRANSFER_LOG: "/tmp/x.log",
+      FTPGATE_EXIT_WHEN_IDLE: "0.5",
+    }),
+  );
+  deepEqual(config.ops, { http: { port: 0 }, transferLog: { path: "/tmp/x.log" } });
+  equal(config.serve.modeZ, true);
+  deepEqual(config.s3, { pathStyle: false });
+  equal(config.exitWhenIdleMs, 500);
+});
+
+Deno.test("parseCli() accepts a host name for --pasv-address, resolved at start", () => {
+  for (const name of ["ftp.example.org", "localhost", "nat-gw"]) {
+    equal(parseCli(["--pasv-address", name]).serve.passiveAddress, name);
+  }
+  for (const bad of ["1.2.3", "999.1.1.1", "-host", "a..b", "::1"]) {
+    throws(() => parseCli(["--pasv-address", bad]), cliError(/^--pasv-address: expected an IPv4/));
+  }
+});
+
+Deno.test("parseCli() refuses bad values of the new flags, naming the flag", () => {
+  const cases: [args: string[], env: Record<string, string>, message: string][] = [
+    [["--s3-part-size", "4"], {}, "--s3-part-size: expected MiB from 5 to 5120, got 4"],
+    [["--s3-endpoint", "ftp://x"], {}, "--s3-endpoint: expected an http:// or https:// URL"],
+    [
+      ["--webhook", "https://user:pw@hooks.example.org/"],
+      {},
+      "--webhook: credentials in the URL would show in ps and logs",
+    ],
+    [["--http-port", "70000"], {}, "--http-port: expected an integer from 0 to 65535"],
+    [["--http-token-file", "/t"], {}, "--http-token-file needs --http-port"],
+    [
+      [],
+      { FTPGATE_HTTP_INSECURE: "1" },
+      "--http-insecure (from FTPGATE_HTTP_INSECURE) needs --http-port",
+    ],
+    [["--transfer-log-format", "json"], {}, "--transfer-log-format needs --transfer-log"],
+    [
+      ["--transfer-log", "/x", "--transfer-log-format", "csv"],
+      {},
+      '--transfer-log-format: expected xferlog or json, got "csv"',
+    ],
+    [["--on-upload-timeout", "5"], {}, "--on-upload-timeout needs --on-upload"],
+    [["--webhook-events", "login"], {}, "--webhook-events needs --webhook"],
+    [["--ebcdic-code-page", "500"], {}, '--ebcdic-code-page: expected 037 or 1047, got "500"'],
+    [
+      ["--restart-marker-interval", "x"],
+      {},
+      '--restart-marker-interval: expected a whole number, got "x"',
+    ],
+    [["--exit-when-idle", "soon"], {}, '--exit-when-idle: expected seconds, got "soon"'],
+    [["--fault", "nope=1"], {}, '--fault: unknown --fault "nope"'],
+  ];
+  for (const [args, env, message] of cases) {
+    throws(() => parseCli(args, envOf(env)), (error: unknown) => {
+      ok(error instanceof CliError, String(error));
+      equal(error.message, message, args.join(" "));
+      return true;
+    });
+  }
+  // A boolean given false is no mistake.
+  equal(parseCli([], envOf({ FTPGATE_HTTP_INSECURE: "0" })).ops, undefined);
+});
+
+Deno.test("parseCli() with --config keeps apart what the environment and the flags set", () => {
+  const config = parseCli(
+    ["--config", "/etc/ftpgate.jsonc", "--port", "21", "--http-port", "9200", "--no-active"],
+    envOf({
+      FTPGATE_PORT: "2100",
+      FTPGATE_MAX_SESSIONS: "9",
+      FTPGATE_ALLOW_FXP: "false",
+      FTPGATE_HTTP_TOKEN_FILE: "/t",
+    }),
+  );
+  equal(config.configFile, "/etc/ftpgate.jsonc");
+  deepEqual(config.given?.flags, {
+    serve: { port: 21, allowActive: false },
+    ops: { http: { port: 9200 } },
+  });
+  deepEqual(config.given?.env, {
+    serve: { maxSessions: 9, allowFxp: false },
+    ops: { http: { tokenFile: "/t" } },
+  });
+  // With a config file the certificate may be the file's: checked after merging.
+  equal(parseCli(["--config", "/c.jsonc", "--require-tls"]).serve.requireTls, true);
+  throws(() => parseCli(["--require-tls"]), cliError(/TLS options need/));
 });

@@ -1,0 +1,259 @@
+/**
+ * The command line with a config file, as a subprocess (`deno run main.ts --config ...`): the
+ * precedence file < FTPGATE_* < flags as a client sees it, `check-config` exit codes and
+ * messages, `hash-password` through main.ts and its hash logging in, and no secret of the file
+ * in `ps`, the logs or the ready line.
+ */
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import {
+  type CliProcess,
+  connectFtp,
+  downloadText,
+  freePort,
+  MAIN,
+  startCli,
+} from "../helpers/cli_helpers.ts";
+import { localDir } from "../helpers/clients.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+
+/** A temporary directory with `a/`, `b/` and `c/`, each holding `which.txt` naming it. */
+function trees(): ReturnType<typeof localDir> {
+  const dir = localDir();
+  for (const name of ["a", "b", "c"]) {
+    Deno.mkdirSync(`${dir.path}/${name}`);
+    Deno.writeTextFileSync(`${dir.path}/${name}/which.txt`, `tree ${name}`);
+  }
+  return dir;
+}
+
+async function stop(cli: CliProcess): Promise<string> {
+  cli.kill("SIGTERM");
+  const exit = await cli.wait(10_000);
+  equal(exit.code, 0, exit.stderr);
+  return exit.stderr;
+}
+
+/** Runs `deno run -A main.ts ARGS` to its end with `stdin`. */
+async function runMain(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "-A", MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("--config: the file's root and port, FTPGATE_* over them, flags over both", async () => {
+  await using dir = trees();
+  const [filePort, envPort, flagPort] = [freePort(), freePort(), freePort()];
+  const config = `${dir.path}/ftpgate.jsonc`;
+  Deno.writeTextFileSync(
+    config,
+    `{ "root": "a", "listen": { "port": ${filePort} }, "anonymous": true }`,
+  );
+  const cases: [args: string[], env: Record<string, string>, port: number, tree: string][] = [
+    [[], {}, filePort, "a"],
+    [[], { FTPGATE_ROOT: `${dir.path}/b`, FTPGATE_PORT: String(envPort) }, envPort, "b"],
+    [
+      ["--root", `${dir.path}/c`, "--port", String(flagPort)],
+      { FTPGATE_ROOT: `${dir.path}/b`, FTPGATE_PORT: String(envPort) },
+      flagPort,
+      "c",
+    ],
+  ];
+  for (const [args, env, port, tree] of cases) {
+    await using cli = startCli(["--config", config, "--ready-file", "-", ...args], { env });
+    const line = await cli.ready();
+    equal(line.port, port, JSON.stringify({ args, env }));
+    {
+      await using client = await connectFtp({ host: "127.0.0.1", port, user: "anonymous" });
+      equal(await downloadText(client, "which.txt"), `tree ${tree}`);
+    }
+    await stop(cli);
+  }
+});
+
+Deno.test("--config with a bad file exits 2 with file:line: path: message lines", async () => {
+  await using dir = localDir();
+  const config = `${dir.path}/bad.jsonc`;
+  Deno.writeTextFileSync(
+    config,
+    [
+      "{",
+      '  "listen": { "port": 99999 },',
+      '  "users": [{ "name": "x", "password": "hunter2-clear" }],',
+      '  "no_such_key": 1',
+      "}",
+    ].join("\n"),
+  );
+  await using cli = startCli(["--config", config]);
+  const exit = await cli.wait(10_000);
+  equal(exit.code, 2, exit.stderr);
+  equal(exit.stdout, "", "nothing started");
+  const lines = exit.stderr.trimEnd().split("\n");
+  ok(lines.length >= 2, exit.stderr);
+  for (const line of lines) match(line, new RegExp(`^${config}:\\d+: \\S+: .+$`), line);
+  ok(lines.some((line) => line.startsWith(`${config}:2: listen.port: `)), exit.stderr);
+  ok(!exit.stderr.includes("hunter2-clear"), "a password is never quoted");
+});
+
+Deno.test("check-config exits 0 for a valid file, 2 with one line per problem, 2 for usage", async () => {
+  await using dir = trees();
+  const good = `${dir.path}/good.jsonc`;
+  Deno.writeTextFileSync(
+    good,
+    `{ "users": [{ "name": "bob", "password_env": "BOB_PW", "root": "a" }] }`,
+  );
+  const valid = await runMain(["check-config", good], { env: { BOB_PW: "s3cr3t-bob" } });
+  equal(valid.code, 0, valid.stderr);
+  equal(valid.stdout, `${good}: OK\n`);
+  equal(valid.stderr, "");
+
+  const bad = `${dir.path}/bad.jsonc`;
+  Deno.writeTextFileSync(
+    bad,
+    [
+      "{",
+      '  "users": [',
+      '    { "name": "bob", "password_env": "BOB_PW", "root": "missing" },',
+      '    { "name": "eve", "password": "hunter2-clear" }',
+      "  ]",
+      "}",
+    ].join("\n"),
+  );
+  const invalid = await runMain(["check-config", bad], { env: { BOB_PW: "s3cr3t-bob" } });
+  equal(invalid.code, 2);
+  equal(invalid.stdout, "");
+  deepEqual(invalid.stderr.trimEnd().split("\n"), [
+    `${bad}:3: users[0].root: directory does not exist (${dir.path}/missing)`,
+    `${bad}:4: users[1].password: a password in clear needs "allow_plaintext": true; use ` +
+    "password_hash (ftpgate hash-password), password_env or password_file",
+  ]);
+  ok(!invalid.stderr.includes("hunter2-clear") && !invalid.stderr.includes("s3cr3t-bob"));
+
+  for (const args of [["check-config"], ["check-config", good, "extra"]]) {
+    const usage = await runMain(args);
+    equal(usage.code, 2, args.join(" "));
+    match(usage.stderr, /^Usage: ftpgate check-config FILE/);
+  }
+  const missing = await runMain(["check-config", `${dir.path}/none.jsonc`]);
+  equal(missing.code, 2);
+  equal(missing.stderr, `${dir.path}/none.jsonc: (file): cannot read it (not found)\n`);
+});
+
+Deno.test("hash-password through main.ts: its hash logs in from a config file", async () => {
+  const hashed = await runMain(["hash-password"], { stdin: "pässwörd 1\n" });
+  equal(hashed.code, 0, hashed.stderr);
+  match(hashed.stdout, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$\S+\n$/);
+  equal(hashed.stderr, "");
+  const usage = await runMain(["hash-password", "--help"]);
+  equal(usage.code, 0);
+  match(usage.stdout, /^Usage: ftpgate hash-password/);
+
+  await using dir = trees();
+  const config = `${dir.path}/ftpgate.jsonc`;
+  Deno.writeTextFileSync(
+    config,
+    JSON.stringify({
+      users: [{ name: "alice", password_hash: hashed.stdout.trim(), root: "a" }],
+      limits: { login_failure_delay: 0 },
+    }),
+  );
+  await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
+  const line = await cli.ready();
+  equal(line.user, undefined, "a hashed user's password is not known, nor announced");
+  equal(line.url, `ftp://127.0.0.1:${line.port}/`);
+  {
+    await using client = await connectFtp({
+      host: "127.0.0.1",
+      port: line.port,
+      user: "alice",
+      password: "pässwörd 1",
+    });
+    equal(await downloadText(client, "which.txt"), "tree a");
+  }
+  await using raw = await RawClient.connect(line.port);
+  await raw.expect("USER alice", 331);
+  equal((await raw.command("PASS pässwörd 2")).code, 530);
+  await stop(cli);
+});
+
+Deno.test({
+  name: "no secret of the config file in ps, the logs or the ready line",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using dir = trees();
+    const secrets = {
+      password: "Pw-from-env-7f3a",
+      filePassword: "Pw-from-file-91c2",
+      token: "Http-token-5d1e",
+      hook: "Webhook-key-0b8f",
+    };
+    Deno.writeTextFileSync(`${dir.path}/carol.pw`, secrets.filePassword + "\n");
+    Deno.writeTextFileSync(`${dir.path}/token`, secrets.token);
+    Deno.writeTextFileSync(`${dir.path}/hook.key`, secrets.hook);
+    const config = `${dir.path}/ftpgate.jsonc`;
+    Deno.writeTextFileSync(
+      config,
+      JSON.stringify({
+        users: [
+          { name: "bob", password_env: "BOB_PW", root: "a" },
+          { name: "carol", password_file: "carol.pw", root: "b" },
+        ],
+        http: { port: 0, token_file: "token" },
+        webhook: { url: "http://127.0.0.1:9/unused", secret_file: "hook.key" },
+        limits: { login_failure_delay: 0 },
+        logging: { level: "debug" },
+      }),
+    );
+    await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"], {
+      env: { BOB_PW: secrets.password },
+    });
+    const line = await cli.ready();
+    const cmdline = Deno.readTextFileSync(`/proc/${line.pid}/cmdline`).replaceAll("\0", " ");
+    {
+      await using client = await connectFtp({
+        host: "127.0.0.1",
+        port: line.port,
+        user: "bob",
+        password: secrets.password,
+      });
+      equal(await downloadText(client, "which.txt"), "tree a");
+    }
+    {
+      await using client = await connectFtp({
+        host: "127.0.0.1",
+        port: line.port,
+        user: "carol",
+        password: secrets.filePassword,
+      });
+      equal(await downloadText(client, "which.txt"), "tree b");
+    }
+    // Wrong guesses, one of them another user's password.
+    await using raw = await RawClient.connect(line.port);
+    await raw.expect("USER carol", 331);
+    equal((await raw.command(`PASS ${secrets.password}`)).code, 530);
+    const stderr = await stop(cli);
+    ok(stderr.includes("Login failed"), "the logs did record something");
+    for (const [what, secret] of Object.entries(secrets)) {
+      ok(!cmdline.includes(secret), `${what} in the command line`);
+      ok(!stderr.includes(secret), `${what} in the logs:\n${stderr}`);
+      ok(!cli.stdout().includes(secret), `${what} in the ready line`);
+    }
+  },
+});
