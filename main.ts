@@ -51,11 +51,17 @@ function say(line: string): void {
 /** `check-config` and `hash-password`; undefined for a plain start. */
 async function subcommand(args: readonly string[]): Promise<number | undefined> {
   if (args[0] === "hash-password") {
-    const { runHashPassword } = await loadPart("hashPassword");
+    const { runHashPassword } = await loadPart<
+      typeof import("./src/identity/passwords/hash_password_command.ts")
+    >(
+      "hashPassword",
+    );
     return await runHashPassword({ args: args.slice(1) });
   }
   if (args[0] === "check-config") {
-    const { runCheckConfig } = await loadPart("checkConfig");
+    const { runCheckConfig } = await loadPart<typeof import("./src/app/check_config.ts")>(
+      "checkConfig",
+    );
     return await runCheckConfig(args.slice(1), env);
   }
   return undefined;

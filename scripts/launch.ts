@@ -225,6 +225,20 @@ async function compile(compileArgs: string[]): Promise<void> {
   if (!status.success) Deno.exit(status.code);
 }
 
+/**
+ * A compiled binary cannot take permission flags at run time: they are fixed at the build, for
+ * the root given then (default /srv/ftp, the root of deploy/ftpgate.service).
+ */
+function forBinary(settings: AppSettings): AppSettings {
+  if (given.has("root") || settings.serve.root !== ".") return settings;
+  return { ...settings, serve: { ...settings.serve, root: "/srv/ftp" } };
+}
+
+/** Where the binary goes: FTPGATE_OUTPUT, or dist/ftpgate. */
+function outputPath(): string {
+  return absolute(Deno.env.get("FTPGATE_OUTPUT") ?? resolve(repo, "dist/ftpgate"));
+}
+
 let given: Set<string>;
 let first: CliConfig;
 try {
@@ -249,8 +263,10 @@ if (mode === "run" || mode === "plan") {
     "--parent-lifeline",
   ];
   if (mode === "plan") {
-    const output = resolve(repo, "dist/ftpgate");
-    const plan = { run: argv.slice(1), compile: await compileArgs(settings, output) };
+    const plan = {
+      run: argv.slice(1),
+      compile: await compileArgs(forBinary(settings), outputPath()),
+    };
     // deno-lint-ignore no-console
     console.log(JSON.stringify(plan));
     Deno.exit(0);
@@ -259,11 +275,8 @@ if (mode === "run" || mode === "plan") {
   exec(argv);
   await spawn(argv);
 } else if (mode === "compile" || mode === "compile-all") {
-  // A compiled binary cannot take permission flags at run time: they are fixed here, for the
-  // root given now (default /srv/ftp, the root of deploy/ftpgate.service).
-  const settings = await settingsOf(all);
-  if (!given.has("root") && settings.serve.root === ".") settings.serve.root = "/srv/ftp";
-  const output = absolute(Deno.env.get("FTPGATE_OUTPUT") ?? resolve(repo, "dist/ftpgate"));
+  const settings = forBinary(await settingsOf(all));
+  const output = outputPath();
   if (mode === "compile") {
     await compile(await compileArgs(settings, output));
   } else {

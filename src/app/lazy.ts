@@ -24,17 +24,8 @@ const PARTS = {
   hashPassword: "../identity/passwords/hash_password_command.ts",
 } as const;
 
-/** The module type of each part (type positions only: nothing is loaded for them). */
-interface Parts {
-  tls: typeof import("../tls/mod.ts");
-  config: typeof import("../config/load.ts");
-  s3: typeof import("../storage/s3/mod.ts");
-  ops: typeof import("../ops/mod.ts");
-  identityHook: typeof import("../identity/http.ts");
-  validate: typeof import("./validate.ts");
-  checkConfig: typeof import("./check_config.ts");
-  hashPassword: typeof import("../identity/passwords/hash_password_command.ts");
-}
+/** A part's name. */
+export type PartName = keyof typeof PARTS;
 
 /** The source directory a permission must cover for the parts (`src/`). */
 export const SOURCE_DIR: URL = new URL("../", import.meta.url);
@@ -58,8 +49,13 @@ export class LazyImportError extends Error {
   }
 }
 
-/** Loads a part. Throws {@linkcode LazyImportError} when Deno may not read its source. */
-export async function loadPart<K extends keyof Parts>(name: K): Promise<Parts[K]> {
+/**
+ * Loads a part; the caller names its module type (`loadPart<typeof import("./x.ts")>("x")`,
+ * a type position: nothing is loaded for it, and this module imports none of the parts, so
+ * that no import cycle runs through it). Throws {@linkcode LazyImportError} when Deno may not
+ * read the part's source.
+ */
+export async function loadPart<T>(name: PartName): Promise<T> {
   const url = new URL(PARTS[name], import.meta.url);
   try {
     return await import(url.href);

@@ -40,6 +40,13 @@ export async function permissionsFor(
     (passiveAddresses ?? []).some((rule) => isPassiveName(rule.address));
   const nameservers = named ? await nameServers(context.resolvConf ?? "/etc/resolv.conf") : [];
   const secrets = settings.configFile ? await secretFiles(settings.configFile) : [];
+  // The loader checks that an output file's directory exists (a stat: read permission).
+  // TODO(library): checks.outputFile could skip a NotCapable stat; then these go.
+  const outputDirs = settings.configFile === undefined ? [] : [
+    settings.ops.transferLog?.path,
+    typeof settings.serve.transcript === "string" ? settings.serve.transcript : undefined,
+    settings.run.readyFile === "-" ? undefined : settings.run.readyFile,
+  ].filter((path): path is string => path !== undefined).map(dirname);
   const env = [
     ...envNames(),
     ...(s3Roots.length > 0 ? S3_ENV_NAMES : []),
@@ -50,7 +57,7 @@ export async function permissionsFor(
     ...(context.linux === undefined ? {} : { linux: context.linux }),
     s3Hosts,
     nameservers,
-    read: secrets,
+    read: [...secrets, ...outputDirs],
     sourceDir: context.sourceDir,
     ...(program === undefined ? {} : { program }),
   });

@@ -88,7 +88,9 @@ export class S3Roots {
   ): Promise<Storage & { close(): Promise<void> }> {
     let storage = this.#open.get(url);
     if (storage === undefined) {
-      storage = loadPart("s3").then(({ openS3Storage, parseS3Faults }) =>
+      storage = loadPart<typeof import("../storage/s3/mod.ts")>("s3").then((
+        { openS3Storage, parseS3Faults },
+      ) =>
         openS3Storage(url, {
           ...settings.s3,
           ...(settings.s3Faults.length > 0 ? { faults: parseS3Faults(settings.s3Faults) } : {}),

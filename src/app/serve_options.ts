@@ -41,7 +41,9 @@ export async function buildServeOptions(
     if (previous !== undefined && sameHook(previous.settings, hook)) {
       identity = previous.provider;
     } else {
-      const { HttpIdentityProvider } = await loadPart("identityHook");
+      const { HttpIdentityProvider } = await loadPart<typeof import("../identity/http.ts")>(
+        "identityHook",
+      );
       const atomicUploads = settings.serve.atomicUploads ?? false;
       identity = new HttpIdentityProvider({
         url: hook.url,

@@ -96,7 +96,9 @@ function readyUser(config: CliConfig): Pick<AppSettings, "readyUser"> {
  */
 export async function loadSettings(config: CliConfig, env: Env): Promise<AppSettings> {
   if (config.configFile === undefined) return settingsFromCli(config);
-  const { loadConfigFile, mergeConfig } = await loadPart("config");
+  const { loadConfigFile, mergeConfig } = await loadPart<typeof import("../config/load.ts")>(
+    "config",
+  );
   const envRead = new Set<string>();
   const loaded = await loadConfigFile(config.configFile, (name) => {
     envRead.add(name);

@@ -65,11 +65,11 @@ export interface App {
  */
 export async function startApp(settings: AppSettings): Promise<App> {
   if (needsValidation(settings)) {
-    const { validateSettings } = await loadPart("validate");
+    const { validateSettings } = await loadPart<typeof import("./validate.ts")>("validate");
     await validateSettings(settings);
   }
   // FTPS modules (node:tls and friends) load only when asked for: ~30 ms off a plain start.
-  if (settings.serve.tls) await loadPart("tls");
+  if (settings.serve.tls) await loadPart<typeof import("../tls/mod.ts")>("tls");
   const roots = new S3Roots();
   let built;
   try {
@@ -89,7 +89,7 @@ export async function startApp(settings: AppSettings): Promise<App> {
   let ops: OpsHandle | undefined;
   if (Object.keys(settings.ops).length > 0) {
     try {
-      const { attachOps } = await loadPart("ops");
+      const { attachOps } = await loadPart<typeof import("../ops/mod.ts")>("ops");
       ops = await attachOps(server, settings.ops);
     } catch (error) {
       await server.shutdown({ graceMs: 0 });

@@ -6,7 +6,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import { connectFtp, downloadText, startCli, uploadBytes } from "../helpers/cli_helpers.ts";
+import { connectFtp, downloadText, REPO, startCli, uploadBytes } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { noRgw, rgw, s3Get, testBucket } from "../s3/rgw.ts";
 
@@ -171,5 +171,46 @@ Deno.test({
     const exit = await cli.wait(30_000);
     equal(exit.code, 1, exit.stderr);
     match(exit.stderr, /^ftpgate: S3 bucket "no-such-bucket-ftpgate" does not exist\n$/);
+  },
+});
+
+Deno.test({
+  name:
+    "deno task start --root s3:// runs under the launcher's exact grants (net to the endpoint, AWS_* env)",
+  ignore: noRgw || Deno.build.os !== "linux",
+  async fn() {
+    await using bucket = await testBucket("cli launcher");
+    await using dir = localDir();
+    await using task = startCli([
+      "task",
+      "--config",
+      `${REPO}deno.json`,
+      "start",
+      "--root",
+      `s3://${rgw!.bucket}/${bucket.prefix}`,
+      "--s3-endpoint",
+      rgw!.endpoint,
+      "--no-active",
+      "--user",
+      "u:p",
+      "--port",
+      "0",
+      "--ready-file",
+      "-",
+    ], { executable: Deno.execPath(), cwd: dir.path, env: { ...awsEnv(), INIT_CWD: dir.path } });
+    const line = await task.ready(30_000);
+    const cmdline = Deno.readTextFileSync(`/proc/${line.pid}/cmdline`).split("\0");
+    const net = cmdline.find((arg) => arg.startsWith("--allow-net="));
+    equal(net, `--allow-net=127.0.0.1,${new URL(rgw!.endpoint).host}`);
+    ok(!cmdline.some((arg) => arg.startsWith("--allow-write")), "no file access for an s3 root");
+    {
+      await using client = await connectFtp(line.url);
+      await uploadBytes(client, "via-launcher.txt", "granted exactly");
+      equal(await downloadText(client, "via-launcher.txt"), "granted exactly");
+    }
+    task.kill("SIGTERM");
+    const exit = await task.wait(15_000);
+    equal(exit.code, 0, exit.stderr);
+    ok(!/NotCapable|Requires .* access/.test(exit.stderr), exit.stderr);
   },
 });

@@ -1,11 +1,14 @@
 /**
  * `deno task compile` builds a working single binary. Compiling needs `denort`, the runtime the
  * binary is built around; Deno downloads it unless DENORT_BIN points at one, and it cannot be
- * downloaded here, so the test runs only when DENORT_BIN is set and says so loudly otherwise.
+ * downloaded here, so the build test runs only when DENORT_BIN is set and says so loudly
+ * otherwise. What can be tested without it is: the command line the build would run (its
+ * permission list, the modules it must include), and the smoke test the binary would pass, run
+ * with `deno run` under exactly the binary's permissions.
  */
 
-import { equal, ok } from "node:assert/strict";
-import { REPO, startCli } from "../helpers/cli_helpers.ts";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { connectFtp, downloadText, REPO, startCli } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
 
@@ -18,16 +21,118 @@ if (!denort) {
   );
 }
 
+/** `deno compile` arguments `deno task compile ARGS` would use (the launcher's plan). */
+async function compileArgs(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const output = await runCommand(
+    Deno.execPath(),
+    ["run", "--allow-all", `${REPO}scripts/launch.ts`, "plan", ...args],
+    { cwd, env: { NO_COLOR: "1", INIT_CWD: cwd, ...env }, timeoutMs: 60_000 },
+  );
+  equal(output.code, 0, output.stderr);
+  return (JSON.parse(output.stdout) as { compile: string[] }).compile;
+}
+
+/** The `--allow-*` flags of a command line. */
+function permissionFlags(argv: string[]): string[] {
+  return argv.filter((arg) => arg.startsWith("--allow-"));
+}
+
+/** A root with a file, a config file with a hashed user (made by the real command). */
+async function fixture(dir: string): Promise<{ root: string; config: string }> {
+  const root = `${dir}/root`;
+  Deno.mkdirSync(root);
+  Deno.writeTextFileSync(`${root}/hello.txt`, "hello from the binary\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}main.ts`, "hash-password"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("compiled-pw\n"));
+  await writer.close();
+  const hash = new TextDecoder().decode((await child.output()).stdout).trim();
+  const config = `${dir}/ftpgate.jsonc`;
+  Deno.writeTextFileSync(
+    config,
+    JSON.stringify({
+      listen: { port: 0 },
+      users: [{ name: "alice", password_hash: hash, root: "root" }],
+      anonymous: { root: "root" },
+    }),
+  );
+  return { root, config };
+}
+
+Deno.test("deno task compile's command line: the grants of the flags and config, and the includes", async () => {
+  await using dir = localDir();
+  const { root, config } = await fixture(dir.path);
+  const args = await compileArgs(["--config", config, "--no-active"], dir.path);
+  deepEqual(permissionFlags(args).filter((flag) => !flag.startsWith("--allow-env")), [
+    "--allow-net=127.0.0.1",
+    `--allow-read=${root},${Deno.build.os === "linux" ? "/proc/self/fd," : ""}${config},${REPO}src`,
+    `--allow-write=${root}`,
+  ]);
+  const env = permissionFlags(args).find((flag) => flag.startsWith("--allow-env="))!;
+  ok(env.slice("--allow-env=".length).split(",").every((name) => name.startsWith("FTPGATE_")));
+  const includes = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
+  ok(includes.includes(`${REPO}src/identity/passwords/worker.ts`), "the password worker");
+  ok(includes.includes(`${REPO}src/config/load.ts`), "the config loader (loaded by URL)");
+  deepEqual(args.slice(-3), ["--output", `${REPO}dist/ftpgate`, `${REPO}main.ts`]);
+  // Without flags: the default root of deploy/ftpgate.service.
+  const plain = await compileArgs([], dir.path);
+  ok(
+    plain.includes("--allow-read=/srv/ftp" + (Deno.build.os === "linux" ? ",/proc/self/fd" : "")),
+    plain.join(" "),
+  );
+});
+
 Deno.test({
-  name: "deno task compile builds a binary that serves files and stops on SIGTERM",
+  name: "the binary's smoke test, run with deno run under exactly the binary's permissions",
+  ignore: needs("curl"),
+  async fn() {
+    await using dir = localDir();
+    const { config } = await fixture(dir.path);
+    const grants = permissionFlags(await compileArgs(["--config", config], dir.path));
+    await using server = startCli(["--config", config, "--ready-file", "-"], {
+      permissions: grants,
+      cwd: dir.path,
+    });
+    const line = await server.ready(30_000);
+    const download = await runCommand("curl", [
+      "--silent",
+      "--show-error",
+      "--max-time",
+      "20",
+      `ftp://127.0.0.1:${line.port}/hello.txt`,
+    ], { timeoutMs: 30_000 });
+    equal(download.code, 0, download.stderr);
+    equal(download.stdout, "hello from the binary\n");
+    {
+      // A hashed password: the worker loads under these grants.
+      await using client = await connectFtp({
+        host: "127.0.0.1",
+        port: line.port,
+        user: "alice",
+        password: "compiled-pw",
+      });
+      equal(await downloadText(client, "hello.txt"), "hello from the binary\n");
+    }
+    server.kill("SIGTERM");
+    const exit = await server.wait(10_000);
+    equal(exit.code, 0, exit.stderr);
+    ok(!/NotCapable|Requires .* access/.test(exit.stderr), exit.stderr);
+  },
+});
+
+Deno.test({
+  name:
+    "deno task compile builds a binary that serves files, hashes passwords and stops on SIGTERM",
   ignore: !denort || needs("curl"),
   async fn() {
     await using dir = localDir();
-    const root = `${dir.path}/root`;
-    Deno.mkdirSync(root);
-    Deno.writeTextFileSync(`${root}/hello.txt`, "hello from the compiled binary\n");
+    const { config } = await fixture(dir.path);
     const binary = `${dir.path}/ftpgate`;
-    const build = await runCommand(Deno.execPath(), ["task", "compile", "--root", root], {
+    const build = await runCommand(Deno.execPath(), ["task", "compile", "--config", config], {
       cwd: REPO,
       env: { FTPGATE_OUTPUT: binary, DENORT_BIN: denort!, NO_COLOR: "1" },
       timeoutMs: 240_000,
@@ -35,7 +140,9 @@ Deno.test({
     equal(build.code, 0, `deno task compile failed\n${build.stdout}\n${build.stderr}`);
     ok(Deno.statSync(binary).isFile, "the binary exists");
 
-    await using server = startCli(["--root", root, "--port", "0", "--ready-file", "-"], {
+    const checked = await runCommand(binary, ["check-config", config], { timeoutMs: 30_000 });
+    equal(checked.code, 0, checked.stderr);
+    await using server = startCli(["--config", config, "--ready-file", "-"], {
       executable: binary,
       cwd: dir.path,
     });
@@ -49,7 +156,16 @@ Deno.test({
       `ftp://127.0.0.1:${line.port}/hello.txt`,
     ], { timeoutMs: 30_000 });
     equal(download.code, 0, download.stderr);
-    equal(download.stdout, "hello from the compiled binary\n");
+    equal(download.stdout, "hello from the binary\n");
+    {
+      await using client = await connectFtp({
+        host: "127.0.0.1",
+        port: line.port,
+        user: "alice",
+        password: "compiled-pw",
+      });
+      equal(await downloadText(client, "hello.txt"), "hello from the binary\n");
+    }
     server.kill("SIGTERM");
     const exit = await server.wait(10_000);
     equal(exit.code, 0, exit.stderr);

@@ -358,3 +358,225 @@ Deno.test({
     }
   },
 });
+
+/** `scripts/launch.ts plan ARGS`: the deno run and deno compile command lines, as JSON. */
+async function plan(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ run: string[]; compile: string[] }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${REPO}scripts/launch.ts`, "plan", ...args],
+    cwd,
+    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  equal(output.code, 0, stderr);
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
+/** The value of `--allow-X=` in a command line, as a list (["*"] for the bare flag). */
+function granted(argv: string[], kind: string): string[] | undefined {
+  const flag = argv.find((arg) => arg === `--allow-${kind}` || arg.startsWith(`--allow-${kind}=`));
+  if (flag === undefined) return undefined;
+  return flag.includes("=") ? flag.slice(flag.indexOf("=") + 1).split(",") : ["*"];
+}
+
+Deno.test({
+  name: "the launcher's permissions for a config with S3, ops, mounts and a hashed user",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    for (const sub of ["alice", "bob", "archive", "log"]) Deno.mkdirSync(`${dir.path}/${sub}`);
+    Deno.writeTextFileSync(`${dir.path}/carol.pw`, "carol-secret\n");
+    Deno.writeTextFileSync(`${dir.path}/token`, "t0ken\n");
+    Deno.writeTextFileSync(`${dir.path}/hook.key`, "k3y\n");
+    const config = `${dir.path}/ftpgate.jsonc`;
+    Deno.writeTextFileSync(
+      config,
+      JSON.stringify({
+        listen: { host: "127.0.0.1", port: 2121 },
+        allow_active: false,
+        passive: { address: "203.0.113.10" },
+        users: [
+          {
+            name: "alice",
+            password_hash: "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            root: "alice",
+          },
+          {
+            name: "bob",
+            password_env: "BOB_PW",
+            mounts: [
+              { path: "/", root: "bob" },
+              { path: "/archive", root: "archive", read_only: true },
+            ],
+          },
+          { name: "carol", password_file: "carol.pw", root: "s3://media/carol" },
+        ],
+        s3: { endpoint: "http://127.0.0.1:7480" },
+        http: { port: 9100, token_file: "token" },
+        transfer_log: { path: "log/xferlog" },
+        webhook: { url: "https://hooks.example.org/ftp", secret_file: "hook.key" },
+        on_upload: { command: "/usr/bin/true --quiet" },
+      }),
+    );
+    const { run, compile } = await plan(["--config", "ftpgate.jsonc"], dir.path, {
+      BOB_PW: "bob-secret",
+    });
+    const d = dir.path;
+    const src = `${REPO}src`;
+    deepEqual(granted(run, "net"), ["127.0.0.1", "127.0.0.1:7480", "hooks.example.org:443"]);
+    deepEqual(
+      granted(run, "read")?.sort(),
+      [
+        "/proc/self/fd",
+        `${d}/alice`,
+        `${d}/archive`,
+        `${d}/bob`,
+        `${d}/carol.pw`,
+        `${d}/ftpgate.jsonc`,
+        `${d}/hook.key`,
+        `${d}/log`, // the loader checks the transfer log's directory (see src/app/plan.ts)
+        `${d}/token`,
+        src,
+      ].sort(),
+    );
+    deepEqual(granted(run, "write")?.sort(), [`${d}/alice`, `${d}/bob`, `${d}/log/xferlog`].sort());
+    const env = granted(run, "env")!;
+    for (
+      const name of [
+        "FTPGATE_ROOT",
+        "FTPGATE_CONFIG",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "BOB_PW",
+      ]
+    ) {
+      ok(env.includes(name), name);
+    }
+    ok(env.every((name) => /^(FTPGATE_|AWS_)/.test(name) || name === "BOB_PW"), env.join(","));
+    deepEqual(granted(run, "run"), ["/usr/bin/true"]);
+    ok(!run.some((arg) => arg.includes("bob-secret") || arg.includes("carol-secret")));
+    // The relative config path is handed over absolute; the server's own flags follow.
+    deepEqual(run.slice(run.indexOf(`${REPO}main.ts`) + 1), [
+      "--config",
+      "ftpgate.jsonc",
+      "--config",
+      config,
+      "--parent-lifeline",
+    ]);
+    // The binary: the same grants, and the modules deno compile would not find by itself.
+    for (const kind of ["net", "read", "write", "env", "run"]) {
+      deepEqual(granted(compile, kind), granted(run, kind), kind);
+    }
+    const includes = compile.flatMap((arg, i) => compile[i - 1] === "--include" ? [arg] : []);
+    for (
+      const module of [
+        "identity/passwords/worker.ts",
+        "config/load.ts",
+        "storage/s3/mod.ts",
+        "ops/mod.ts",
+      ]
+    ) {
+      ok(includes.includes(`${src}/${module}`), module);
+    }
+  },
+});
+
+Deno.test({
+  name: "the launcher grants the name servers for a PASV host name, and nothing of the net else",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    const { run } = await plan(
+      ["--root", "memory:", "--no-active", "--pasv-address", "localhost"],
+      dir.path,
+    );
+    const servers = [...Deno.readTextFileSync("/etc/resolv.conf").matchAll(/^nameserver\s+(\S+)/gm)]
+      .map((match) => match[1].includes(":") ? `[${match[1]}]:53` : `${match[1]}:53`);
+    deepEqual(granted(run, "net"), ["127.0.0.1", ...servers]);
+    equal(granted(run, "read"), undefined, "memory: needs no file");
+  },
+});
+
+Deno.test({
+  name:
+    "deno task start --config: a hashed user, the HTTP port, the transfer log and SIGHUP under exact grants",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    Deno.mkdirSync(`${dir.path}/alice`);
+    Deno.mkdirSync(`${dir.path}/log`);
+    Deno.writeTextFileSync(`${dir.path}/alice/a.txt`, "alice's file");
+    const hash = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${REPO}main.ts`, "hash-password"],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const writer = hash.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("alice-pw\n"));
+    await writer.close();
+    const hashed = new TextDecoder().decode((await hash.output()).stdout).trim();
+    const config = `${dir.path}/ftpgate.jsonc`;
+    const write = (users: unknown[]) =>
+      Deno.writeTextFileSync(
+        config,
+        JSON.stringify({
+          listen: { host: "127.0.0.1", port: 0 },
+          allow_active: false,
+          allow_plaintext: true,
+          users,
+          http: { port: 0 },
+          transfer_log: { path: "log/xferlog" },
+          limits: { login_failure_delay: 0 },
+        }),
+      );
+    const alice = { name: "alice", password_hash: hashed, root: "alice" };
+    write([alice]);
+    await using task = startTask(["--config", "ftpgate.jsonc", "--ready-file", "-"], dir.path);
+    const line = await task.ready(30_000) as ReadyLine & { httpUrl: string };
+    {
+      await using client = await connectFtp({
+        host: "127.0.0.1",
+        port: line.port,
+        user: "alice",
+        password: "alice-pw",
+      });
+      equal(await downloadText(client, "a.txt"), "alice's file");
+    }
+    const health = await fetch(`${line.httpUrl}healthz`);
+    equal(health.status, 200);
+    equal((await health.json()).status, "ok");
+    await waitFor(
+      () => {
+        try {
+          return Deno.readTextFileSync(`${dir.path}/log/xferlog`).includes("/a.txt");
+        } catch {
+          return false;
+        }
+      },
+      "the transfer log line",
+      10_000,
+    );
+    // A reload reads the file again: a user added, in the same tree.
+    write([alice, { name: "dan", password: "dan-pw", root: "alice" }]);
+    task.kill("SIGHUP");
+    await waitFor(() => task.stderr().includes("configuration reloaded"), "the reload", 10_000);
+    {
+      await using client = await connectFtp({
+        host: "127.0.0.1",
+        port: line.port,
+        user: "dan",
+        password: "dan-pw",
+      });
+      equal(await downloadText(client, "a.txt"), "alice's file");
+    }
+    task.kill("SIGTERM");
+    const exit = await task.wait(15_000);
+    equal(exit.code, 0, exit.stderr);
+    ok(!/NotCapable|Requires .* access|permission/i.test(exit.stderr), exit.stderr);
+  },
+});

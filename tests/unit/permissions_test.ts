@@ -1,10 +1,15 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import type { CliConfig } from "../../src/cli.ts";
-import { type ExtraPaths, permissionFlags as flagsFor } from "../../src/permissions.ts";
+import {
+  type ExtraPaths,
+  needsSource,
+  permissionFlags as flagsFor,
+  type PermissionInput,
+} from "../../src/permissions.ts";
 
 /** The flags for a non-Linux target unless the test says otherwise: exact lists stay short. */
 function permissionFlags(
-  config: CliConfig,
+  config: CliConfig | PermissionInput,
   env: readonly string[],
   extra: ExtraPaths = {},
 ): string[] {
@@ -181,4 +186,78 @@ Deno.test("permissionFlags() grants what main.ts does with the ready file and tr
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("permissionFlags() grants every user's root and mount, a read-only mount for reading only", () => {
+  const flags = permissionFlags({
+    serve: {
+      root: "memory:",
+      hostname: "127.0.0.1",
+      users: [
+        { root: "/srv/ftp/alice" },
+        {
+          mounts: [
+            { root: "/srv/ftp/bob" },
+            { root: "/srv/archive", readOnly: true },
+            { root: "memory:" },
+          ],
+        },
+        { root: "s3://media/carol" },
+        { root: "/srv/ftp/alice" }, // twice: granted once
+      ],
+      anonymous: { root: "/srv/pub" },
+    },
+    authHttp: { url: "http://127.0.0.1:8080/auth", allowedRoots: ["/srv/hooked"] },
+  }, []);
+  deepEqual(flags, [
+    "--allow-net",
+    "--allow-read=/srv/ftp/alice,/srv/ftp/bob,/srv/archive,/srv/pub,/srv/hooked",
+    "--allow-write=/srv/ftp/alice,/srv/ftp/bob,/srv/pub,/srv/hooked",
+  ]);
+});
+
+Deno.test("permissionFlags() grants an S3 root no files, its endpoint and the other hosts the net", () => {
+  const flags = permissionFlags(
+    {
+      serve: { root: "s3://media/ftp", hostname: "127.0.0.1", allowActive: false },
+      ops: {
+        http: { port: 9100, hostname: "127.0.0.2", tokenFile: "/etc/ftpgate/token" },
+        webhook: { url: "https://hooks.example.org/ftp", secretFile: "/etc/ftpgate/hook.key" },
+        transferLog: { path: "/var/log/ftpgate/xferlog" },
+        onUpload: { command: "/usr/local/bin/scan" },
+      },
+      authHttp: { url: "http://[::1]:8080/auth", allowedRoots: ["/srv/hooked"] },
+      configFile: "/etc/ftpgate/ftpgate.jsonc",
+    },
+    ["FTPGATE_ROOT", "AWS_ACCESS_KEY_ID", "FTPGATE_ROOT"],
+    {
+      s3Hosts: ["s3.example.org:9000"],
+      nameservers: ["192.0.2.53:53"],
+      sourceDir: "/opt/ftpgate/src",
+      program: "/usr/local/bin/scan",
+    },
+  );
+  deepEqual(flags, [
+    "--allow-net=127.0.0.1,127.0.0.2,s3.example.org:9000,hooks.example.org:443,[::1]:8080,192.0.2.53:53",
+    "--allow-read=/srv/hooked,/etc/ftpgate/token,/etc/ftpgate/hook.key,/etc/ftpgate/ftpgate.jsonc,/opt/ftpgate/src",
+    "--allow-write=/srv/hooked,/var/log/ftpgate/xferlog",
+    "--allow-env=FTPGATE_ROOT,AWS_ACCESS_KEY_ID",
+    "--allow-run=/usr/local/bin/scan",
+  ]);
+});
+
+Deno.test("needsSource() is true exactly when a part loads from src/ at run time", () => {
+  const base = { serve: { root: "/srv/ftp", hostname: "127.0.0.1" } };
+  equal(needsSource(base), false, "a plain start loads nothing by URL");
+  equal(needsSource({ ...base, configFile: "/etc/f.jsonc" }), true);
+  equal(needsSource({ serve: { ...base.serve, tls: { selfSigned: true } } }), true);
+  equal(needsSource({ ...base, ops: { transferLog: { path: "/x" } } }), true);
+  equal(needsSource({ serve: { ...base.serve, root: "s3://b" } }), true);
+  equal(needsSource({ serve: { ...base.serve, users: [{ passwordHash: "$2b$..." }] } }), true);
+  equal(needsSource({ serve: { ...base.serve, users: [{ root: "/a" }] } }), false);
+  // Only then is the source directory granted.
+  deepEqual(
+    permissionFlags(base, [], { linux: false, sourceDir: "/opt/ftpgate/src" }),
+    ["--allow-net", "--allow-read=/srv/ftp", "--allow-write=/srv/ftp"],
+  );
 });
