@@ -31,9 +31,13 @@ export class StartError extends Error {
 }
 
 /** The operator's line for a failed start (the module that words it loads only then). */
-async function startError(error: unknown, settings: AppSettings): Promise<StartError> {
-  const { startupError } = await import("./start_errors.ts");
-  return new StartError(startupError(error, settings));
+async function startError(
+  error: unknown,
+  settings: AppSettings,
+  part: "server" | "ops" = "server",
+): Promise<StartError> {
+  const { opsStartupError, startupError } = await import("./start_errors.ts");
+  return new StartError((part === "ops" ? opsStartupError : startupError)(error, settings));
 }
 
 /** Settings whose checks need a module of their own (see validate.ts). */
@@ -95,7 +99,7 @@ export async function startApp(settings: AppSettings): Promise<App> {
       await server.shutdown({ graceMs: 0 });
       built.identity?.close();
       await roots.close();
-      throw await startError(error, settings);
+      throw await startError(error, settings, "ops");
     }
   }
   const app: App = {

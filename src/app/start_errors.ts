@@ -45,6 +45,25 @@ export function startupError(error: unknown, settings: Pick<AppSettings, "serve"
   return message;
 }
 
+/** The line for an error of the ops parts (the HTTP port, the transfer log, secret files). */
+export function opsStartupError(
+  error: unknown,
+  settings: Pick<AppSettings, "serve" | "ops">,
+): string {
+  const http = settings.ops.http;
+  if (error instanceof Deno.errors.AddrInUse && http !== undefined) {
+    return `--http-port ${http.port} on ${http.hostname ?? "127.0.0.1"} is already in use`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable && http !== undefined) {
+    return `cannot listen on --http-host ${http.hostname}: no such address here`;
+  }
+  const log = settings.ops.transferLog?.path;
+  if (error instanceof Deno.errors.NotFound && log !== undefined) {
+    return `cannot open the transfer log ${log}: its directory does not exist`;
+  }
+  return startupError(error, settings);
+}
+
 /**
  * Which of two listeners failed: Deno's AddrInUse does not say. serve() closes the main
  * listener when the implicit TLS one fails, so the implicit port is busy when it still is.

@@ -374,3 +374,13 @@ Deno.test("settings that cannot work exit 2 before anything listens", async () =
     equal(exit.stdout, "");
   }
 });
+
+Deno.test("a busy --http-port is named in the error, exit 1", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using cli = startCli(
+    ["--root", "memory:", "--port", "0", "--http-port", String(busy.addr.port)],
+  );
+  const exit = await cli.wait(10_000);
+  equal(exit.code, 1, exit.stderr);
+  equal(exit.stderr, `ftpgate: --http-port ${busy.addr.port} on 127.0.0.1 is already in use\n`);
+});

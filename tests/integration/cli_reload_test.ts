@@ -9,6 +9,7 @@ import { equal, match, ok } from "node:assert/strict";
 import { type CliProcess, connectFtp, downloadText, startCli } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { parsePasv, waitFor } from "../helpers/protocol_helpers.ts";
+import { json, startAuthHook } from "../helpers/auth_hook.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 
 interface User {
@@ -154,6 +155,46 @@ Deno.test("SIGHUP without a config file re-resolves a PASV host name and keeps s
   equal(parsePasv(await raw.expect("PASV", 227)).host, "127.0.0.1");
   await raw.expect("NOOP", 200);
   raw.close();
+  cli.kill("SIGTERM");
+  equal((await cli.wait(10_000)).code, 0);
+});
+
+Deno.test("auth.http through the command line: the hook decides logins; SIGHUP forgets its cache", async () => {
+  await using dir = localDir();
+  Deno.mkdirSync(`${dir.path}/users/erin`, { recursive: true });
+  Deno.writeTextFileSync(`${dir.path}/users/erin/hi.txt`, "from the hook's tree");
+  await using hook = startAuthHook(({ body }) =>
+    body.user === "erin" && body.password === "e-pw"
+      ? json({ root: `${dir.path}/users/erin` })
+      : new Response(null, { status: 401 })
+  );
+  const config = `${dir.path}/ftpgate.jsonc`;
+  Deno.writeTextFileSync(
+    config,
+    JSON.stringify({
+      auth: { http: { url: hook.url, allowed_roots: ["users"], cache_s: 60 } },
+      limits: { login_failure_delay: 0 },
+    }),
+  );
+  await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
+  const line = await cli.ready();
+  {
+    await using client = await connectFtp({
+      host: "127.0.0.1",
+      port: line.port,
+      user: "erin",
+      password: "e-pw",
+    });
+    equal(await downloadText(client, "hi.txt"), "from the hook's tree");
+  }
+  equal(await loginCode(line.port, "erin", "e-pw"), 230);
+  equal(hook.calls.length, 1, "the second login came from the cache");
+  equal(await loginCode(line.port, "erin", "wrong"), 530);
+  equal(hook.calls.length, 2);
+  cli.kill("SIGHUP");
+  await waitFor(() => cli.stderr().includes("configuration reloaded"), "the reload", 10_000);
+  equal(await loginCode(line.port, "erin", "e-pw"), 230);
+  equal(hook.calls.length, 3, "after SIGHUP the hook is asked again");
   cli.kill("SIGTERM");
   equal((await cli.wait(10_000)).code, 0);
 });
