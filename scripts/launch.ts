@@ -113,8 +113,14 @@ async function settingsOf(all: string[]): Promise<AppSettings> {
   }
 }
 
-/** The permission flags, or a clear exit for a path that no Deno flag can name. */
-async function permissions(settings: AppSettings, linux?: boolean): Promise<string[]> {
+/**
+ * The permission flags, or a clear exit for a path that no Deno flag can name. A binary embeds
+ * the modules that `deno run` loads from src/ by URL, so it is not granted src/.
+ */
+async function permissions(
+  settings: AppSettings,
+  options: { linux?: boolean; binary?: boolean } = {},
+): Promise<string[]> {
   // The server resolves a relative root against its working directory: the caller's.
   const serve = {
     ...settings.serve,
@@ -124,8 +130,8 @@ async function permissions(settings: AppSettings, linux?: boolean): Promise<stri
   };
   try {
     return await permissionsFor({ ...settings, serve }, {
-      sourceDir: resolve(repo, "src"),
-      ...(linux === undefined ? {} : { linux }),
+      ...(options.binary ? {} : { sourceDir: resolve(repo, "src") }),
+      ...(options.linux === undefined ? {} : { linux: options.linux }),
     });
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
@@ -194,7 +200,10 @@ async function compileArgs(
   target?: string,
 ): Promise<string[]> {
   const linux = target === undefined ? undefined : target.includes("linux");
-  const flags = await permissions(settings, linux);
+  const flags = await permissions(settings, {
+    binary: true,
+    ...(linux === undefined ? {} : { linux }),
+  });
   // Modules loaded by computed URL (src/app/lazy.ts) and the password worker are not found by
   // deno compile on its own.
   const includes = [...lazyModules(), "src/identity/passwords/worker.ts"]

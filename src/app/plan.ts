@@ -20,8 +20,8 @@ import type { AppSettings } from "./settings.ts";
 
 /** Where the machine facts come from (tests pass their own). */
 export interface PlanContext {
-  /** ftpgate's `src/` directory, absolute. */
-  sourceDir: string;
+  /** ftpgate's `src/` directory, absolute (none for a binary, which embeds the modules). */
+  sourceDir?: string;
   /** Whether the target is Linux (default: this machine). */
   linux?: boolean;
   /** The resolver configuration (default `/etc/resolv.conf`). */
@@ -58,7 +58,7 @@ export async function permissionsFor(
     s3Hosts,
     nameservers,
     read: [...secrets, ...outputDirs],
-    sourceDir: context.sourceDir,
+    ...(context.sourceDir === undefined ? {} : { sourceDir: context.sourceDir }),
     ...(program === undefined ? {} : { program }),
   });
 }

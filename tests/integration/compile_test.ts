@@ -69,11 +69,15 @@ Deno.test("deno task compile's command line: the grants of the flags and config,
   const args = await compileArgs(["--config", config, "--no-active"], dir.path);
   deepEqual(permissionFlags(args).filter((flag) => !flag.startsWith("--allow-env")), [
     "--allow-net=127.0.0.1",
-    `--allow-read=${root},${Deno.build.os === "linux" ? "/proc/self/fd," : ""}${config},${REPO}src`,
+    `--allow-read=${root},${Deno.build.os === "linux" ? "/proc/self/fd," : ""}${config}`,
     `--allow-write=${root}`,
   ]);
   const env = permissionFlags(args).find((flag) => flag.startsWith("--allow-env="))!;
   ok(env.slice("--allow-env=".length).split(",").every((name) => name.startsWith("FTPGATE_")));
+  ok(
+    !args.some((arg) => arg.includes(`${REPO}src,`) || arg.endsWith(`${REPO}src`)),
+    "src/ is embedded",
+  );
   const includes = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
   ok(includes.includes(`${REPO}src/identity/passwords/worker.ts`), "the password worker");
   ok(includes.includes(`${REPO}src/config/load.ts`), "the config loader (loaded by URL)");
@@ -92,7 +96,11 @@ Deno.test({
   async fn() {
     await using dir = localDir();
     const { config } = await fixture(dir.path);
-    const grants = permissionFlags(await compileArgs(["--config", config], dir.path));
+    // The binary's grants, plus read on src/: deno run loads from there what a binary embeds
+    // (the config loader, the password worker).
+    const grants = permissionFlags(await compileArgs(["--config", config], dir.path)).map((flag) =>
+      flag.startsWith("--allow-read=") ? `${flag},${REPO}src` : flag
+    );
     await using server = startCli(["--config", config, "--ready-file", "-"], {
       permissions: grants,
       cwd: dir.path,

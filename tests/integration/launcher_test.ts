@@ -468,10 +468,12 @@ Deno.test({
       config,
       "--parent-lifeline",
     ]);
-    // The binary: the same grants, and the modules deno compile would not find by itself.
-    for (const kind of ["net", "read", "write", "env", "run"]) {
+    // The binary: the same grants but src/ (it embeds what deno run loads from there), and the
+    // modules deno compile would not find by itself.
+    for (const kind of ["net", "write", "env", "run"]) {
       deepEqual(granted(compile, kind), granted(run, kind), kind);
     }
+    deepEqual(granted(compile, "read"), granted(run, "read")!.filter((path) => path !== src));
     const includes = compile.flatMap((arg, i) => compile[i - 1] === "--include" ? [arg] : []);
     for (
       const module of [
