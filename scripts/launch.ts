@@ -8,6 +8,8 @@
  *   deno task compile --root /srv/ftp            # permissions are baked into the binary
  *   deno task compile --config /etc/ftpgate/ftpgate.jsonc
  *   deno task compile:all --root /srv/ftp        # linux x64/arm64, macOS x64/arm64, Windows x64
+ *   deno task start check-config ftpgate.jsonc   # the subcommands, with what they need
+ *   deno task start hash-password
  *   deno run -A scripts/launch.ts plan [flags]   # print the deno run/compile command lines (JSON)
  *
  * `deno task` runs in the repository directory; relative paths given as flags or variables
@@ -246,6 +248,21 @@ function forBinary(settings: AppSettings): AppSettings {
 /** Where the binary goes: FTPGATE_OUTPUT, or dist/ftpgate. */
 function outputPath(): string {
   return absolute(Deno.env.get("FTPGATE_OUTPUT") ?? resolve(repo, "dist/ftpgate"));
+}
+
+/**
+ * `deno task start check-config FILE` and `deno task start hash-password`: the subcommands
+ * start no server. check-config reads whatever the file names (it checks that roots exist and
+ * secrets resolve) and writes nothing; hash-password reads only its worker's module.
+ */
+const SUBCOMMANDS: Record<string, string[]> = {
+  "check-config": ["--allow-read", "--allow-env"],
+  "hash-password": [`--allow-read=${resolve(repo, "src/identity/passwords")}`],
+};
+if (mode === "run" && args[0] !== undefined && Object.hasOwn(SUBCOMMANDS, args[0])) {
+  const [name, ...rest] = args;
+  const file = name === "check-config" && rest.length === 1 ? [absolute(rest[0])] : rest;
+  await spawn([Deno.execPath(), "run", "--no-prompt", ...SUBCOMMANDS[name], main, name, ...file]);
 }
 
 let given: Set<string>;

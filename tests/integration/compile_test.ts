@@ -91,7 +91,7 @@ Deno.test("deno task compile's command line: the grants of the flags and config,
 });
 
 Deno.test({
-  name: "the binary's smoke test, run with deno run under exactly the binary's permissions",
+  name: "the binary's smoke test, run with deno run under the binary's permissions (plus src/)",
   ignore: needs("curl"),
   async fn() {
     await using dir = localDir();

@@ -582,3 +582,47 @@ Deno.test({
     ok(!/NotCapable|Requires .* access|permission/i.test(exit.stderr), exit.stderr);
   },
 });
+
+Deno.test({
+  name: "deno task start check-config and hash-password run the subcommands with what they need",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    Deno.mkdirSync(`${dir.path}/tree`);
+    Deno.writeTextFileSync(`${dir.path}/ok.jsonc`, `{ "root": "tree" }`);
+    Deno.writeTextFileSync(`${dir.path}/bad.jsonc`, `{ "root": "nowhere" }`);
+    const run = async (args: string[], stdin = "") => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["task", "--config", CONFIG, "start", ...args],
+        cwd: dir.path,
+        env: { NO_COLOR: "1", INIT_CWD: dir.path },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(stdin));
+      await writer.close();
+      const output = await child.output();
+      return {
+        code: output.code,
+        stdout: new TextDecoder().decode(output.stdout),
+        stderr: new TextDecoder().decode(output.stderr),
+      };
+    };
+    const ok1 = await run(["check-config", "ok.jsonc"]);
+    equal(ok1.code, 0, ok1.stderr);
+    equal(ok1.stdout, `${dir.path}/ok.jsonc: OK\n`);
+    const bad = await run(["check-config", "bad.jsonc"]);
+    equal(bad.code, 2);
+    ok(
+      bad.stderr.includes(
+        `${dir.path}/bad.jsonc:1: root: directory does not exist (${dir.path}/nowhere)`,
+      ),
+      bad.stderr,
+    );
+    const hash = await run(["hash-password"], "from the task\n");
+    equal(hash.code, 0, hash.stderr);
+    match(hash.stdout, /^\$argon2id\$v=19\$/);
+  },
+});
