@@ -334,7 +334,7 @@ export function helpText(): string {
     if (SECTIONS[name] !== undefined) rows.push("", `${SECTIONS[name]}:`);
     const left = `  --${name}${flag.value ? " " + flag.value : ""}`;
     const right = flag.help + (flag.default !== undefined ? ` [${flag.default}]` : "");
-    rows.push(left.padEnd(32) + right);
+    rows.push((left.length < 31 ? left.padEnd(32) : `${left}  `) + right);
   }
   return [
     `ftpgate ${VERSION} — an FTP server`,
