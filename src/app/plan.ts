@@ -47,11 +47,16 @@ export async function permissionsFor(
     typeof settings.serve.transcript === "string" ? settings.serve.transcript : undefined,
     settings.run.readyFile === "-" ? undefined : settings.run.readyFile,
   ].filter((path): path is string => path !== undefined).map(dirname);
+  // Prefix grants (Deno 2): every FTPGATE_ variable, the AWS_ ones for S3, and what the config
+  // file names besides (a `password_env` called FTPGATE_BOB_PASSWORD is covered already).
+  const prefixes = ["FTPGATE_", ...(s3Roots.length > 0 ? ["AWS_"] : [])];
   const env = [
-    ...envNames(),
-    ...(s3Roots.length > 0 ? S3_ENV_NAMES : []),
-    ...settings.envRead,
+    ...prefixes.map((prefix) => `${prefix}*`),
+    ...settings.envRead.filter((name) => !prefixes.some((prefix) => name.startsWith(prefix))),
   ];
+  // The CLI reads only FTPGATE_ names, the S3 back end only AWS_ ones (checked, not assumed).
+  if (!envNames().every((name) => name.startsWith("FTPGATE_"))) throw new Error("env names");
+  if (!S3_ENV_NAMES.every((name) => name.startsWith("AWS_"))) throw new Error("S3 env names");
   const program = uploadProgram(settings);
   return permissionFlags(settings, env, {
     ...(context.linux === undefined ? {} : { linux: context.linux }),
