@@ -90,7 +90,7 @@ async function start(settings: AppSettings): Promise<App> {
     return await startApp(settings);
   } catch (error) {
     if (error instanceof CliError) fail(2, error.message);
-    if (error instanceof StartError) fail(1, error.message);
+    if (error instanceof StartError || error instanceof LazyImportError) fail(1, error.message);
     throw error;
   }
 }

@@ -384,3 +384,17 @@ Deno.test("a busy --http-port is named in the error, exit 1", async () => {
   equal(exit.code, 1, exit.stderr);
   equal(exit.stderr, `ftpgate: --http-port ${busy.addr.port} on 127.0.0.1 is already in use\n`);
 });
+
+Deno.test("an optional part that Deno may not read says which permission to add, exit 1", async () => {
+  for (const args of [["--tls-self-signed"], ["--http-port", "0"]]) {
+    await using cli = startCli(["--root", "memory:", "--port", "0", ...args], {
+      permissions: ["--allow-net", "--allow-env"],
+    });
+    const exit = await cli.wait(10_000);
+    equal(exit.code, 1, exit.stderr);
+    match(
+      exit.stderr,
+      /^ftpgate: Deno may not read ftpgate's source to load the \w+ module: run deno with --allow-read=\S+\/src\/ \(deno task start grants it\)\n$/,
+    );
+  }
+});
