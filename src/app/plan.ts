@@ -40,13 +40,6 @@ export async function permissionsFor(
     (passiveAddresses ?? []).some((rule) => isPassiveName(rule.address));
   const nameservers = named ? await nameServers(context.resolvConf ?? "/etc/resolv.conf") : [];
   const secrets = settings.configFile ? await secretFiles(settings.configFile) : [];
-  // The loader checks that an output file's directory exists (a stat: read permission).
-  // TODO(library): checks.outputFile could skip a NotCapable stat; then these go.
-  const outputDirs = settings.configFile === undefined ? [] : [
-    settings.ops.transferLog?.path,
-    typeof settings.serve.transcript === "string" ? settings.serve.transcript : undefined,
-    settings.run.readyFile === "-" ? undefined : settings.run.readyFile,
-  ].filter((path): path is string => path !== undefined).map(dirname);
   // Prefix grants (Deno 2): every FTPGATE_ variable, the AWS_ ones for S3, and what the config
   // file names besides (a `password_env` called FTPGATE_BOB_PASSWORD is covered already).
   const prefixes = ["FTPGATE_", ...(s3Roots.length > 0 ? ["AWS_"] : [])];
@@ -62,7 +55,7 @@ export async function permissionsFor(
     ...(context.linux === undefined ? {} : { linux: context.linux }),
     s3Hosts,
     nameservers,
-    read: [...secrets, ...outputDirs],
+    read: secrets,
     ...(context.sourceDir === undefined ? {} : { sourceDir: context.sourceDir }),
     ...(program === undefined ? {} : { program }),
   });

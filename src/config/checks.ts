@@ -73,7 +73,9 @@ export class Checks {
   /** A file to write (logs, ready file): resolved; its directory must exist. */
   outputFile(value: string, at: At): string {
     const path = this.resolve(value);
-    this.#pending.push(this.#expect(dirname(path), "directory", at));
+    // A log directory may be granted write-only (the Dockerfile, the systemd unit): a directory
+    // that cannot be stat-ed for lack of read permission is the writer's problem, not a typo.
+    this.#pending.push(this.#expect(dirname(path), "directory", at, { unreadableIsFine: true }));
     return path;
   }
 
@@ -109,7 +111,12 @@ export class Checks {
     }
   }
 
-  async #expect(path: string, kind: "file" | "directory", at: At): Promise<void> {
+  async #expect(
+    path: string,
+    kind: "file" | "directory",
+    at: At,
+    { unreadableIsFine = false } = {},
+  ): Promise<void> {
     try {
       const stat = await Deno.stat(path);
       if (kind === "file" ? !stat.isFile : !stat.isDirectory) {
@@ -118,6 +125,8 @@ export class Checks {
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         this.add(at, `${kind} does not exist (${path})`);
+      } else if (unreadableIsFine && error instanceof Deno.errors.NotCapable) {
+        return;
       } else {
         this.add(at, `${kind} cannot be checked (${reason(error)}: ${path})`);
       }

@@ -19,7 +19,8 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { validate } from "dockerfile-utils";
 import { parse as parseToml } from "smol-toml";
 import { loadConfigFile } from "../../src/config/load.ts";
-import { hashPassword } from "../../src/identity/passwords/mod.ts";
+import { closePasswordVerifier, hashPassword } from "../../src/identity/passwords/mod.ts";
+import { lazyModules } from "../../src/app/lazy.ts";
 import { attachOps } from "../../src/ops/mod.ts";
 import { startTestServer } from "../../src/testing.ts";
 import { V8_FLAGS } from "../../scripts/v8_flags.ts";
@@ -115,11 +116,14 @@ Deno.test("deploy/Dockerfile compiles as deno task compile does, with the hash w
   equal(copy.args[1], "/usr/local/bin/ftpgate");
   equal(entrypoint()[0], "/usr/local/bin/ftpgate");
 
-  // The worker is loaded with `new Worker(new URL("./worker.ts", import.meta.url))`, which
-  // deno compile does not follow: without --include the binary cannot verify a hash.
-  const include = words[words.indexOf("--include") + 1];
-  equal(include, "src/identity/passwords/worker.ts");
-  ok((await Deno.stat(`${REPO}${include}`)).isFile);
+  // The worker is loaded with `new Worker(new URL("./worker.ts", import.meta.url))`, and the
+  // optional parts by computed URL (src/app/lazy.ts): deno compile follows neither, so without
+  // --include the binary could not verify a hash, read its config file or start TLS.
+  const includes = words.flatMap((word, i) => words[i - 1] === "--include" ? [word] : []);
+  for (const module of ["src/identity/passwords/worker.ts", ...lazyModules()]) {
+    ok(includes.includes(module), `--include ${module}`);
+    ok((await Deno.stat(`${REPO}${module}`)).isFile);
+  }
   match(
     await Deno.readTextFile(`${REPO}src/identity/passwords/verifier.ts`),
     /new Worker\(new URL\("\.\/worker\.ts", import\.meta\.url\)/,
@@ -309,6 +313,7 @@ async function smoke(
   }
   const config = moveConfig(await Deno.readTextFile(`${DEPLOY}docker/ftpgate.jsonc`), base)
     .replace(/"\$argon2id\$[^"]+"/, JSON.stringify(await hashPassword("alice's password")));
+  await closePasswordVerifier(); // its worker would outlive the test
   Deno.writeTextFileSync(`${base}/etc/ftpgate/ftpgate.jsonc`, config);
   Deno.writeTextFileSync(`${base}/run/secrets/carol_password`, "carol's password\n");
   Deno.writeTextFileSync(`${base}/srv/ftp/carol/shared.txt`, "for carol\n");
@@ -374,10 +379,10 @@ Deno.test({
   ignore: needs("curl"),
   async fn() {
     await using dir = localDir();
-    // deno run must read the worker's source to start it; the compiled binary carries it
-    // (--include) and loads it without a read permission.
+    // deno run must read the worker's and the optional parts' source to load them; the
+    // compiled binary carries them (--include).
     const permissions = movedPermissions(dir.path).map((flag) =>
-      flag.startsWith("--allow-read=") ? `${flag},${REPO}src/identity/passwords/worker.ts` : flag
+      flag.startsWith("--allow-read=") ? `${flag},${REPO}src` : flag
     );
     await smoke(
       dir.path,

@@ -439,7 +439,6 @@ Deno.test({
         `${d}/carol.pw`,
         `${d}/ftpgate.jsonc`,
         `${d}/hook.key`,
-        `${d}/log`, // the loader checks the transfer log's directory (see src/app/plan.ts)
         `${d}/token`,
         src,
       ].sort(),
