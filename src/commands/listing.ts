@@ -10,6 +10,7 @@
  * @module
  */
 
+import { describeRepresentation } from "../data/representation.ts";
 import { StorageError } from "../errors.ts";
 import type { Permission } from "../identity/rules.ts";
 import { compileGlob } from "../listing/glob.ts";
@@ -68,6 +69,9 @@ async function collect(ctx: CommandContext, arg: string): Promise<Listed> {
   const path = resolve(ctx, arg === "" ? "." : arg);
   const slash = arg.lastIndexOf("/");
   const typedDir = slash === -1 ? "" : arg.slice(0, slash + 1);
+  // Before anything is looked up: in a drop box the answer must be the same whether the name
+  // exists or not (a stat first would tell "Permission denied" from "No such file").
+  authorize(ctx, "list", path);
   let stat: FileStat;
   try {
     stat = await storage.stat(path, { signal });
@@ -89,7 +93,6 @@ async function collect(ctx: CommandContext, arg: string): Promise<Listed> {
       isDirectory: true,
     };
   }
-  authorize(ctx, "list", path);
   if (stat.type !== "dir") {
     return { path, entries: once(stat), prefix: typedDir, isDirectory: false };
   }
@@ -259,10 +262,11 @@ async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
   const storage = storageOf(ctx);
   const signal = ctx.signal;
   const path = resolve(ctx, arg === "" ? "." : arg);
+  // Before the stat, as in `collect`: a drop box does not tell which names it holds.
+  authorize(ctx, "list", path);
   const self = await storage.stat(path, { signal });
   // The same answer as CWD to a file: 550 (RFC 3659 §7.2.1 calls it a failed command).
   if (self.type !== "dir") throw new StorageError("not-a-directory", path);
-  authorize(ctx, "list", path);
   const parent = await storage.stat(parentPath(path), { signal });
   const facts = ctx.state.mlstFacts;
   const perm = permissions(ctx, path);
@@ -316,14 +320,14 @@ async function stat(ctx: CommandContext, arg: string): Promise<Reply | void> {
 
 function serverStatus(ctx: CommandContext): Reply {
   const { state } = ctx;
-  const type = state.representation;
   return {
     code: Code.SYSTEM_STATUS,
     text: [
       "ftpgate status:",
       ` Connected from ${ctx.remoteHost}`,
       ` Logged in as ${state.userName}`,
-      ` TYPE: ${type.type === "I" || type.type === "L" ? "BINARY" : "ASCII"}; STRU: ${
+      // The representation as TYPE set it (EBCDIC, carriage control...), not just text/binary.
+      ` TYPE: ${describeRepresentation(state.representation)}; STRU: ${
         STRUCTURE_NAMES[state.structure]
       }; MODE: ${MODE_NAMES[state.mode]}`,
       ` Data connection: ${ctx.data.mode}`,
