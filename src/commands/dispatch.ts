@@ -32,15 +32,24 @@ export async function dispatch(
 ): Promise<void> {
   // RFC 959 §4.1.3: REST "shall be immediately followed by the appropriate FTP service command
   // where file transfer shall resume". The transfer commands take the offset as they start, run
-  // or refused; any other command (LIST, NOOP, an unknown verb) drops it, so that it cannot make
-  // a later download start in the middle. A new REST replaces it, or cancels it when refused.
+  // or refused; any other command (LIST, NOOP, TYPE, an unknown verb) drops it, so that it
+  // cannot make a later download start in the middle. A new REST replaces it, or cancels it when
+  // refused.
   if (verb === "REST") ctx.state.takeRestOffset();
   try {
     await run(ctx, commands, verb, arg);
   } finally {
-    if (verb !== "REST") ctx.state.takeRestOffset();
+    if (!KEEPS_REST.has(verb)) ctx.state.takeRestOffset();
   }
 }
+
+/**
+ * Commands after which a REST offset still applies: REST itself, and the data connection's
+ * setup, which prepares the same transfer and moves nothing. A client that sends REST before
+ * PASV or PORT (the BSD `ftp` client's `get` after a `quote rest n` sends PORT in between) then
+ * gets the rest of the file, not the whole of it.
+ */
+const KEEPS_REST: ReadonlySet<string> = new Set(["REST", "PORT", "EPRT", "PASV", "EPSV"]);
 
 async function run(
   ctx: CommandContext,

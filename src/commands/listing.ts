@@ -19,7 +19,7 @@ import { type EntryRole, formatFacts, permFact } from "../listing/mlsx.ts";
 import { Code } from "../protocol/codes.ts";
 import { quotePath } from "../protocol/reply.ts";
 import type { FileStat, StorageCapabilities } from "../storage/storage.ts";
-import { baseName, joinPath, parentPath } from "../storage/vpath.ts";
+import { baseName, isWithin, joinPath, parentPath } from "../storage/vpath.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import {
   authorize,
@@ -246,15 +246,29 @@ async function nlst(ctx: CommandContext, arg: string): Promise<void> {
   );
 }
 
-/** The perm fact of each entry, computed once per directory when the rules allow it. */
+/**
+ * The perm fact of each entry, computed once per directory when the rules allow it. A directory
+ * with a rule below it gets no `f`: RNFR refuses to move it (see `files.ts`).
+ */
 function permissions(ctx: CommandContext, dir: string): (entry: FileStat, path: string) => string {
   const { rules } = identityOf(ctx);
   const caps: StorageCapabilities = capabilities(ctx, dir);
+  const fact = (type: FileStat["type"], path: string, granted: Set<Permission>) => {
+    if (type === "dir" && !rules.uniformBelow(path)) granted.delete("rename");
+    return permFact(type, granted, caps);
+  };
+  // With no rule below `dir`, every entry has the rights of any name inside it, and no rule below
+  // it either. (Not the parent, MLSD's "..": it is worked out on its own.)
   const uniform = rules.uniformBelow(dir);
-  const inside: ReadonlySet<Permission> = rules.at(joinPath(dir, "x"));
-  const cache = { file: permFact("file", inside, caps), dir: permFact("dir", inside, caps) };
+  const inside = joinPath(dir, "x");
+  const cache = {
+    file: fact("file", inside, rules.at(inside)),
+    dir: fact("dir", inside, rules.at(inside)),
+  };
   return (entry, path) =>
-    uniform && path !== dir ? cache[entry.type] : permFact(entry.type, rules.at(path), caps);
+    uniform && path !== dir && isWithin(path, dir)
+      ? cache[entry.type]
+      : fact(entry.type, path, rules.at(path));
 }
 
 async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
