@@ -5,7 +5,9 @@
  * other. Real server, raw control connection; the outcome is checked on disk.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { type PathRule, PERMISSIONS } from "../../src/mod.ts";
+import { HttpIdentityProvider } from "../../src/identity/http.ts";
+import { LocalStorage, type PathRule, PERMISSIONS, serve } from "../../src/mod.ts";
+import { json, startAuthHook } from "../helpers/auth_hook.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { startServer } from "../helpers/server.ts";
 
@@ -348,4 +350,42 @@ Deno.test("a writable mount below a read-only mount can be written; the read-onl
   } finally {
     for (const dir of [archive, upload, old]) Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("an HTTP identity hook that answers a home with a '..' segment logs nobody in", async () => {
+  const top = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-hook-home-" }));
+  Deno.mkdirSync(`${top}/users/alice`, { recursive: true });
+  try {
+    await using hook = startAuthHook(() => json({ root: `${top}/users/alice`, home: "/../bob" }));
+    const identity = new HttpIdentityProvider({
+      url: hook.url,
+      allowedRoots: [`${top}/users`],
+      openRoot: (root) => new LocalStorage(root),
+    });
+    await using server = serve({ identity, root: top, loginFailureDelayMs: 0 });
+    await using c = await RawClient.connect(server.addr.port);
+    await c.expect("USER alice", 331);
+    equal((await c.command("PASS pw")).code, 421);
+    equal(hook.calls.length, 1);
+    identity.close();
+  } finally {
+    Deno.removeSync(top, { recursive: true });
+  }
+});
+
+Deno.test("MLSD's '..' line has the parent's own perm fact, not the listed directory's", async () => {
+  await using t = startServer({
+    files: { "pub/a.txt": "a" },
+    users: [{
+      name: "u",
+      password: "pw",
+      rules: [{ path: "/", allow: ["list"] }, { path: "/pub", allow: PERMISSIONS }],
+    }],
+  });
+  await using c = await login(t.port, "u", "pw");
+  const lines = (await c.listing("MLSD /pub")).split("\r\n");
+  const fact = (name: string) =>
+    /perm=([a-z]*);/.exec(lines.find((l) => l.endsWith(` ${name}`))!)![1];
+  equal(fact(".."), "el");
+  equal(fact("a.txt"), "adfrw");
 });
