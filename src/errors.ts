@@ -91,7 +91,10 @@ const STORAGE_REPLIES: Record<StorageErrorKind, { code: number; text: string }> 
   "quota": { code: Code.QUOTA_EXCEEDED, text: "Quota exceeded" },
   "no-space": { code: Code.INSUFFICIENT_STORAGE, text: "Insufficient storage space" },
   "busy": { code: Code.FILE_BUSY, text: "File busy, try again later" },
-  "unavailable": { code: Code.SERVICE_UNAVAILABLE, text: "Storage unavailable, try again later" },
+  // 451, not 421: RFC 959 §4.2 gives 421 to a server that is closing the control connection,
+  // and clients act on it (lftp reconnects, curl gives up). A back end that is down for one
+  // command leaves the session open, for the next command to try again.
+  "unavailable": { code: Code.LOCAL_ERROR, text: "Storage unavailable, try again later" },
   "io": { code: Code.LOCAL_ERROR, text: "Local error in processing" },
 };
 

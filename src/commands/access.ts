@@ -7,6 +7,7 @@
 import { FtpError } from "../errors.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
+import { resolvePath } from "../storage/vpath.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import { type CommandTable, reply } from "./spec.ts";
 
@@ -65,9 +66,13 @@ async function pass(ctx: CommandContext, password: string): Promise<Reply | void
     if (close) return ctx.close(code, text);
     throw new FtpError(code, text);
   }
+  // Normalised whatever the provider gave: a home of "/pub/.." would be a current directory no
+  // rule path matches, and one of "/../bob" a key outside the user's S3 prefix. Resolved before
+  // anything is set, so that a home no path can be (a NUL) leaves nobody logged in.
+  const home = resolvePath("/", admission.identity.home ?? "/");
   state.identity = admission.identity;
   state.pendingUser = null;
-  state.cwd = admission.identity.home ?? "/";
+  state.cwd = home;
   return reply(Code.LOGGED_IN, "Login successful.");
 }
 

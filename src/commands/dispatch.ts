@@ -10,6 +10,7 @@ import { toReply } from "../errors.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
 import type { CommandContext } from "./context.ts";
+import { syntaxOf } from "./info.ts";
 import type { CommandRegistry } from "./registry.ts";
 
 /**
@@ -24,6 +25,33 @@ import type { CommandRegistry } from "./registry.ts";
  * ```
  */
 export async function dispatch(
+  ctx: CommandContext,
+  commands: CommandRegistry,
+  verb: string,
+  arg: string,
+): Promise<void> {
+  // RFC 959 §4.1.3: REST "shall be immediately followed by the appropriate FTP service command
+  // where file transfer shall resume". The transfer commands take the offset as they start, run
+  // or refused; any other command (LIST, NOOP, TYPE, an unknown verb) drops it, so that it
+  // cannot make a later download start in the middle. A new REST replaces it, or cancels it when
+  // refused.
+  if (verb === "REST") ctx.state.takeRestOffset();
+  try {
+    await run(ctx, commands, verb, arg);
+  } finally {
+    if (!KEEPS_REST.has(verb)) ctx.state.takeRestOffset();
+  }
+}
+
+/**
+ * Commands after which a REST offset still applies: REST itself, and the data connection's
+ * setup, which prepares the same transfer and moves nothing. A client that sends REST before
+ * PASV or PORT (the BSD `ftp` client's `get` after a `quote rest n` sends PORT in between) then
+ * gets the rest of the file, not the whole of it.
+ */
+const KEEPS_REST: ReadonlySet<string> = new Set(["REST", "PORT", "EPRT", "PASV", "EPSV"]);
+
+async function run(
   ctx: CommandContext,
   commands: CommandRegistry,
   verb: string,
@@ -44,7 +72,7 @@ export async function dispatch(
     return await ctx.reply(Code.NOT_LOGGED_IN, "Please login with USER and PASS.");
   }
   if ((spec.arg === "required" && arg === "") || (spec.arg === "none" && arg !== "")) {
-    return await ctx.reply(Code.SYNTAX_ERROR, `Syntax: ${spec.help}`);
+    return await ctx.reply(Code.SYNTAX_ERROR, `Syntax: ${syntaxOf(ctx, verb) ?? spec.help}`);
   }
   let result;
   try {

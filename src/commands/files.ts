@@ -12,8 +12,9 @@ import { isText } from "../data/representation.ts";
 import { formatTimeVal, parseTimeVal } from "../listing/mlsx.ts";
 import { Code } from "../protocol/codes.ts";
 import { quotePath } from "../protocol/reply.ts";
+import type { FileStat } from "../storage/storage.ts";
 import type { CommandContext, Reply } from "./context.ts";
-import { requireCapability, resolveFor, storageOf } from "./guards.ts";
+import { allowed, identityOf, requireCapability, resolveFor, storageOf } from "./guards.ts";
 import { type CommandTable, reply } from "./spec.ts";
 
 /** Runs a change to the tree and reports it, whether it worked or not. */
@@ -70,6 +71,17 @@ function rmd(ctx: CommandContext, arg: string): Promise<Reply> {
   );
 }
 
+/**
+ * Refuses to move a directory across a rule boundary. Rules name paths, not objects: renaming
+ * `/pub` when `/pub/inbox` is a drop box would take the drop box's files out of its rule (to a
+ * `/moved/inbox` anyone may read), and renaming a directory to a name with rules below it would
+ * put its files under rules they were never meant for. The mount table refuses the same for
+ * mount points.
+ */
+function requireUniformRules(ctx: CommandContext, path: string): void {
+  if (!identityOf(ctx).rules.uniformBelow(path)) throw new StorageError("permission", path);
+}
+
 async function rnfr(ctx: CommandContext, arg: string): Promise<Reply> {
   const path = resolveFor(ctx, "rename", arg);
   if (path === "/") throw new StorageError("permission", path);
@@ -78,16 +90,37 @@ async function rnfr(ctx: CommandContext, arg: string): Promise<Reply> {
     code: Code.NOT_IMPLEMENTED,
     text: `Renaming ${stat.type === "dir" ? "directories" : "files"} is not supported here.`,
   });
+  if (stat.type === "dir") requireUniformRules(ctx, path);
   ctx.state.renameFrom = path;
   return reply(Code.PENDING, "Ready for RNTO.");
 }
 
-function rnto(ctx: CommandContext, arg: string): Promise<Reply> {
+/** The stat of `path`, or null when nothing is there. */
+async function statOrNull(ctx: CommandContext, path: string): Promise<FileStat | null> {
+  try {
+    return await storageOf(ctx).stat(path, { signal: ctx.signal });
+  } catch (error) {
+    if (error instanceof StorageError && error.kind === "not-found") return null;
+    throw error;
+  }
+}
+
+async function rnto(ctx: CommandContext, arg: string): Promise<Reply> {
   const from = ctx.state.renameFrom;
   ctx.state.renameFrom = null;
   // The permission first: a user who may not rename here hears that, not "RNFR first".
   const to = resolveFor(ctx, "rename", arg);
   if (from === null) throw new FtpError(Code.BAD_SEQUENCE, "RNFR required first.");
+  // Only a directory has anything below it to fall under the target's rules.
+  if (!identityOf(ctx).rules.uniformBelow(to) && (await statOrNull(ctx, from))?.type === "dir") {
+    throw new StorageError("permission", to);
+  }
+  // Renaming onto an existing name replaces it (a file, or an empty directory): the same right
+  // as a STOR over it (proftpd applies AllowOverwrite to RNTO). Renaming a name onto itself
+  // replaces nothing.
+  if (to !== from && !allowed(ctx, "overwrite", to) && (await statOrNull(ctx, to)) !== null) {
+    throw new StorageError("permission", to);
+  }
   return act(
     ctx,
     "rename",

@@ -84,10 +84,27 @@ function opts(ctx: CommandContext, arg: string): Reply {
   throw new FtpError(Code.SYNTAX_ERROR, `Option ${name} not understood.`);
 }
 
+/**
+ * A verb's syntax line as this server accepts it: the table's, less what the server's options
+ * turn off (MODE Z and its OPTS when `modeZ` is off: HELP must not offer a mode that gets 504).
+ *
+ * @example
+ * ```ts ignore
+ * syntaxOf(ctx, "MODE"); // "MODE <sp> S|B|C" unless MODE Z is on
+ * ```
+ */
+export function syntaxOf(ctx: CommandContext, verb: string): string | undefined {
+  const syntax = ctx.commands.help(verb);
+  if (ctx.options.modeZ) return syntax;
+  if (verb === "MODE") return syntax?.replace(/\|Z\b/, "");
+  if (verb === "OPTS") return syntax?.replace(/ \| MODE Z LEVEL n\b/, "");
+  return syntax;
+}
+
 function help(ctx: CommandContext, arg: string): Reply {
   if (arg !== "") {
     const verb = arg.toUpperCase();
-    const syntax = ctx.commands.help(verb);
+    const syntax = syntaxOf(ctx, verb);
     if (syntax === undefined) throw new FtpError(Code.SYNTAX_ERROR, `Unknown command ${verb}.`);
     return reply(Code.HELP, `Syntax: ${syntax}`);
   }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { describeRepresentation } from "../data/representation.ts";
 import { StorageError } from "../errors.ts";
 import type { Permission } from "../identity/rules.ts";
 import { compileGlob } from "../listing/glob.ts";
@@ -18,7 +19,7 @@ import { type EntryRole, formatFacts, permFact } from "../listing/mlsx.ts";
 import { Code } from "../protocol/codes.ts";
 import { quotePath } from "../protocol/reply.ts";
 import type { FileStat, StorageCapabilities } from "../storage/storage.ts";
-import { baseName, joinPath, parentPath } from "../storage/vpath.ts";
+import { baseName, isWithin, joinPath, parentPath } from "../storage/vpath.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import {
   authorize,
@@ -68,6 +69,9 @@ async function collect(ctx: CommandContext, arg: string): Promise<Listed> {
   const path = resolve(ctx, arg === "" ? "." : arg);
   const slash = arg.lastIndexOf("/");
   const typedDir = slash === -1 ? "" : arg.slice(0, slash + 1);
+  // Before anything is looked up: in a drop box the answer must be the same whether the name
+  // exists or not (a stat first would tell "Permission denied" from "No such file").
+  authorize(ctx, "list", path);
   let stat: FileStat;
   try {
     stat = await storage.stat(path, { signal });
@@ -89,7 +93,6 @@ async function collect(ctx: CommandContext, arg: string): Promise<Listed> {
       isDirectory: true,
     };
   }
-  authorize(ctx, "list", path);
   if (stat.type !== "dir") {
     return { path, entries: once(stat), prefix: typedDir, isDirectory: false };
   }
@@ -243,15 +246,29 @@ async function nlst(ctx: CommandContext, arg: string): Promise<void> {
   );
 }
 
-/** The perm fact of each entry, computed once per directory when the rules allow it. */
+/**
+ * The perm fact of each entry, computed once per directory when the rules allow it. A directory
+ * with a rule below it gets no `f`: RNFR refuses to move it (see `files.ts`).
+ */
 function permissions(ctx: CommandContext, dir: string): (entry: FileStat, path: string) => string {
   const { rules } = identityOf(ctx);
   const caps: StorageCapabilities = capabilities(ctx, dir);
+  const fact = (type: FileStat["type"], path: string, granted: Set<Permission>) => {
+    if (type === "dir" && !rules.uniformBelow(path)) granted.delete("rename");
+    return permFact(type, granted, caps);
+  };
+  // With no rule below `dir`, every entry has the rights of any name inside it, and no rule below
+  // it either. (Not the parent, MLSD's "..": it is worked out on its own.)
   const uniform = rules.uniformBelow(dir);
-  const inside: ReadonlySet<Permission> = rules.at(joinPath(dir, "x"));
-  const cache = { file: permFact("file", inside, caps), dir: permFact("dir", inside, caps) };
+  const inside = joinPath(dir, "x");
+  const cache = {
+    file: fact("file", inside, rules.at(inside)),
+    dir: fact("dir", inside, rules.at(inside)),
+  };
   return (entry, path) =>
-    uniform && path !== dir ? cache[entry.type] : permFact(entry.type, rules.at(path), caps);
+    uniform && path !== dir && isWithin(path, dir)
+      ? cache[entry.type]
+      : fact(entry.type, path, rules.at(path));
 }
 
 async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
@@ -259,10 +276,11 @@ async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
   const storage = storageOf(ctx);
   const signal = ctx.signal;
   const path = resolve(ctx, arg === "" ? "." : arg);
+  // Before the stat, as in `collect`: a drop box does not tell which names it holds.
+  authorize(ctx, "list", path);
   const self = await storage.stat(path, { signal });
   // The same answer as CWD to a file: 550 (RFC 3659 §7.2.1 calls it a failed command).
   if (self.type !== "dir") throw new StorageError("not-a-directory", path);
-  authorize(ctx, "list", path);
   const parent = await storage.stat(parentPath(path), { signal });
   const facts = ctx.state.mlstFacts;
   const perm = permissions(ctx, path);
@@ -316,14 +334,14 @@ async function stat(ctx: CommandContext, arg: string): Promise<Reply | void> {
 
 function serverStatus(ctx: CommandContext): Reply {
   const { state } = ctx;
-  const type = state.representation;
   return {
     code: Code.SYSTEM_STATUS,
     text: [
       "ftpgate status:",
       ` Connected from ${ctx.remoteHost}`,
       ` Logged in as ${state.userName}`,
-      ` TYPE: ${type.type === "I" || type.type === "L" ? "BINARY" : "ASCII"}; STRU: ${
+      // The representation as TYPE set it (EBCDIC, carriage control...), not just text/binary.
+      ` TYPE: ${describeRepresentation(state.representation)}; STRU: ${
         STRUCTURE_NAMES[state.structure]
       }; MODE: ${MODE_NAMES[state.mode]}`,
       ` Data connection: ${ctx.data.mode}`,

@@ -7,7 +7,7 @@
  */
 
 import type { TransferParameters } from "../data/pipeline.ts";
-import type { TransferPlan } from "../data/transfer.ts";
+import type { TransferPlan, TransferSpec } from "../data/transfer.ts";
 import { storedOffset } from "../data/ascii_offset.ts";
 import { describeRepresentation, isText } from "../data/representation.ts";
 import { FtpError, StorageError } from "../errors.ts";
@@ -70,9 +70,11 @@ function beyondEnd(offset: number): FtpError {
 }
 
 async function retr(ctx: CommandContext, arg: string): Promise<void> {
+  // Taken first: a REST offset is for the command right after it, whether that one runs or is
+  // refused (a rule, a 425), never for a later one (RFC 959 §4.1.3).
+  const offset = ctx.state.takeRestOffset();
   const path = resolveFor(ctx, "download", arg);
   requireDataChannel(ctx);
-  const offset = ctx.state.takeRestOffset();
   // In TYPE A, stream mode, the marker counts converted bytes: read from the start and skip
   // after converting.
   const text = offset > 0 && restartKind(ctx) === "converted";
@@ -106,7 +108,8 @@ async function retr(ctx: CommandContext, arg: string): Promise<void> {
 
 /**
  * Starts an upload. The storage side is opened only once the data connection exists, so an
- * upload that never starts (425) leaves the existing file as it was.
+ * upload that never starts (425) leaves the existing file as it was. Returns the spec the
+ * transfer runs with (STOU names its file once it has made it).
  */
 function receive(
   ctx: CommandContext,
@@ -116,8 +119,8 @@ function receive(
   open: (signal: AbortSignal) => Promise<WriteHandle>,
   texts: { opening?: () => string; complete?: () => string } = {},
   extra: Partial<TransferParameters> = {},
-): void {
-  ctx.startTransfer({
+): TransferSpec {
+  const spec: TransferSpec = {
     command,
     path,
     direction: "in",
@@ -131,7 +134,9 @@ function receive(
     openingText: texts.opening ??
       `Opening ${modeName(ctx)} mode data connection for ${quotePath(baseName(path))}.`,
     ...(texts.complete === undefined ? {} : { completeText: texts.complete }),
-  });
+  };
+  ctx.startTransfer(spec);
+  return spec;
 }
 
 /** Whether a file is at `path`: decides between the upload and the overwrite permission. */
@@ -146,8 +151,8 @@ async function fileExists(ctx: CommandContext, path: string): Promise<{ size: nu
 }
 
 async function stor(ctx: CommandContext, arg: string): Promise<void> {
-  const path = resolve(ctx, arg);
   const offset = ctx.state.takeRestOffset();
+  const path = resolve(ctx, arg);
   if (offset > 0) {
     requireCapability(ctx, path, "writeAtOffset", {
       code: Code.PARAMETER_NOT_IMPLEMENTED,
@@ -190,8 +195,8 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
 }
 
 async function appe(ctx: CommandContext, arg: string): Promise<void> {
-  const path = resolve(ctx, arg);
   ctx.state.takeRestOffset();
+  const path = resolve(ctx, arg);
   requireCapability(ctx, path, "append", {
     code: Code.NOT_IMPLEMENTED,
     text: "APPE not supported by this storage.",
@@ -207,7 +212,11 @@ async function appe(ctx: CommandContext, arg: string): Promise<void> {
 /** Tries this many names before giving up on STOU. */
 const UNIQUE_ATTEMPTS = 100;
 
-/** Creates a file under a name not yet taken: `base`, `base.1`, `base.2`, ... */
+/**
+ * Creates a file under a name not yet taken: `base`, `base.1`, `base.2`, ... Each name is
+ * checked for `upload` before it is tried: rules are by path, and where only `base` may be
+ * uploaded, `base.1` is a file in a place the user may not add to.
+ */
 async function createUnique(
   ctx: CommandContext,
   base: string,
@@ -217,6 +226,7 @@ async function createUnique(
   const options: WriteOptions = { exclusive: true, signal };
   for (let attempt = 0; attempt < UNIQUE_ATTEMPTS; attempt++) {
     const path = attempt === 0 ? base : `${base}.${attempt}`;
+    authorize(ctx, "upload", path);
     try {
       return { path, sink: await storage.write(path, options) };
     } catch (error) {
@@ -237,9 +247,12 @@ function stou(ctx: CommandContext, arg: string): void {
   authorize(ctx, "upload", base);
   requireDataChannel(ctx);
   let name = baseName(base);
-  receive(ctx, "STOU", base, 0, async (signal) => {
+  const spec = receive(ctx, "STOU", base, 0, async (signal) => {
     const created = await createUnique(ctx, base, signal);
     name = baseName(created.path);
+    // The transfer reports (STAT, the log, the transfer event the upload hook, the webhook and
+    // the xferlog read) the file it stored, not the name it was asked for.
+    spec.path = created.path;
     return created.sink;
   }, {
     // RFC 1123 §4.1.2.9: the 150 reply names the file as "FILE: name".

@@ -61,9 +61,17 @@ function envName(description: string) {
 
 const port = count(0, "TCP port; 0 picks a free one.", 65535);
 
+/**
+ * A path in a user's tree. No `.` or `..` segment: a home of `/pub/..` would be a current
+ * directory that no rule path matches, one of `/../bob` an S3 key beside the user's prefix, and
+ * a rule for `/inbox/..` a rule for `/`. Refused, so that what the file says is what applies.
+ */
 const virtualPath = z.string({ error: "expected a path" })
   .startsWith("/", { error: 'must be a path starting with "/"' })
-  .max(4096, { error: "is too long" });
+  .max(4096, { error: "is too long" })
+  .refine((value) => !value.split("/").some((segment) => segment === "." || segment === ".."), {
+    error: 'must not have "." or ".." segments',
+  });
 
 function httpUrl(description: string) {
   return z.string({ error: "expected a URL" }).refine((value) => {

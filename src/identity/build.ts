@@ -7,6 +7,7 @@
  */
 
 import { MountTable } from "../storage/mount.ts";
+import { isWithin, resolvePath } from "../storage/vpath.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { Identity, IdentityLimits } from "./identity.ts";
 import { AccessRules, type PathRule, READ_ONLY } from "./rules.ts";
@@ -27,8 +28,9 @@ export interface UserTree<Root> {
 
 /**
  * The identity of `name` with this tree. `open` turns a root into its storage; a read-only
- * mount also caps the rules below it (so that MLSx facts and the checks agree with the mount).
- * Throws TypeError for a tree with both a root and mounts, or bad mounts.
+ * mount also caps the rules below it, down to the next mount (so that MLSx facts and the checks
+ * agree with the mount table). `home` is normalised (`/pub/..` is `/`). Throws TypeError for a
+ * tree with both a root and mounts, or bad mounts.
  *
  * @example
  * ```ts
@@ -55,9 +57,15 @@ export function buildIdentity<Root>(
         ...(mount.readOnly ? { readOnly: true } : {}),
       })),
     );
-    for (const mount of tree.mounts) {
-      if (mount.readOnly) rules = rules.restrict(mount.path, READ_ONLY);
-    }
+    // A read-only mount caps its own subtree, not the mounts below it: those are other back
+    // ends, writable unless marked read-only themselves (the mount table refuses writes by the
+    // same measure, so the checks, the MLSx perm facts and the back end agree).
+    const paths = tree.mounts.map((mount) => resolvePath("/", mount.path));
+    tree.mounts.forEach((mount, i) => {
+      if (!mount.readOnly) return;
+      const below = paths.filter((path) => path !== paths[i] && isWithin(path, paths[i]));
+      rules = rules.restrict(paths[i], READ_ONLY, below);
+    });
   } else {
     storage = open(tree.root);
   }
@@ -66,7 +74,9 @@ export function buildIdentity<Root>(
     anonymous: false,
     storage,
     rules,
-    ...(tree.home === undefined ? {} : { home: tree.home }),
+    // Normalised: a home of "/pub/.." would otherwise be a current directory that no rule path
+    // matches, and a key prefix an object store resolves past the user's own ("/../bob").
+    ...(tree.home === undefined ? {} : { home: resolvePath("/", tree.home) }),
     ...(tree.limits === undefined ? {} : { limits: tree.limits }),
     ...(tree.allowedNetworks === undefined ? {} : { allowedNetworks: tree.allowedNetworks }),
     ...(tree.requireTls === undefined ? {} : { requireTls: tree.requireTls }),

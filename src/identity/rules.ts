@@ -8,8 +8,8 @@
  * |-------------|----------|
  * | `list`      | LIST, NLST, MLSD, MLST, STAT with a path, SIZE, MDTM |
  * | `download`  | RETR |
- * | `upload`    | STOR, STOU and APPE of a new file |
- * | `overwrite` | STOR over an existing file (with or without REST) |
+ * | `upload`    | STOR and APPE of a new file; STOU (on every name it tries: `a`, `a.1`, ...) |
+ * | `overwrite` | STOR over an existing file (with or without REST); RNTO onto an existing name |
  * | `append`    | APPE to an existing file |
  * | `delete`    | DELE |
  * | `rename`    | RNFR (on the source) and RNTO (on the target) |
@@ -18,7 +18,13 @@
  * | `chmod`     | SITE CHMOD |
  * | `mtime`     | MFMT |
  *
- * CWD, CDUP and PWD need nothing: moving around reveals only that a directory exists.
+ * CWD, CDUP and PWD need nothing: moving around reveals only that a directory exists. Where the
+ * user may not list, CWD to a file is answered as CWD to a missing name, so that a drop box does
+ * not tell which files it holds; LIST, NLST, MLSD and STAT check `list` before they look.
+ *
+ * Rules name paths, so a directory cannot be renamed when a rule starts below it (its files
+ * would leave their rule: a drop box made readable) or when one starts below the new name (its
+ * files would fall under it): see {@linkcode AccessRules.uniformBelow}.
  *
  * Rules are by path prefix and the longest matching prefix wins, so `/` can grant everything
  * while `/inbox` is a drop box (`upload` only: files go in, nobody sees them). Where no rule
@@ -88,7 +94,7 @@ export class AccessRules {
   /** Rules, longest path first; null for "everything allowed". */
   #rules: readonly CompiledRule[] | null;
   /** Ceilings: at and below each path, nothing beyond its set. */
-  #limits: readonly CompiledRule[] = [];
+  #limits: readonly Limit[] = [];
 
   /**
    * Compiles rules.
@@ -101,20 +107,42 @@ export class AccessRules {
   }
 
   /**
-   * The same rules, with at most `allow` at and below `path` (a read-only mount, anonymous
-   * upload-only access).
+   * The same rules, with at most `allow` at and below `path` (a read-only mount, a user with
+   * `write: false`) — except at and below the paths of `except` (the writable mounts below a
+   * read-only one, which are other back ends).
+   *
+   * @example A read-only archive with a writable mount inside it
+   * ```ts
+   * import { AccessRules, READ_ONLY } from "./rules.ts";
+   * const rules = AccessRules.FULL.restrict("/", READ_ONLY, ["/incoming"]);
+   * rules.allows("delete", "/old.txt"); // false
+   * rules.allows("mkdir", "/incoming/new"); // true
+   * ```
    */
-  restrict(path: string, allow: readonly Permission[]): AccessRules {
+  restrict(
+    path: string,
+    allow: readonly Permission[],
+    except: readonly string[] = [],
+  ): AccessRules {
     const copy = new AccessRules();
     copy.#rules = this.#rules;
-    copy.#limits = [...this.#limits, { path: normalize(path), allow: new Set(allow) }];
+    copy.#limits = [...this.#limits, {
+      path: normalize(path),
+      allow: new Set(allow),
+      except: except.map(normalize),
+    }];
     return copy;
   }
 
   /** True when `permission` is granted at the virtual path `path`. */
   allows(permission: Permission, path: string): boolean {
     for (const limit of this.#limits) {
-      if (isWithin(path, limit.path) && !limit.allow.has(permission)) return false;
+      if (
+        isWithin(path, limit.path) && !limit.allow.has(permission) &&
+        !limit.except.some((exception) => isWithin(path, exception))
+      ) {
+        return false;
+      }
     }
     if (this.#rules === null) return true;
     for (const rule of this.#rules) {
@@ -124,12 +152,26 @@ export class AccessRules {
   }
 
   /**
-   * True when no rule or restriction starts strictly below `dir`: every entry of the directory
-   * then has the permissions of the directory itself (a listing computes them once).
+   * True when no rule or restriction starts or ends strictly below `dir`: everything below the
+   * directory then has the permissions of the directory itself. A listing computes them once;
+   * a rename of the directory moves nothing out of a rule of its own (a drop box, a read-only
+   * subtree) and into none.
+   *
+   * @example
+   * ```ts
+   * import { AccessRules, PERMISSIONS } from "./rules.ts";
+   * const rules = new AccessRules([
+   *   { path: "/", allow: PERMISSIONS },
+   *   { path: "/pub/inbox", allow: ["upload"] },
+   * ]);
+   * rules.uniformBelow("/pub"); // false: /pub/inbox has a rule of its own
+   * rules.uniformBelow("/pub/inbox"); // true
+   * ```
    */
   uniformBelow(dir: string): boolean {
-    const below = (rule: CompiledRule) => rule.path !== dir && isWithin(rule.path, dir);
-    return !this.#limits.some(below) && !(this.#rules ?? []).some(below);
+    const below = (path: string) => path !== dir && isWithin(path, dir);
+    return !this.#limits.some((limit) => below(limit.path) || limit.except.some(below)) &&
+      !(this.#rules ?? []).some((rule) => below(rule.path));
   }
 
   /** Every permission granted at `path`. */
@@ -141,6 +183,11 @@ export class AccessRules {
 interface CompiledRule {
   path: string;
   allow: ReadonlySet<Permission>;
+}
+
+/** A ceiling: at most `allow` at and below `path`, except at and below each of `except`. */
+interface Limit extends CompiledRule {
+  except: readonly string[];
 }
 
 function normalize(path: string): string {

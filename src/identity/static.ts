@@ -34,7 +34,10 @@ export interface UserConfig {
    * `passwords/format.ts`). Verified off the event loop, in a worker.
    */
   passwordHash?: string;
-  /** May change the tree (upload, overwrite, delete, rename, mkdir, ...). Default true. */
+  /**
+   * May change the tree (upload, overwrite, delete, rename, mkdir, ...). Default true. `false`
+   * caps `rules` too: at most `list` and `download` anywhere.
+   */
   write?: boolean;
   /**
    * The user's own tree: a directory, `"memory:"`, or a {@linkcode Storage}. Default: the
@@ -46,7 +49,7 @@ export interface UserConfig {
    * on another, read-only. A read-only mount also caps the user's rules below it.
    */
   mounts?: readonly MountConfig[];
-  /** Rules by path (see `rules.ts`). Default: everything, or read-only when `write` is false. */
+  /** Rules by path (see `rules.ts`). Default: everything (read-only when `write` is false). */
   rules?: readonly PathRule[];
   /** Where the session starts. Default `/`. */
   home?: string;
@@ -160,12 +163,12 @@ export class StaticIdentityProvider implements IdentityProvider {
     for (const user of options.users) {
       let identity: Identity;
       try {
-        identity = buildIdentity(
-          user.name,
-          user,
-          storageFor,
-          user.write === false ? [{ path: "/", allow: READ_ONLY }] : null,
-        );
+        identity = buildIdentity(user.name, user, storageFor, null);
+        // `write: false` caps whatever the rules grant, everywhere: a user described as
+        // read-only stays so when rules are given too (they may still take away `download`).
+        if (user.write === false) {
+          identity = { ...identity, rules: identity.rules.restrict("/", READ_ONLY) };
+        }
       } catch (error) {
         throw new TypeError(`users: ${(error as Error).message}`);
       }

@@ -7,7 +7,8 @@
  *
  * Renames across mounts are refused (550, naming both paths): a copy and delete between back
  * ends is neither atomic nor cheap, and `mv` between file systems is the client's decision.
- * Mount points themselves cannot be removed or renamed.
+ * Mount points themselves, and the directories leading to them, cannot be removed, renamed or
+ * renamed onto.
  *
  * @module
  */
@@ -179,8 +180,13 @@ export class MountTable implements Storage {
   }
 
   async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
-    if (this.#isMountPoint(from) || this.#leadsToMount(from) || this.#isMountPoint(to)) {
+    if (this.#isMountPoint(from) || this.#leadsToMount(from)) {
       throw new StorageError("permission", from);
+    }
+    // Nor onto the way to one (`/shared` when `/shared/team` is mounted): what moved there
+    // would be shadowed by the mount, files hidden below a tree the user sees instead.
+    if (this.#isMountPoint(to) || this.#leadsToMount(to)) {
+      throw new StorageError("permission", to);
     }
     const source = this.#require(from, true);
     const target = this.#require(to, true);

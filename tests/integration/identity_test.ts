@@ -154,11 +154,12 @@ Deno.test("MLSD perm facts follow the rules: a drop box is 'ce', the archive rea
   deepEqual(
     listing.sort(),
     [
-      "type=cdir;perm=cdeflmp; .",
+      // No f (rename) for "/": rules start below it (and the root is never renamed).
+      "type=cdir;perm=cdelmp; .",
       "type=dir;perm=ce; inbox",
       "type=dir;perm=el; archive",
       "type=file;perm=adfrw; bob.txt",
-      "type=pdir;perm=cdeflmp; ..",
+      "type=pdir;perm=cdelmp; ..",
     ].sort(),
   );
 });

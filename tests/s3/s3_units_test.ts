@@ -109,6 +109,18 @@ Deno.test("KeyMapper maps files and directories under the prefix", () => {
   );
 });
 
+Deno.test("KeyMapper refuses paths with empty, '.' or '..' segments: a request URL would resolve them past the prefix", () => {
+  const keys = new KeyMapper("tenant/alice/");
+  const invalid = (e: unknown) => e instanceof StorageError && e.kind === "invalid-name";
+  for (const path of ["/../bob/secret.txt", "/a/../../bob", "/./a", "/a/.", "/a//b", "/a/", "a"]) {
+    throws(() => keys.file(path), invalid, path);
+    throws(() => keys.dir(path), invalid, path);
+  }
+  // Dots inside a name are a name.
+  equal(keys.file("/..a/b..txt"), "tenant/alice/..a/b..txt");
+  equal(keys.dir("/.hidden"), "tenant/alice/.hidden/");
+});
+
 Deno.test("entryName() drops the marker and keys no virtual path can name", () => {
   equal(entryName("d/a.txt", "d/"), "a.txt");
   equal(entryName("d/sub/", "d/"), "sub");

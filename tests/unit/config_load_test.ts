@@ -536,6 +536,23 @@ Deno.test("loadConfigFile() refuses duplicate names, mounts and keys, and root w
   );
 });
 
+Deno.test("loadConfigFile() refuses '.' and '..' segments in a home, a rule path or a mount path", async () => {
+  using s = scratch(["a"]);
+  const lines = await problems(s.write(`{ "users": [
+    { "name": "alice", "password_hash": "${ARGON2}", "root": "a", "home": "/../bob" },
+    { "name": "bob", "password_hash": "${ARGON2}", "root": "a", "home": "/pub/.",
+      "rules": [{ "path": "/inbox/..", "allow": ["*"] }] },
+    { "name": "carol", "password_hash": "${ARGON2}", "mounts": [{ "path": "/x/../y", "root": "a" }] },
+    { "name": "dave", "password_hash": "${ARGON2}", "root": "a", "home": "/..a/b.." },
+  ] }`));
+  assertProblems(lines, [
+    /^users\[0\]\.home: must not have "\." or "\.\." segments$/,
+    /^users\[1\]\.home: must not have "\." or "\.\." segments$/,
+    /^users\[1\]\.rules\[0\]\.path: must not have "\." or "\.\." segments$/,
+    /^users\[2\]\.mounts\[0\]\.path: must not have "\." or "\.\." segments$/,
+  ]);
+});
+
 Deno.test("loadConfigFile() checks TLS settings together", async () => {
   using s = scratch(["a"]);
   s.write("C", "cert.pem");

@@ -230,3 +230,20 @@ Deno.test("STAT of a directory streams its lines as one multi-line reply", async
   match(reply.lines[1], / f00$/);
   match(reply.lines[50], / f49$/);
 });
+
+Deno.test("dispatch() keeps a REST offset only for the command right after it (and across PASV/PORT)", async () => {
+  const ctx = fakeContext();
+  const offsetAfter = async (...lines: string[]) => {
+    for (const line of lines) await ctx.run(line);
+    return ctx.state.restOffset;
+  };
+  equal(await offsetAfter("REST 5"), 5);
+  equal(await offsetAfter("PASV", "EPSV", "PORT 127,0,0,1,200,0", "EPRT |1|127.0.0.1|51200|"), 5);
+  equal(await offsetAfter("NOOP"), 0);
+  equal(await offsetAfter("REST 5", "BOGUS"), 0);
+  equal(await offsetAfter("REST 5", "CWD /nowhere"), 0);
+  equal(await offsetAfter("REST 5", "REST x"), 0);
+  equal(await offsetAfter("REST 5", "REST 7"), 7);
+  // A transfer command takes it even when it is refused.
+  equal(await offsetAfter("REST 5", "RETR /missing"), 0);
+});

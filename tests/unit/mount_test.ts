@@ -62,6 +62,20 @@ Deno.test("MountTable refuses changes in a read-only mount and to mount points",
   equal(text(await archive.readFile("/old/x.csv")), "x");
 });
 
+Deno.test("MountTable refuses a rename onto a mount point or a directory leading to one", async () => {
+  const { tree, home } = table();
+  await home.mkdir("/dir");
+  await home.mkdir("/dir/team");
+  const refused = (e: unknown) => e instanceof StorageError && e.kind === "permission";
+  // /shared leads to /shared/team: /dir/team would lie shadowed below the mount.
+  await rejects(tree.rename("/dir", "/shared"), refused);
+  await rejects(tree.rename("/a.txt", "/shared"), refused);
+  await rejects(tree.rename("/a.txt", "/archive"), refused);
+  deepEqual((await collectList(home, "/")).map((e) => e.name).sort(), ["a.txt", "dir"]);
+  await tree.rename("/dir", "/sharedx");
+  equal((await tree.stat("/sharedx/team")).type, "dir");
+});
+
 Deno.test("MountTable refuses a rename across mounts with a reply that names both paths", async () => {
   const { tree } = table();
   await rejects(tree.rename("/a.txt", "/shared/team/a.txt"), (e: unknown) => {

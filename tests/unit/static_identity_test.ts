@@ -136,6 +136,23 @@ Deno.test("StaticIdentityProvider gives each user their own root and rules", asy
   equal(anonymous?.rules.allows("list", "/"), false);
 });
 
+Deno.test("StaticIdentityProvider: write: false caps the user's rules to read-only", async () => {
+  const auth = provider([{
+    name: "r",
+    password: "1",
+    write: false,
+    rules: [
+      { path: "/", allow: PERMISSIONS },
+      { path: "/inbox", allow: ["upload"] },
+      { path: "/hidden", allow: [] },
+    ],
+  }]);
+  const r = await auth.authenticate("r", "1", CONTEXT);
+  deepEqual(rights(r), ["download", "list"]);
+  deepEqual([...r!.rules.at("/inbox/x")], []);
+  deepEqual([...r!.rules.at("/hidden/x")], []);
+});
+
 Deno.test("StaticIdentityProvider compares long and unusual passwords exactly", async () => {
   const long = "p".repeat(10_000);
   const unicode = "pässwörd 🔑";

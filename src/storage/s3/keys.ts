@@ -25,13 +25,23 @@ export class KeyMapper {
     this.prefix = prefix;
   }
 
-  /** The key of a file. Throws `invalid-name` when S3 cannot hold it. */
+  /**
+   * The key of a file. Throws `invalid-name` when S3 cannot hold it, or when `path` is not a
+   * normalised virtual path (see {@linkcode KeyMapper.dir}).
+   */
   file(path: string): string {
     if (path === "/") throw new StorageError("is-a-directory", path);
     return this.#checked(this.prefix + path.slice(1), path);
   }
 
-  /** The key prefix of a directory (its marker's key): `""`/the root prefix for `/`. */
+  /**
+   * The key prefix of a directory (its marker's key): `""`/the root prefix for `/`.
+   *
+   * Like {@linkcode KeyMapper.file}, refuses (`invalid-name`) a path with an empty, `.` or `..`
+   * segment. The protocol layer never makes one, but a key is sent in a request URL, and URL
+   * parsing resolves dot segments: `/../bob/x` under the prefix `alice/` would be `bob/x`,
+   * beside the user's prefix. Checked here as well, whatever the layers above did.
+   */
   dir(path: string): string {
     return path === "/" ? this.prefix : this.#checked(this.prefix + path.slice(1) + "/", path);
   }
@@ -44,11 +54,18 @@ export class KeyMapper {
   }
 
   #checked(key: string, path: string): string {
+    if (!path.startsWith("/") || path.slice(1).split("/").some(isDotOrEmpty)) {
+      throw new StorageError("invalid-name", path);
+    }
     if (key.length * 3 > MAX_KEY_BYTES && encoder.encode(key).length > MAX_KEY_BYTES) {
       throw new StorageError("invalid-name", path);
     }
     return key;
   }
+}
+
+function isDotOrEmpty(segment: string): boolean {
+  return segment === "" || segment === "." || segment === "..";
 }
 
 /**
