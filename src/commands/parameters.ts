@@ -75,7 +75,7 @@ function mode(ctx: CommandContext, arg: string): Reply {
     ctx.state.mode = value;
     return reply(Code.OK, `Mode set to ${MODES[value]}.`);
   }
-  throw new FtpError(Code.SYNTAX_ERROR, "Syntax: MODE S|B|C|Z.");
+  throw new FtpError(Code.SYNTAX_ERROR, `Syntax: MODE S|B|C${ctx.options.modeZ ? "|Z" : ""}.`);
 }
 
 function rest(ctx: CommandContext, arg: string): Reply {

@@ -32,7 +32,7 @@
  * | `quota`           | 552   | the user's quota (bytes or files) would be exceeded |
  * | `no-space`        | 452   | the back end is out of space |
  * | `busy`            | 450   | the file is in use (another upload holds it) |
- * | `unavailable`     | 421   | the back end cannot be reached (an object store that is down) |
+ * | `unavailable`     | 451   | the back end cannot be reached (an object store that is down); the session stays |
  * | `io`              | 451   | anything else; logged |
  *
  * @module
