@@ -17,13 +17,19 @@ async function sayAsync(line: string): Promise<void> {
   while (offset < bytes.length) offset += await Deno.stdout.write(bytes.subarray(offset));
 }
 
-/** The JSON ready line for --ready-file: what a test harness in any language needs. */
-export function readyJson(app: App): string {
+/**
+ * The JSON ready line for --ready-file: what a test harness in any language needs. Without
+ * `withPassword` the user is named but the password left out: that is the copy printed on
+ * stdout beside a ready file, since stdout goes to the journal or `docker logs`.
+ */
+export function readyJson(app: App, { withPassword = true } = {}): string {
   const { server, ops } = app;
   const user = app.settings.readyUser;
   // Not server.url: that holds the first user's password, which may be a config file's secret.
   const credentials = user
-    ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@`
+    ? `${encodeURIComponent(user.name)}${
+      withPassword ? `:${encodeURIComponent(user.password)}` : ""
+    }@`
     : "";
   return JSON.stringify({
     event: "ready",
@@ -31,7 +37,8 @@ export function readyJson(app: App): string {
     host: connectableHost(server.addr.hostname).replace(/^\[|\]$/g, ""),
     port: server.addr.port,
     pid: Deno.pid,
-    ...(user ? { user: user.name, password: user.password } : {}),
+    ...(user ? { user: user.name } : {}),
+    ...(user && withPassword ? { password: user.password } : {}),
     ...(server.implicitTlsAddr ? { implicitTlsPort: server.implicitTlsAddr.port } : {}),
     ...(server.tlsFingerprint ? { tlsFingerprint: server.tlsFingerprint } : {}),
     ...(ops?.http ? { httpUrl: ops.http.url, httpPort: ops.http.addr.port } : {}),
@@ -71,9 +78,11 @@ export async function announce(app: App): Promise<void> {
   const { server, ops } = app;
   const readyFile = app.settings.run.readyFile;
   if (readyFile !== undefined) {
-    const line = readyJson(app);
-    if (readyFile !== "-") writeReadyFile(readyFile, line + "\n");
-    return await sayAsync(line);
+    // `--ready-file -` asks for the secret on stdout; beside a file, stdout gets the line
+    // without it (the file is 0600, stdout may be a log anyone in group adm reads).
+    if (readyFile === "-") return await sayAsync(readyJson(app));
+    writeReadyFile(readyFile, readyJson(app) + "\n");
+    return await sayAsync(readyJson(app, { withPassword: false }));
   }
   // Scripts take the URL from the first word. A random user's password is told nowhere else,
   // so its credentials are in the URL.
