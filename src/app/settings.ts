@@ -128,7 +128,7 @@ export async function loadSettings(config: CliConfig, env: Env): Promise<AppSett
     serve,
     ops: merged.ops ?? {},
     s3: definedOf(loaded.s3, given.env.s3, given.flags.s3),
-    s3Faults: given.flags.s3Faults ?? given.env.s3Faults ?? [],
+    s3Faults: given.flags.s3Faults ?? given.env.s3Faults ?? loaded.s3Faults ?? [],
     logging: {
       format: merged.logging?.format ?? "text",
       level: merged.logging?.level ?? "info",

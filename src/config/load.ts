@@ -17,7 +17,7 @@ import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { toConfigIssues } from "./issues.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { mapAuthHttp, mapOps, mapS3 } from "./map_ops.ts";
-import { mapServe } from "./map_serve.ts";
+import { isS3Fault, mapServe } from "./map_serve.ts";
 import { type ConfigFile, ConfigSchema } from "./schema.ts";
 import type { ConfigLogging, ConfigRun, EnvLookup, LoadedConfig } from "./types.ts";
 
@@ -91,6 +91,9 @@ export async function loadConfigFile(
     run: mapRun(config, checks),
   };
   if (config.s3 !== undefined) loaded.s3 = mapS3(config.s3, checks);
+  // s3-* faults belong to the S3 layer, parsed when an s3:// root is opened (as with --fault).
+  const s3Faults = (config.faults ?? []).filter(isS3Fault);
+  if (s3Faults.length > 0) loaded.s3Faults = s3Faults;
   if (config.auth?.http !== undefined) loaded.authHttp = await mapAuthHttp(config, checks);
   await checks.settle();
   if (checks.issues.length > 0) throw new ConfigError(file, sortByLine(checks.issues));

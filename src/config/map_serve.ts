@@ -30,6 +30,7 @@ export async function mapServe(config: ConfigFile, checks: Checks): Promise<Conf
   if (config.atomic_uploads !== undefined) serve.atomicUploads = config.atomic_uploads;
   mapTls(config, serve, checks);
   mapLimits(config, serve);
+  mapTransfers(config, serve);
   if (config.faults !== undefined) mapFaults(config.faults, serve, checks);
   if (config.logging?.transcript !== undefined) {
     serve.transcript = checks.outputFile(config.logging.transcript, ["logging", "transcript"]);
@@ -208,9 +209,27 @@ function mapLimits(config: ConfigFile, serve: ConfigServeOptions): void {
 }
 
 /** The `--fault` parser, one spec at a time so that the bad one is named by its index. */
-function mapFaults(specs: readonly string[], serve: ConfigServeOptions, checks: Checks): void {
+function mapTransfers(config: ConfigFile, serve: ConfigServeOptions): void {
+  const transfers = config.transfers;
+  if (transfers?.mode_z !== undefined) serve.modeZ = transfers.mode_z;
+  if (transfers?.restart_marker_interval !== undefined) {
+    serve.restartMarkerIntervalBytes = transfers.restart_marker_interval;
+  }
+  if (transfers?.ebcdic_code_page !== undefined) {
+    serve.ebcdicCodePage = transfers.ebcdic_code_page;
+  }
+}
+
+/** An S3 layer fault (`s3-slowdown=...`): not the server's to parse. */
+export function isS3Fault(spec: string): boolean {
+  return spec.startsWith("s3-");
+}
+
+function mapFaults(all: readonly string[], serve: ConfigServeOptions, checks: Checks): void {
   let ok = true;
-  specs.forEach((spec, i) => {
+  const specs = all.filter((spec) => !isS3Fault(spec));
+  all.forEach((spec, i) => {
+    if (isS3Fault(spec)) return;
     try {
       parseFaults([spec]);
     } catch (error) {

@@ -264,6 +264,14 @@ export const ConfigSchema = z.strictObject({
   allow_active: flag("Allow active mode (PORT/EPRT). Default true.").optional(),
   atomic_uploads: flag("Upload to a hidden temporary file, rename into place on success.")
     .optional(),
+  transfers: z.strictObject({
+    mode_z: flag("Offer MODE Z (deflate). Default false.").optional(),
+    restart_marker_interval: count(0, "MODE B/C: a restart marker every this many bytes (0: none).")
+      .optional(),
+    ebcdic_code_page: z.enum(["037", "1047"], { error: 'expected "037" or "1047"' }).meta({
+      description: "TYPE E's EBCDIC code page. Default 037.",
+    }).optional(),
+  }, { error: "expected { mode_z, restart_marker_interval, ebcdic_code_page }" }).optional(),
   tls: z.strictObject({
     cert: path("TLS certificate (PEM); SIGHUP reloads it.").optional(),
     key: path("TLS private key (PEM); SIGHUP reloads it.").optional(),
@@ -310,7 +318,7 @@ export const ConfigSchema = z.strictObject({
     error: "expected a list of fault specs",
   }).meta({
     description:
-      "Misbehave on purpose (as --fault): delay=MS, drop-after=VERB, dead-pasv, stall-retr=BYTES, fail-stor=BYTES[:CODE], reject-login=N, split-replies.",
+      "Misbehave on purpose (as --fault): delay=MS, drop-after=VERB, dead-pasv, stall-retr=BYTES, fail-stor=BYTES[:CODE], reject-login=N, split-replies; with an s3:// root s3-slowdown=COUNT[/EVERY], s3-fail-part=N, s3-slow-get=MS.",
   }).optional(),
   http: z.strictObject({
     port: port.meta({ description: "Port of the HTTP side port (health, metrics, status)." }),

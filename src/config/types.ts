@@ -103,6 +103,8 @@ export interface LoadedConfig {
   run: ConfigRun;
   /** For `openS3Storage()` of every `s3://` root. */
   s3?: ConfigS3Settings;
+  /** The `s3-*` specs of `faults`, for the S3 layer of every `s3://` root. */
+  s3Faults?: string[];
   /** For `new HttpIdentityProvider(...)`, then `serve({ identity })`. */
   authHttp?: ConfigAuthHttp;
 }

@@ -809,3 +809,28 @@ Deno.test("a loaded config serves: users from password_env and a hash, mounts, a
   match(wrong, /530/);
   await closePasswordVerifier();
 });
+
+Deno.test("loadConfigFile() maps transfers (MODE Z, restart markers, EBCDIC) and keeps s3-* faults for the S3 layer", async () => {
+  using s = scratch();
+  const loaded = await loadConfigFile(
+    s.write(`{
+      "transfers": { "mode_z": true, "restart_marker_interval": 65536, "ebcdic_code_page": "1047" },
+      "faults": ["delay=5", "s3-slowdown=3/50", "s3-fail-part=2"]
+    }`),
+    noEnv,
+  );
+  equal(loaded.serve.modeZ, true);
+  equal(loaded.serve.restartMarkerIntervalBytes, 65536);
+  equal(loaded.serve.ebcdicCodePage, "1047");
+  deepEqual(loaded.serve.faults, { replyDelayMs: 5 });
+  deepEqual(loaded.s3Faults, ["s3-slowdown=3/50", "s3-fail-part=2"]);
+  assertProblems(
+    await problems(
+      s.write(`{ "transfers": { "ebcdic_code_page": "500", "restart_marker_interval": -1 } }`),
+    ),
+    [
+      /^transfers\.ebcdic_code_page: expected "037" or "1047"/,
+      /^transfers\.restart_marker_interval: /,
+    ],
+  );
+});
