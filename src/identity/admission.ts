@@ -10,6 +10,8 @@
 import type { Admission } from "../commands/context.ts";
 import { TokenBucket } from "../limits/token_bucket.ts";
 import type { Throttle } from "../limits/throttled.ts";
+import { StorageError } from "../errors.ts";
+import { log } from "../log.ts";
 import { inNetworks } from "../net/cidr.ts";
 import { Code } from "../protocol/codes.ts";
 import { QuotaStorage, QuotaUsage } from "../storage/quota.ts";
@@ -20,7 +22,13 @@ interface UserState {
   throttle?: Throttle;
   /** The rates the buckets were made for (a reload may change them). */
   rates: string;
-  usage?: { storage: Storage; usage: QuotaUsage };
+  /**
+   * One count per tree of the user (a storage object stands for a tree: providers open one per
+   * root), for as long as the tree is in use; a reload opens new trees, which are counted again.
+   */
+  usages: WeakMap<Storage, QuotaUsage>;
+  /** The count used last, held so that the next login finds it even with no session open. */
+  latest?: QuotaUsage;
 }
 
 /**
@@ -56,11 +64,7 @@ export class Admissions {
     }
     const { quotaBytes, quotaFiles } = identity.limits ?? {};
     if (quotaBytes === undefined && quotaFiles === undefined) return { identity };
-    const state = this.#state(identity);
-    // One count per user and tree; a user whose tree changed (a reload) is counted again.
-    if (state.usage?.storage !== identity.storage) {
-      state.usage = { storage: identity.storage, usage: QuotaUsage.scan(identity.storage) };
-    }
+    const usage = this.#usageOf(identity);
     const limits = {
       ...(quotaBytes === undefined ? {} : { bytes: quotaBytes }),
       ...(quotaFiles === undefined ? {} : { files: quotaFiles }),
@@ -68,7 +72,7 @@ export class Admissions {
     return {
       identity: {
         ...identity,
-        storage: new QuotaStorage(identity.storage, limits, state.usage.usage),
+        storage: new QuotaStorage(identity.storage, limits, usage),
       },
     };
   }
@@ -90,13 +94,42 @@ export class Admissions {
     return state.throttle;
   }
 
+  /** The user's count of this tree: started at the first login, again after one failed. */
+  #usageOf(identity: Identity): QuotaUsage {
+    const state = this.#state(identity);
+    const { storage, name } = identity;
+    let usage = state.usages.get(storage);
+    if (usage === undefined) {
+      usage = QuotaUsage.scan(storage, (error) => {
+        log.server.warning(
+          "The quota count of user {user} failed ({reason}); it is counted again at the next login or change",
+          { user: name, reason: reasonOf(error) },
+        );
+      });
+      state.usages.set(storage, usage);
+    } else if (usage.failed) {
+      // In the background of this login; the first change waits for it.
+      void usage.counted();
+    }
+    state.latest = usage;
+    return usage;
+  }
+
   #state(identity: Identity): UserState {
     let state = this.#users.get(identity.name);
-    if (state === undefined) this.#users.set(identity.name, state = { rates: "" });
+    if (state === undefined) {
+      this.#users.set(identity.name, state = { rates: "", usages: new WeakMap() });
+    }
     return state;
   }
 }
 
 function refuse(code: number, text: string, close: boolean): Admission {
   return { refusal: { code, text, close } };
+}
+
+/** A storage error's kind, or the error's name: never a message that may hold a real path. */
+function reasonOf(error: unknown): string {
+  if (error instanceof StorageError) return error.kind;
+  return error instanceof Error ? error.name : "error";
 }
