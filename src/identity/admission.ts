@@ -4,6 +4,15 @@
  * then works with: the storage under the user's quota, the user's bandwidth buckets. Per-user
  * state (usage, buckets) is shared by all of one user's sessions in this server.
  *
+ * A refusal for the network or for the missing TLS is answered exactly like a wrong password
+ * (530 "Login incorrect."), with the reason in the server's log only: these checks run after the
+ * password has been found right, so any other answer would tell whoever tries passwords from
+ * outside the allowed networks, or over clear text, that they found the right one. (TLS-only
+ * users cannot be refused before the password without telling anyone which accounts exist and
+ * need TLS; the server-wide `requireTls` refuses every USER over clear text instead, which names
+ * nobody.) Too many sessions is still told as such (421): only the user's own sessions can fill
+ * them, and an honest user needs to know why.
+ *
  * @module
  */
 
@@ -31,6 +40,9 @@ interface UserState {
   latest?: QuotaUsage;
 }
 
+/** What a refused login is told: the same as a wrong password (see the module documentation). */
+const LOGIN_INCORRECT = "Login incorrect.";
+
 /**
  * The users of one server.
  *
@@ -52,11 +64,10 @@ export class Admissions {
   /** Checks the user's conditions; the identity to use, or why not. */
   admit(identity: Identity, session: { remoteHost: string; secure: boolean }): Admission {
     if (identity.requireTls && !session.secure) {
-      // RFC 4217 §4: refused for policy reasons.
-      return refuse(Code.POLICY_DENIED, "This user must log in over TLS: use AUTH TLS.", false);
+      return refuseLogin(identity, session, "the user must log in over TLS");
     }
     if (identity.allowedNetworks && !inNetworks(identity.allowedNetworks, session.remoteHost)) {
-      return refuse(Code.NOT_LOGGED_IN, "Login not allowed from your address.", false);
+      return refuseLogin(identity, session, "the address is outside the user's allowed networks");
     }
     const max = identity.limits?.maxSessions;
     if (max !== undefined && this.#sessionsOf(identity.name) >= max) {
@@ -126,6 +137,29 @@ export class Admissions {
 
 function refuse(code: number, text: string, close: boolean): Admission {
   return { refusal: { code, text, close } };
+}
+
+/** A refusal that looks like a wrong password to the client; the log says why. */
+function refuseLogin(
+  identity: Identity,
+  session: { remoteHost: string },
+  why: string,
+): Admission {
+  log.security.warning("Login of {user} from {remote} refused: {why}", {
+    user: identity.name,
+    remote: session.remoteHost,
+    why,
+  });
+  // `failedLogin`: for a PASS handler that knows it, the refusal is also delayed and counted
+  // (towards the session's attempts and the address's ban) as a wrong password is: a reply that
+  // comes faster, or a session that is not closed after the last attempt, would tell as well.
+  const refusal = {
+    code: Code.NOT_LOGGED_IN,
+    text: LOGIN_INCORRECT,
+    close: false,
+    failedLogin: true,
+  };
+  return { refusal };
 }
 
 /** A storage error's kind, or the error's name: never a message that may hold a real path. */
