@@ -1,7 +1,9 @@
 /**
  * Session transcripts: every command received and every reply sent, in order, so that a test can
  * assert what its client said. Kept in memory (bounded) and, on the command line, appended to a
- * JSON-lines file. Transcripts contain passwords as sent: they are a testing aid.
+ * JSON-lines file. Transcripts contain passwords as sent: they are a testing aid. So the file is
+ * the server user's alone (mode 0600; one that exists already is made so, and one that cannot
+ * be — another user's — is refused), like vsftpd's and proftpd's logs of the protocol.
  *
  * @module
  */
@@ -31,7 +33,7 @@ export class Transcript {
   /** @param file a JSON-lines file to append to, or null for memory only. */
   constructor(file: string | null = null, limit = DEFAULT_LIMIT) {
     this.#limit = limit;
-    this.#file = file === null ? null : Deno.openSync(file, { append: true, create: true });
+    this.#file = file === null ? null : openPrivate(file);
   }
 
   /** Records one entry. */
@@ -53,4 +55,29 @@ export class Transcript {
       this.#file?.close();
     } catch { /* closed */ }
   }
+}
+
+/**
+ * Opens `path` for appending, readable and writable by this user only. `mode` applies only to a
+ * file the call creates: an existing file keeps its bits, so they are narrowed too. One that
+ * cannot be (another user's) is written to only if it is private already. (Narrowed by path:
+ * reading the open file's mode needs read permission, which the launcher does not grant.)
+ */
+function openPrivate(path: string): Deno.FsFile {
+  const file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+  try {
+    Deno.chmodSync(path, 0o600);
+  } catch {
+    let shared = true;
+    try {
+      shared = ((file.statSync().mode ?? 0) & 0o077) !== 0;
+    } catch { /* cannot tell: not private then */ }
+    if (shared) {
+      file.close();
+      throw new Deno.errors.PermissionDenied(
+        "the transcript file is readable by other users and cannot be made private",
+      );
+    }
+  }
+  return file;
 }

@@ -4,12 +4,23 @@
  * then works with: the storage under the user's quota, the user's bandwidth buckets. Per-user
  * state (usage, buckets) is shared by all of one user's sessions in this server.
  *
+ * A refusal for the network or for the missing TLS is answered exactly like a wrong password
+ * (530 "Login incorrect."), with the reason in the server's log only: these checks run after the
+ * password has been found right, so any other answer would tell whoever tries passwords from
+ * outside the allowed networks, or over clear text, that they found the right one. (TLS-only
+ * users cannot be refused before the password without telling anyone which accounts exist and
+ * need TLS; the server-wide `requireTls` refuses every USER over clear text instead, which names
+ * nobody.) Too many sessions is still told as such (421): only the user's own sessions can fill
+ * them, and an honest user needs to know why.
+ *
  * @module
  */
 
 import type { Admission } from "../commands/context.ts";
 import { TokenBucket } from "../limits/token_bucket.ts";
 import type { Throttle } from "../limits/throttled.ts";
+import { StorageError } from "../errors.ts";
+import { log } from "../log.ts";
 import { inNetworks } from "../net/cidr.ts";
 import { Code } from "../protocol/codes.ts";
 import { QuotaStorage, QuotaUsage } from "../storage/quota.ts";
@@ -20,8 +31,17 @@ interface UserState {
   throttle?: Throttle;
   /** The rates the buckets were made for (a reload may change them). */
   rates: string;
-  usage?: { storage: Storage; usage: QuotaUsage };
+  /**
+   * One count per tree of the user (a storage object stands for a tree: providers open one per
+   * root), for as long as the tree is in use; a reload opens new trees, which are counted again.
+   */
+  usages: WeakMap<Storage, QuotaUsage>;
+  /** The count used last, held so that the next login finds it even with no session open. */
+  latest?: QuotaUsage;
 }
+
+/** What a refused login is told: the same as a wrong password (see the module documentation). */
+const LOGIN_INCORRECT = "Login incorrect.";
 
 /**
  * The users of one server.
@@ -44,11 +64,10 @@ export class Admissions {
   /** Checks the user's conditions; the identity to use, or why not. */
   admit(identity: Identity, session: { remoteHost: string; secure: boolean }): Admission {
     if (identity.requireTls && !session.secure) {
-      // RFC 4217 §4: refused for policy reasons.
-      return refuse(Code.POLICY_DENIED, "This user must log in over TLS: use AUTH TLS.", false);
+      return refuseLogin(identity, session, "the user must log in over TLS");
     }
     if (identity.allowedNetworks && !inNetworks(identity.allowedNetworks, session.remoteHost)) {
-      return refuse(Code.NOT_LOGGED_IN, "Login not allowed from your address.", false);
+      return refuseLogin(identity, session, "the address is outside the user's allowed networks");
     }
     const max = identity.limits?.maxSessions;
     if (max !== undefined && this.#sessionsOf(identity.name) >= max) {
@@ -56,11 +75,7 @@ export class Admissions {
     }
     const { quotaBytes, quotaFiles } = identity.limits ?? {};
     if (quotaBytes === undefined && quotaFiles === undefined) return { identity };
-    const state = this.#state(identity);
-    // One count per user and tree; a user whose tree changed (a reload) is counted again.
-    if (state.usage?.storage !== identity.storage) {
-      state.usage = { storage: identity.storage, usage: QuotaUsage.scan(identity.storage) };
-    }
+    const usage = this.#usageOf(identity);
     const limits = {
       ...(quotaBytes === undefined ? {} : { bytes: quotaBytes }),
       ...(quotaFiles === undefined ? {} : { files: quotaFiles }),
@@ -68,7 +83,7 @@ export class Admissions {
     return {
       identity: {
         ...identity,
-        storage: new QuotaStorage(identity.storage, limits, state.usage.usage),
+        storage: new QuotaStorage(identity.storage, limits, usage),
       },
     };
   }
@@ -90,13 +105,65 @@ export class Admissions {
     return state.throttle;
   }
 
+  /** The user's count of this tree: started at the first login, again after one failed. */
+  #usageOf(identity: Identity): QuotaUsage {
+    const state = this.#state(identity);
+    const { storage, name } = identity;
+    let usage = state.usages.get(storage);
+    if (usage === undefined) {
+      usage = QuotaUsage.scan(storage, (error) => {
+        log.server.warning(
+          "The quota count of user {user} failed ({reason}); it is counted again at the next login or change",
+          { user: name, reason: reasonOf(error) },
+        );
+      });
+      state.usages.set(storage, usage);
+    } else if (usage.failed) {
+      // In the background of this login; the first change waits for it.
+      void usage.counted();
+    }
+    state.latest = usage;
+    return usage;
+  }
+
   #state(identity: Identity): UserState {
     let state = this.#users.get(identity.name);
-    if (state === undefined) this.#users.set(identity.name, state = { rates: "" });
+    if (state === undefined) {
+      this.#users.set(identity.name, state = { rates: "", usages: new WeakMap() });
+    }
     return state;
   }
 }
 
 function refuse(code: number, text: string, close: boolean): Admission {
   return { refusal: { code, text, close } };
+}
+
+/** A refusal that looks like a wrong password to the client; the log says why. */
+function refuseLogin(
+  identity: Identity,
+  session: { remoteHost: string },
+  why: string,
+): Admission {
+  log.security.warning("Login of {user} from {remote} refused: {why}", {
+    user: identity.name,
+    remote: session.remoteHost,
+    why,
+  });
+  // `failedLogin`: for a PASS handler that knows it, the refusal is also delayed and counted
+  // (towards the session's attempts and the address's ban) as a wrong password is: a reply that
+  // comes faster, or a session that is not closed after the last attempt, would tell as well.
+  const refusal = {
+    code: Code.NOT_LOGGED_IN,
+    text: LOGIN_INCORRECT,
+    close: false,
+    failedLogin: true,
+  };
+  return { refusal };
+}
+
+/** A storage error's kind, or the error's name: never a message that may hold a real path. */
+function reasonOf(error: unknown): string {
+  if (error instanceof StorageError) return error.kind;
+  return error instanceof Error ? error.name : "error";
 }

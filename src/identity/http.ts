@@ -27,6 +27,12 @@
  * resolved) lies in `allowedRoots`. Redirects are not followed (the password would go to a
  * place the operator did not configure).
  *
+ * Every login that gets the same root gets the same storage (and the same mount table for the
+ * same mounts), as configured users do: one "file busy" guard per file, so that two sessions
+ * never write one file at once, and one quota count per user and tree, so that the quota is not
+ * multiplied by the sessions nor the tree walked again at every login. The provider holds them
+ * only as long as some session (or quota count) uses them, and lets them go when it is closed.
+ *
  * @module
  */
 
@@ -153,6 +159,12 @@ export class HttpIdentityProvider implements IdentityProvider {
   readonly #token: string | undefined;
   readonly #closed = new AbortController();
   readonly #cache = new Map<string, CacheEntry>();
+  /** Storages by real root (and mount tables by their mounts), while something uses them. */
+  readonly #opened = new Map<string, WeakRef<Storage>>();
+  /** Drops the entry of a storage that nothing uses any more. */
+  readonly #reaper = new FinalizationRegistry<string>((key) => {
+    if (this.#opened.get(key)?.deref() === undefined) this.#opened.delete(key);
+  });
   #inFlight = 0;
   #cacheKey: Promise<CryptoKey> | undefined;
   #schema: Promise<SchemaModules> | undefined;
@@ -197,10 +209,11 @@ export class HttpIdentityProvider implements IdentityProvider {
     this.#cache.clear();
   }
 
-  /** Aborts requests in flight and forgets the cache. */
+  /** Aborts requests in flight, forgets the cache and lets the opened trees go. */
   close(): void {
     this.#closed.abort();
     this.#cache.clear();
+    this.#opened.clear();
   }
 
   /**
@@ -389,21 +402,38 @@ export class HttpIdentityProvider implements IdentityProvider {
     });
     const real = new Map<string, string>();
     for (const { at, value } of roots) real.set(value, await this.#checkRoot(value, at));
-    const storages = new Map<string, Storage>();
     const open = (root: string): Storage => {
       const path = real.get(root)!;
-      let storage = storages.get(path);
-      if (storage === undefined) storages.set(path, storage = this.#openRoot(path));
-      return storage;
+      return this.#shared(`root ${path}`, () => this.#openRoot(path));
     };
     try {
-      return buildIdentity(user, tree, (root: unknown) => open(root as string), null);
+      const identity = buildIdentity(user, tree, (root: unknown) => open(root as string), null);
+      if (tree.mounts === undefined) return identity;
+      // The same mounts make the same tree: one mount table for all, over the shared roots.
+      const key = `mounts ${
+        JSON.stringify(
+          tree.mounts.map((
+            mount,
+          ) => [mount.path, real.get(mount.root as string), !!mount.readOnly]),
+        )
+      }`;
+      return { ...identity, storage: this.#shared(key, () => identity.storage) };
     } catch (error) {
       throw new HttpAuthError(
         "invalid",
         `the identity hook's answer is invalid: mounts: ${(error as Error).message}`,
       );
     }
+  }
+
+  /** The storage opened under `key` while something still uses it, or a new one from `open`. */
+  #shared(key: string, open: () => Storage): Storage {
+    const cached = this.#opened.get(key)?.deref();
+    if (cached !== undefined) return cached;
+    const storage = open();
+    this.#opened.set(key, new WeakRef(storage));
+    this.#reaper.register(storage, key);
+    return storage;
   }
 
   /**

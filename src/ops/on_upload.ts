@@ -9,7 +9,7 @@
  * | `FTPGATE_REAL_PATH` | path on the local disk, when the back end has one |
  * | `FTPGATE_USER` | login name |
  * | `FTPGATE_ANONYMOUS` | `1` for an anonymous login, else `0` |
- * | `FTPGATE_SIZE` | file size after the upload when known (absent after APPE unless the server reports it) |
+ * | `FTPGATE_SIZE` | the stored file's size after the upload, when known (see {@linkcode uploadEnv}) |
  * | `FTPGATE_BYTES` | bytes received over the data connection |
  * | `FTPGATE_OFFSET` | REST offset the upload started at (0 without REST) |
  * | `FTPGATE_COMMAND` | STOR, APPE or STOU |
@@ -94,13 +94,27 @@ export function uploadEnv(
     FTPGATE_SECURE: event.secure ? "1" : "0",
     FTPGATE_TIME: now.toISOString(),
   };
-  const size = event.size ?? (event.command === "APPE" ? undefined : event.offset + event.bytes);
+  const size = storedSize(event);
   if (size !== undefined) env.FTPGATE_SIZE = String(size);
   if (event.realPath !== undefined) env.FTPGATE_REAL_PATH = event.realPath;
   if (event.sha256 !== undefined) env.FTPGATE_SHA256 = event.sha256;
   // An environment string cannot hold NUL; no FTP path should, but a custom back end might.
   for (const [key, value] of Object.entries(env)) env[key] = value.replaceAll("\0", "\uFFFD");
   return env;
+}
+
+/**
+ * The stored file's size after an upload: the event's `size` when the server reports it.
+ * Otherwise only a binary STOR or STOU tells it, as its REST offset plus the bytes received —
+ * and only in stream mode, which the event does not say: in TYPE A the line ends change on the
+ * way to the disk (CRLF → LF), in MODE B, C and Z the bytes on the wire include the framing or
+ * the compression. After APPE the old size is not known. (A server that sets `size` is exact in
+ * every case.)
+ */
+function storedSize(event: RichTransferEvent): number | undefined {
+  if (event.size !== undefined) return event.size;
+  if (event.command === "APPE" || event.representation !== "binary") return undefined;
+  return event.offset + event.bytes;
 }
 
 /**

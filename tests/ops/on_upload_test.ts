@@ -105,6 +105,31 @@ Deno.test("UploadHook: APPE has no FTPGATE_SIZE, REST adds the offset", async ()
   }
 });
 
+Deno.test("UploadHook: FTPGATE_SIZE is the stored size the server reports, never the bytes of a TYPE A upload", async () => {
+  const dir = await Deno.makeTempDir();
+  const events = new EventHub();
+  const hook = new UploadHook(events, { command: `${recorder(dir)} '${dir}'`, concurrency: 1 });
+  try {
+    // TYPE A: 17 bytes on the wire ("one\r\ntwo\r\nthree\r\n"), 14 stored.
+    const ascii: TransferEvent = { ...UPLOAD, bytes: 17, representation: "ascii" };
+    events.emit({ ...ascii, session: 1, size: 14 } as TransferEvent);
+    events.emit({ ...ascii, session: 2 }); // without the stored size: none rather than 17
+    // MODE B: 8 framed bytes for 5 stored; the server's size wins over the binary guess.
+    events.emit({ ...UPLOAD, session: 3, bytes: 8, size: 5 } as TransferEvent);
+    events.emit({ ...UPLOAD, session: 4, command: "APPE", size: 90 } as TransferEvent);
+    await hook.idle();
+    const bySession = Object.fromEntries(runs(dir).map((env) => [env.FTPGATE_SESSION, env]));
+    equal(bySession["1"].FTPGATE_SIZE, "14");
+    equal(bySession["2"].FTPGATE_SIZE, undefined);
+    equal(bySession["2"].FTPGATE_BYTES, "17");
+    equal(bySession["3"].FTPGATE_SIZE, "5");
+    equal(bySession["4"].FTPGATE_SIZE, "90");
+  } finally {
+    await hook.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("UploadHook runs at most `concurrency` programs at once and never blocks the emitter", async () => {
   const dir = await Deno.makeTempDir();
   const events = new EventHub();

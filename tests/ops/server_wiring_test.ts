@@ -184,6 +184,8 @@ wiredTest(
         const client = await RawClient.connect(ftp.port);
         try {
           await client.login(ftp.user, ftp.password);
+          // Binary: in TYPE A only a server that reports the stored size gives FTPGATE_SIZE.
+          await client.expect("TYPE I", 200);
           await client.upload("STOR done.csv", encoder.encode("a,b\n1,2\n"));
           // An aborted upload: data flows, then ABOR before the end.
           const data = await client.epsv();

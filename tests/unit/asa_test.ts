@@ -121,3 +121,34 @@ Deno.test("AsaEncoder() is clean only between lines with nothing pending", () =>
   stage.push(text("y\n"));
   equal(stage.clean, true);
 });
+
+Deno.test("AsaEncoder() writes a long run of empty lines as it goes, with the same bytes", () => {
+  const blanks = (count: number) => " \n".repeat(count);
+  /** The control of a line after `count` empty lines (plus the records before it). */
+  const control = (count: number) =>
+    count === 0 ? " " : count === 1 ? "0" : `${blanks(count - 2)}-`;
+  for (const count of [0, 1, 2, 4095, 4096, 4097, 4098, 4099, 10_000, 100_000]) {
+    const run = "\n".repeat(count);
+    // What follows the run decides its last two lines: a "0"/"-" control, or records.
+    const cases: [stored: string, asa: string][] = [
+      [run, blanks(count)],
+      [`${run}x\n`, `${control(count)}x\n`],
+      [`${run}\fx\n`, `${blanks(count)}1x\n`],
+      [`a\n${run}\rb`, ` a\n${control(count)}\n+b`], // an empty line overprinted by "b"
+    ];
+    for (const [stored, asa] of cases) {
+      equal(encode(stored), asa, `${count} blank lines in ${show(stored.slice(-4))}`);
+      // In pieces of 1000 bytes too.
+      const bytes = text(stored);
+      const chunks = [];
+      for (let at = 0; at < bytes.length; at += 1000) chunks.push(bytes.subarray(at, at + 1000));
+      equal(encode(stored, chunks), asa, `${count} blank lines in pieces`);
+    }
+  }
+  // Memory: what is pushed comes out (as records), not held back until the run ends.
+  const stage = new AsaEncoder();
+  let out = 0;
+  for (let i = 0; i < 64; i++) out += stage.push(new Uint8Array(64 * 1024).fill(0x0a)).length;
+  const held = 64 * 64 * 1024 - out / 2;
+  equal(held <= 4096, true, `${held} empty lines held back`);
+});

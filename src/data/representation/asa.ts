@@ -46,6 +46,13 @@ const ONE = 0x31; // "1"
 const MINUS = 0x2d; // "-"
 const PLUS = 0x2b; // "+"
 
+/**
+ * Empty lines held back at most: only the last two of a run can still become the control
+ * character of the next line (`-`), so beyond that the run is written out as ` ` records as it
+ * goes. A file of blank lines otherwise sits in memory whole (and twice over, as records).
+ */
+const MAX_HELD_BLANKS = 4096;
+
 /** Counts the ASA decoder keeps for the transfer log. */
 export interface AsaStats {
   /** Records whose first character is no ASA control (stored as if it were a space). */
@@ -72,7 +79,11 @@ export class AsaEncoder implements Stage {
           this.#overprint = false;
           out.byte(PLUS); // the byte is content
         } else if (byte === LF) {
-          this.#blank++;
+          if (++this.#blank > MAX_HELD_BLANKS) {
+            // Keep two: the next line may still take them as its `-`.
+            this.#writeBlankRecords(out, this.#blank - 2);
+            this.#blank = 2;
+          }
           i++;
           continue;
         } else if (byte === FF) {
