@@ -82,6 +82,12 @@ export interface TransferEvent extends SessionRef {
   bytes: number;
   /** REST offset the transfer started from (0 without REST). */
   offset: number;
+  /**
+   * The stored file's size after a completed STOR or STOU: the stored REST offset plus the bytes
+   * written to storage (after TYPE A conversion, without MODE B, C or Z framing). Absent for
+   * APPE (the old size is not known), downloads, listings and uploads that did not complete.
+   */
+  size?: number;
   /** From the command to the final reply. */
   durationMs: number;
   /** How it ended. */

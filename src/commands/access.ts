@@ -43,7 +43,8 @@ async function pass(ctx: CommandContext, password: string): Promise<Reply | void
     return ctx.close(Code.SERVICE_UNAVAILABLE, "Service not available, try again later.");
   }
   if (ctx.closed) return;
-  if (identity === null) {
+  const admission = identity === null ? null : ctx.login.admit(identity);
+  if (admission === null || ("refusal" in admission && admission.refusal.failedLogin)) {
     state.pendingUser = null;
     state.loginFailures++;
     const delay = ctx.login.failed(name);
@@ -59,7 +60,6 @@ async function pass(ctx: CommandContext, password: string): Promise<Reply | void
     }
     throw new FtpError(Code.NOT_LOGGED_IN, "Login incorrect.");
   }
-  const admission = ctx.login.admit(identity);
   if ("refusal" in admission) {
     state.pendingUser = null;
     const { code, text, close } = admission.refusal;

@@ -68,7 +68,19 @@ export interface LoginPort {
 /** The outcome of {@linkcode LoginPort.admit}. */
 export type Admission =
   | { identity: Identity }
-  | { refusal: { code: number; text: string; close: boolean } };
+  | {
+    refusal: {
+      code: number;
+      text: string;
+      close: boolean;
+      /**
+       * Handle it exactly as wrong credentials (the delay, the session's attempts, the
+       * address's failures): a refusal decided after the password was found right must not
+       * tell that it was.
+       */
+      failedLogin?: boolean;
+    };
+  };
 
 /** The command table as HELP sees it. */
 export interface CommandLookup {

@@ -62,6 +62,8 @@ export interface PipelineOutcome {
   leftover?: Uint8Array;
   /** TYPE E characters that had no code (sent as SUB). */
   substituted: number;
+  /** Bytes written to storage (uploads). */
+  stored?: number;
 }
 
 /** What moving bytes needs from the transfer. */
@@ -141,18 +143,19 @@ export async function receive(
       ...(io.initial ? { initial: io.initial } : {}),
     });
     await io.pump(through(framed.readable, pipeline.stages), sink, written);
-    return { keepsConnection: true, leftover: await framed.ended, substituted: substituted() };
+    const leftover = await framed.ended;
+    return { keepsConnection: true, leftover, substituted: substituted(), stored };
   }
   // Stream and deflate mode read the connection to its end.
   const stages = parameters.resumeAfterCR ? [fromNetworkAscii(true)] : pipeline.stages;
   if (stages.length === 0 && !io.initial?.length) {
-    await io.pump(io.connection, sink);
+    stored = await io.pump(io.connection, sink);
   } else {
     let source = readerStream(io.connection);
     if (io.initial?.length) source = prepend(io.initial, source);
-    await io.pump(through(source, stages), sink);
+    stored = await io.pump(through(source, stages), sink);
   }
-  return { keepsConnection: false, substituted: substituted() };
+  return { keepsConnection: false, substituted: substituted(), stored };
 }
 
 /** `first`, then the rest of `stream`. */

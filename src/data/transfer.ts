@@ -91,6 +91,8 @@ export interface TransferRecord {
   secure: boolean;
   /** TYPE E characters that had no code (sent or stored as SUB). */
   substituted: number;
+  /** A completed STOR or STOU: the stored file's size (stored REST offset + bytes stored). */
+  size?: number;
   /** The underlying error, for unexpected failures. */
   error?: unknown;
 }
@@ -157,6 +159,7 @@ export class Transfer {
     let result: TransferRecord["result"] = "ok";
     let failure: unknown;
     let substituted = 0;
+    let size: number | undefined;
     try {
       let raw: DataConnection;
       try {
@@ -193,6 +196,9 @@ export class Transfer {
       });
       const outcome = await this.#move(counted, plan, initial);
       substituted = outcome.substituted;
+      if (outcome.stored !== undefined && spec.command !== "APPE") {
+        size = (spec.storedOffset ?? 0) + outcome.stored;
+      }
       if (outcome.keepsConnection) {
         this.#connection = null;
         this.#host.keep(new KeptConnection(connection, outcome.leftover));
@@ -227,6 +233,7 @@ export class Transfer {
         code,
         secure: this.#secure,
         substituted,
+        ...(size === undefined || result !== "ok" ? {} : { size }),
         ...(failure === undefined ? {} : { error: failure }),
       });
     }

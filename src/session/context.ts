@@ -48,7 +48,7 @@ export class SessionContext implements CommandContext {
 
   constructor(session: SessionHandle) {
     this.#session = session;
-    const { services, remoteHost, id } = session;
+    const { services, remoteHost } = session;
     this.login = {
       isAnonymous: (user) => services.identity.isAnonymous?.(user) ?? false,
       authenticate: (user: string, password: string): Promise<Identity | null> =>
@@ -57,22 +57,39 @@ export class SessionContext implements CommandContext {
           secure: session.state.secure,
           signal: session.signal,
         }).then((identity) => {
-          services.events.emit({
-            type: "login",
-            session: id,
-            remote: remoteHost,
-            user,
-            ok: identity !== null,
-            anonymous: identity?.anonymous ?? false,
-            secure: session.state.secure,
-          });
+          // An accepted password is reported by `admit`, once the user's conditions are known.
+          if (identity === null) this.#loginEvent(user, false, false);
           return identity;
         }),
       isBanned: () => services.isBanned(remoteHost),
       failed: (user) => services.loginFailed(remoteHost, user),
-      admit: (identity) =>
-        services.admitLogin(identity, { remoteHost, secure: session.state.secure }),
+      admit: (identity) => {
+        const admission = services.admitLogin(identity, {
+          remoteHost,
+          secure: session.state.secure,
+        });
+        this.#loginEvent(
+          session.state.pendingUser ?? identity.name,
+          !("refusal" in admission),
+          identity.anonymous,
+        );
+        return admission;
+      },
     };
+  }
+
+  /** The `login` event: ok only for a session that is now logged in. */
+  #loginEvent(user: string, ok: boolean, anonymous: boolean): void {
+    const { services, remoteHost, id, state } = this.#session;
+    services.events.emit({
+      type: "login",
+      session: id,
+      remote: remoteHost,
+      user,
+      ok,
+      anonymous,
+      secure: state.secure,
+    });
   }
 
   get state(): SessionState {

@@ -162,6 +162,7 @@ export class TransferRunner {
       path: record.path,
       bytes: record.bytes,
       offset: record.offset,
+      ...(record.size === undefined ? {} : { size: record.size }),
       durationMs: record.ms,
       result: record.result,
       code: record.code,
