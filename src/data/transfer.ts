@@ -20,6 +20,7 @@ import {
   type TransferParameters,
 } from "./pipeline.ts";
 import { pump, PumpError } from "./pump.ts";
+import { MarkSender } from "./mark_sender.ts";
 
 /** What a transfer moves, and where. */
 export type TransferPlan =
@@ -131,6 +132,8 @@ export class Transfer {
   #abortReason: AbortReason | null = null;
   readonly #controller = new AbortController();
   #connection: DataConnection | null = null;
+  /** 110 replies of a receiving MODE B/C transfer, one on its way at a time. */
+  readonly #marks = new MarkSender((text) => this.#host.reply(Code.RESTART_MARKER, text));
   #secure = false;
   #plan: TransferPlan | null;
   readonly #host: TransferHost;
@@ -205,6 +208,7 @@ export class Transfer {
       } else {
         await this.#end(connection, plan.direction);
       }
+      await this.#marks.settled(); // a 110 after the final reply would answer the next command
       const complete = spec.completeText ?? "Transfer complete.";
       // RFC 959 §4.2: 226 closes the data connection; 250 when it stays open (MODE B, C).
       await this.#host.reply(
@@ -219,6 +223,7 @@ export class Transfer {
       code = reply.code;
       result = this.#abortReason ? "aborted" : "failed";
       if (reply.unexpected) failure = error;
+      await this.#marks.settled();
       await this.#host.reply(reply.code, reply.text).catch(() => {});
     } finally {
       this.finalCode = code;
@@ -261,7 +266,7 @@ export class Transfer {
           signal,
           plan.direction === "receive" ? () => this.#host.confirmUpload() : undefined,
         ),
-      mark: (text) => void this.#host.reply(Code.RESTART_MARKER, text).catch(() => {}),
+      mark: (text) => this.#marks.mark(text),
     };
     return plan.direction === "send"
       ? send(this.spec, plan.source, io)

@@ -2,6 +2,7 @@ import { deepEqual, equal } from "node:assert/strict";
 import { BlockDecoder, BlockEncoder } from "../../src/data/mode/block.ts";
 import { CompressedDecoder, CompressedEncoder, fillerFor } from "../../src/data/mode/compressed.ts";
 import { FrameDecoderStream, receiveFramed } from "../../src/data/mode/frames.ts";
+import { MarkSender } from "../../src/data/mark_sender.ts";
 import {
   CheckpointQueue,
   MarkReplies,
@@ -290,3 +291,30 @@ function rename(mode: ModeName, wire: Uint8Array): Uint8Array {
   }
   return new Uint8Array(out);
 }
+
+Deno.test("MarkReplies keeps at most 64 markers waiting for their bytes, dropping the oldest", () => {
+  const sent: string[] = [];
+  const marks = new MarkReplies((text) => sent.push(text));
+  for (let i = 1; i <= 1000; i++) marks.add(`m${i}`, i);
+  marks.written(1000);
+  equal(sent.length, 64);
+  equal(sent[0], "MARK m937 = 937");
+  equal(sent.at(-1), "MARK m1000 = 1000");
+});
+
+Deno.test("MarkSender writes one 110 at a time and, meanwhile, keeps only the newest marker", async () => {
+  const sent: string[] = [];
+  let release = () => {};
+  const marks = new MarkSender((text) => {
+    sent.push(text);
+    return new Promise<void>((resolve) => release = resolve);
+  });
+  marks.mark("MARK a = 1");
+  for (let i = 2; i <= 1000; i++) marks.mark(`MARK x = ${i}`);
+  equal(sent.length, 1, "the first is on its way, the rest wait");
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  release();
+  await marks.settled();
+  equal(sent.join(" | "), "MARK a = 1 | MARK x = 1000");
+});

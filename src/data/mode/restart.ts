@@ -118,8 +118,15 @@ interface PendingMark {
 }
 
 /**
+ * Markers waiting for their bytes to be stored, at most: beyond, the oldest is dropped, since a
+ * later marker supersedes it (a client restarts from the last one confirmed). Without a bound, a
+ * client sending marker blocks faster than storage confirms offsets would queue them all.
+ */
+const MAX_PENDING_MARKS = 64;
+
+/**
  * Sends `110 MARK yyyy = mmmm` replies during a receiving transfer, in marker order, each once
- * the stored file holds every byte before `mmmm`.
+ * the stored file holds every byte before `mmmm` (at most 64 wait).
  *
  * @example
  * ```ts
@@ -146,6 +153,7 @@ export class MarkReplies {
   add(marker: string, offset: number | null | Promise<number | null>): void {
     const entry: PendingMark = { marker, offset: undefined };
     this.#pending.push(entry);
+    if (this.#pending.length > MAX_PENDING_MARKS) this.#pending.shift();
     if (typeof offset === "number" || offset === null) {
       entry.offset = offset;
     } else {
