@@ -16,6 +16,7 @@ const BANNED = "Too many failed logins from your address; try again later.";
 function user(ctx: CommandContext, name: string): Reply {
   // RFC 959: USER may be sent at any time to change the user; the old login ends here.
   ctx.state.logout();
+  ctx.data.dropKept();
   ctx.state.pendingUser = name;
   return reply(
     Code.NEED_PASSWORD,

@@ -35,6 +35,11 @@ export interface DataChannel {
   cancel(): void;
   /** REIN: closes the passive listener and any kept connection. */
   close(): void;
+  /**
+   * USER, AUTH, PROT, MODE: closes a connection kept open by MODE B or C. It was made for the
+   * old terms: under PROT C it is clear text, and a new user must not inherit the old one's.
+   */
+  dropKept(): void;
 }
 
 /** What STAT shows of a running transfer. */

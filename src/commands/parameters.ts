@@ -72,6 +72,8 @@ function mode(ctx: CommandContext, arg: string): Reply {
     throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "MODE Z is not enabled on this server.");
   }
   if (value === "S" || value === "B" || value === "C" || value === "Z") {
+    // A kept connection carries the old mode's framing (RFC 959 §3.4: modes B and C keep it).
+    if (ctx.state.mode !== value) ctx.data.dropKept();
     ctx.state.mode = value;
     return reply(Code.OK, `Mode set to ${MODES[value]}.`);
   }

@@ -27,6 +27,7 @@ async function auth(ctx: CommandContext, arg: string): Promise<void> {
     throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `AUTH ${arg} not supported; use AUTH TLS.`);
   }
   if (ctx.state.secure) throw new FtpError(Code.BAD_SEQUENCE, "Already using TLS.");
+  ctx.data.dropKept();
   await ctx.reply(Code.AUTH_OK, `AUTH ${mechanism} successful.`);
   await ctx.startTls();
   // The old names meant "protect the data connections too".
@@ -48,6 +49,7 @@ function prot(ctx: CommandContext, arg: string): Reply {
   if (!ctx.state.pbszDone) throw new FtpError(Code.BAD_SEQUENCE, "PROT needs PBSZ first.");
   const level = arg.toUpperCase();
   if (level === "P" || level === "C") {
+    if (ctx.state.protectData !== (level === "P")) ctx.data.dropKept();
     ctx.state.protectData = level === "P";
     return reply(Code.OK, `PROT now ${level === "P" ? "Private" : "Clear"}.`);
   }

@@ -28,10 +28,13 @@ export interface DataConnection extends ByteReader, ByteWriter {
 export class KeptConnection implements DataConnection {
   /** The connection, as the last transfer left it (a TLS channel under PROT P). */
   readonly inner: DataConnection;
+  /** True when `inner` is a TLS channel (PROT P): what the next transfer's event reports. */
+  readonly secure: boolean;
   #leftover: Uint8Array | undefined;
 
-  constructor(inner: DataConnection, leftover?: Uint8Array) {
+  constructor(inner: DataConnection, leftover?: Uint8Array, secure = false) {
     this.inner = inner;
+    this.secure = secure;
     this.#leftover = leftover?.length ? leftover : undefined;
   }
 

@@ -111,6 +111,10 @@ export class DataSetup implements SessionDataSetup {
     this.#dropKept();
   }
 
+  dropKept(): void {
+    this.#dropKept();
+  }
+
   keep(connection: DataConnection): void {
     this.#dropKept();
     this.#kept = connection;

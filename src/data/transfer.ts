@@ -186,7 +186,7 @@ export class Transfer {
       const kept = raw instanceof KeptConnection ? raw : null;
       const initial = kept?.takeLeftover();
       const connection = kept ? kept.inner : await this.#host.protect(raw, signal);
-      this.#secure = kept ? this.#secure || connection !== raw : connection !== raw;
+      this.#secure = kept ? kept.secure : connection !== raw;
       this.#connection = connection;
       this.#checkAborted();
       this.flowing = true;
@@ -204,7 +204,7 @@ export class Transfer {
       }
       if (outcome.keepsConnection) {
         this.#connection = null;
-        this.#host.keep(new KeptConnection(connection, outcome.leftover));
+        this.#host.keep(new KeptConnection(connection, outcome.leftover, this.#secure));
       } else {
         await this.#end(connection, plan.direction);
       }

@@ -248,6 +248,9 @@ class DeadPassiveSetup implements SessionDataSetup {
   keep(connection: DataConnection): void {
     this.#inner.keep(connection);
   }
+  dropKept(): void {
+    this.#inner.dropKept();
+  }
   transferEnded(now: number): void {
     this.#inner.transferEnded(now);
   }

@@ -56,6 +56,10 @@ export class FakeDataChannel implements DataChannel {
   close(): void {
     this.cancel();
   }
+  keptDropped = 0;
+  dropKept(): void {
+    this.keptDropped++;
+  }
 }
 
 /** Options of {@linkcode fakeContext}. */

@@ -1,0 +1,139 @@
+/**
+ * A data connection kept open by MODE B (RFC 959 §3.4.2) must not carry a later transfer under
+ * terms it was not made for: PROT, MODE, AUTH or USER changes close it.
+ */
+import { equal, ok } from "node:assert/strict";
+import type { FtpEvent } from "../../src/mod.ts";
+import { FtpsClient, testPems } from "../helpers/tls_helpers.ts";
+import { startServer } from "../helpers/server.ts";
+
+const decoder = new TextDecoder();
+
+/** Reads MODE B blocks up to and including the EOF block; returns the data. */
+async function readBlocks(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: number[] = [];
+  let pending = new Uint8Array(0);
+  const buffer = new Uint8Array(65536);
+  const deadline = setTimeout(() => conn.close(), 5_000);
+  try {
+    for (;;) {
+      // Parse what we have.
+      while (pending.length >= 3) {
+        const count = (pending[1] << 8) | pending[2];
+        if (pending.length < 3 + count) break;
+        const descriptor = pending[0];
+        for (const byte of pending.subarray(3, 3 + count)) chunks.push(byte);
+        pending = pending.slice(3 + count);
+        if (descriptor & 64) return new Uint8Array(chunks);
+      }
+      const n = await conn.read(buffer);
+      if (n === null) return new Uint8Array(chunks);
+      const next = new Uint8Array(pending.length + n);
+      next.set(pending);
+      next.set(buffer.subarray(0, n), pending.length);
+      pending = next;
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+Deno.test("MODE B: after PROT P, a file is not sent in clear text over a connection kept from PROT C", async () => {
+  const pems = await testPems();
+  await using t = startServer({
+    tls: { cert: pems.cert, key: pems.key },
+    tlsSniffMs: 0,
+    files: { "public.txt": "nothing to hide", "secret.txt": "the launch codes" },
+  });
+  await using c = await FtpsClient.connect(t.port, pems.caCert);
+  await c.authTls();
+  await c.login(t.user, t.password);
+  await c.expect("PBSZ 0", 200);
+  await c.expect("PROT C", 200);
+  await c.expect("TYPE I", 200);
+  await c.expect("MODE B", 200);
+  const epsv = await c.expect("EPSV", 229);
+  const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
+  const data = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await c.expect("RETR public.txt", 150);
+    equal(decoder.decode(await readBlocks(data)), "nothing to hide");
+    equal((await c.read()).code, 250); // the connection stays open
+    // The client now asks for protected data connections.
+    await c.expect("PROT P", 200);
+    const opening = await c.command("RETR secret.txt");
+    let clear = "";
+    if (opening.code === 150) {
+      // A server that honours PROT P starts TLS (it would wait for our ClientHello here); one
+      // that does not sends the blocks as they are.
+      const read = await Promise.race([
+        readBlocks(data),
+        new Promise<Uint8Array>((resolve) => setTimeout(() => resolve(new Uint8Array()), 1500)),
+      ]);
+      clear = decoder.decode(read);
+      await c.read().catch(() => {});
+    }
+    ok(!clear.includes("launch codes"), `sent in clear text after PROT P: "${clear}"`);
+    equal(opening.code, 425, "the kept clear-text connection is gone: a new one is needed");
+  } finally {
+    data.close();
+  }
+});
+
+for (const change of ["MODE S", "USER"] as const) {
+  Deno.test(`MODE B: ${change} closes the kept connection`, async () => {
+    await using t = startServer({ files: { "a.txt": "first" } });
+    await using c = await FtpsClient.connect(t.port, "");
+    await c.login(t.user, t.password);
+    await c.expect("TYPE I", 200);
+    await c.expect("MODE B", 200);
+    const epsv = await c.expect("EPSV", 229);
+    const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
+    const data = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await c.expect("RETR a.txt", 150);
+      equal(decoder.decode(await readBlocks(data)), "first");
+      equal((await c.read()).code, 250);
+      if (change === "USER") {
+        await c.login(t.user, t.password);
+        await c.expect("MODE B", 200);
+      } else await c.expect("MODE S", 200);
+      // The server closed its end: our next read sees the end of the stream.
+      equal(await data.read(new Uint8Array(16)), null);
+      equal((await c.command("RETR a.txt")).code, 425);
+    } finally {
+      data.close();
+    }
+  });
+}
+
+Deno.test("MODE B: the transfer event of a clear-text kept connection is not reported as secure", async () => {
+  await using t = startServer({ files: { "a.txt": "first", "b.txt": "second" } });
+  const events: FtpEvent[] = [];
+  const off = t.server.events.on((event) => void events.push(event));
+  try {
+    await using c = await FtpsClient.connect(t.port, "");
+    await c.login(t.user, t.password);
+    await c.expect("TYPE I", 200);
+    await c.expect("MODE B", 200);
+    const epsv = await c.expect("EPSV", 229);
+    const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
+    const data = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      for (const name of ["a.txt", "b.txt"]) {
+        await c.expect(`RETR ${name}`, 150);
+        await readBlocks(data);
+        equal((await c.read()).code, 250);
+      }
+    } finally {
+      data.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const secure = events.filter((event) => event.type === "transfer").map((event) =>
+      (event as { secure: boolean }).secure
+    );
+    equal(secure.join(","), "false,false", "a plain TCP transfer was logged as TLS");
+  } finally {
+    off();
+  }
+});
