@@ -156,7 +156,13 @@ export const UserTreeShape = {
     upload: count(1, "Upload rate in bytes per second, shared by the user's sessions.").optional(),
     download: count(1, "Download rate in bytes per second, shared by the user's sessions.")
       .optional(),
-  }, { error: "expected { upload, download }" }).optional(),
+    session_upload: count(1, "Upload rate in bytes per second of each of the user's sessions.")
+      .optional(),
+    session_download: count(
+      1,
+      "Download rate in bytes per second of each of the user's sessions.",
+    ).optional(),
+  }, { error: "expected { upload, download, session_upload, session_download }" }).optional(),
   max_sessions: count(1, "Most sessions the user may have at once.").optional(),
   allowed_networks: networks.meta({
     description: "Networks (CIDR) the user may log in from. Default: anywhere.",

@@ -18,7 +18,12 @@ export interface UserTreeInput {
   rules?: readonly { path: string; allow: readonly (Permission | "*")[] }[];
   home?: string;
   quota?: { bytes?: number; files?: number };
-  bandwidth?: { upload?: number; download?: number };
+  bandwidth?: {
+    upload?: number;
+    download?: number;
+    session_upload?: number;
+    session_download?: number;
+  };
   max_sessions?: number;
   allowed_networks?: readonly string[];
   require_tls?: boolean;
@@ -70,6 +75,12 @@ export function toUserTree(
   if (input.bandwidth?.upload !== undefined) limits.uploadBytesPerSecond = input.bandwidth.upload;
   if (input.bandwidth?.download !== undefined) {
     limits.downloadBytesPerSecond = input.bandwidth.download;
+  }
+  if (input.bandwidth?.session_upload !== undefined) {
+    limits.sessionUploadBytesPerSecond = input.bandwidth.session_upload;
+  }
+  if (input.bandwidth?.session_download !== undefined) {
+    limits.sessionDownloadBytesPerSecond = input.bandwidth.session_download;
   }
   if (input.max_sessions !== undefined) limits.maxSessions = input.max_sessions;
   if (input.quota?.bytes !== undefined) limits.quotaBytes = input.quota.bytes;

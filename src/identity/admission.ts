@@ -17,8 +17,7 @@
  */
 
 import type { Admission } from "../commands/context.ts";
-import { TokenBucket } from "../limits/token_bucket.ts";
-import type { Throttle } from "../limits/throttled.ts";
+import { type Throttle, throttleAt } from "../limits/throttled.ts";
 import { StorageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { inNetworks } from "../net/cidr.ts";
@@ -97,10 +96,7 @@ export class Admissions {
     const rates = `${up}/${down}`;
     if (state.throttle === undefined || state.rates !== rates) {
       state.rates = rates;
-      state.throttle = {
-        ...(up === undefined ? {} : { read: new TokenBucket(up) }),
-        ...(down === undefined ? {} : { write: new TokenBucket(down) }),
-      };
+      state.throttle = throttleAt(up, down);
     }
     return state.throttle;
   }

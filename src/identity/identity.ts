@@ -15,6 +15,10 @@ export interface IdentityLimits {
   uploadBytesPerSecond?: number;
   /** Download rate, bytes per second, shared by all of the user's sessions. */
   downloadBytesPerSecond?: number;
+  /** Upload rate, bytes per second, of each of the user's sessions (vsftpd's `local_max_rate`). */
+  sessionUploadBytesPerSecond?: number;
+  /** Download rate, bytes per second, of each of the user's sessions. */
+  sessionDownloadBytesPerSecond?: number;
   /** Most sessions the user may have logged in at once. */
   maxSessions?: number;
   /** Most bytes the user's files may hold together (552 beyond it; existing data untouched). */

@@ -8,17 +8,70 @@
  */
 
 import type { DataConnection } from "../data/connection.ts";
-import type { TokenBucket } from "./token_bucket.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 /** Bytes moved between two looks at the bucket. */
 const PIECE = 64 * 1024;
 
-/** The buckets that apply to one transfer. */
+/** The buckets that apply to one transfer: every one of them must allow a piece to go. */
 export interface Throttle {
   /** Uploads: bytes read from the client. */
-  read?: TokenBucket;
+  read?: readonly TokenBucket[];
   /** Downloads: bytes written to the client. */
-  write?: TokenBucket;
+  write?: readonly TokenBucket[];
+}
+
+/**
+ * A throttle of its own for the given rates (bytes per second; undefined: no limit that way).
+ *
+ * @example
+ * ```ts
+ * import { throttleAt } from "./throttled.ts";
+ * throttleAt(undefined, 1 << 20); // downloads at 1 MiB/s, uploads free
+ * ```
+ */
+export function throttleAt(
+  uploadBytesPerSecond: number | undefined,
+  downloadBytesPerSecond: number | undefined,
+): Throttle | undefined {
+  if (uploadBytesPerSecond === undefined && downloadBytesPerSecond === undefined) return undefined;
+  return {
+    ...(uploadBytesPerSecond === undefined
+      ? {}
+      : { read: [new TokenBucket(uploadBytesPerSecond)] }),
+    ...(downloadBytesPerSecond === undefined
+      ? {}
+      : { write: [new TokenBucket(downloadBytesPerSecond)] }),
+  };
+}
+
+/**
+ * The throttles of several scopes (the user's, the session's) as one: a transfer keeps to each.
+ *
+ * @example
+ * ```ts
+ * import { combineThrottles } from "./throttled.ts";
+ * import { TokenBucket } from "./token_bucket.ts";
+ * const user = { write: [new TokenBucket(4 << 20)] };
+ * const session = { write: [new TokenBucket(1 << 20)], read: [new TokenBucket(1 << 20)] };
+ * combineThrottles(user, session); // write: both buckets, read: the session's
+ * ```
+ */
+export function combineThrottles(...throttles: (Throttle | undefined)[]): Throttle | undefined {
+  const read = throttles.flatMap((throttle) => throttle?.read ?? []);
+  const write = throttles.flatMap((throttle) => throttle?.write ?? []);
+  if (read.length === 0 && write.length === 0) return undefined;
+  return { ...(read.length ? { read } : {}), ...(write.length ? { write } : {}) };
+}
+
+/** Waits until every bucket lets `bytes` go (they are debited at once, so the waits overlap). */
+async function takeAll(
+  buckets: readonly TokenBucket[],
+  bytes: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (buckets.length === 1) return await buckets[0].take(bytes, signal);
+  await Promise.all(buckets.map((bucket) => bucket.take(bytes, signal)));
 }
 
 /** A data connection that keeps to a {@linkcode Throttle}. */
@@ -34,18 +87,18 @@ export class ThrottledConnection implements DataConnection {
   }
 
   async read(buffer: Uint8Array): Promise<number | null> {
-    const bucket = this.#throttle.read;
-    if (bucket === undefined) return await this.#inner.read(buffer);
+    const buckets = this.#throttle.read;
+    if (buckets === undefined) return await this.#inner.read(buffer);
     const n = await this.#inner.read(buffer.length > PIECE ? buffer.subarray(0, PIECE) : buffer);
-    if (n !== null && n > 0) await bucket.take(n, this.#signal);
+    if (n !== null && n > 0) await takeAll(buckets, n, this.#signal);
     return n;
   }
 
   async write(bytes: Uint8Array): Promise<number> {
-    const bucket = this.#throttle.write;
-    if (bucket === undefined) return await this.#inner.write(bytes);
+    const buckets = this.#throttle.write;
+    if (buckets === undefined) return await this.#inner.write(bytes);
     const piece = bytes.length > PIECE ? bytes.subarray(0, PIECE) : bytes;
-    await bucket.take(piece.length, this.#signal);
+    await takeAll(buckets, piece.length, this.#signal);
     return await this.#inner.write(piece);
   }
 

@@ -15,6 +15,8 @@ import {
 } from "../data/transfer.ts";
 import { FtpError } from "../errors.ts";
 import { yieldToIo } from "../io.ts";
+import type { Identity } from "../identity/identity.ts";
+import { combineThrottles, type Throttle, throttleAt } from "../limits/throttled.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
 import { tlsSupport } from "../tls/support.ts";
@@ -43,9 +45,25 @@ export class TransferRunner {
   readonly #context: TransferRunnerContext;
   /** The running transfer, or null. */
   current: Transfer | null = null;
+  #session: { identity: Identity; throttle: Throttle | undefined } | undefined;
 
   constructor(context: TransferRunnerContext) {
     this.#context = context;
+  }
+
+  /** This session's own buckets for the logged-in user's per-session rates (kept per login). */
+  #sessionThrottle(identity: Identity): Throttle | undefined {
+    if (this.#session?.identity !== identity) {
+      const limits = identity.limits;
+      this.#session = {
+        identity,
+        throttle: throttleAt(
+          limits?.sessionUploadBytesPerSecond,
+          limits?.sessionDownloadBytesPerSecond,
+        ),
+      };
+    }
+    return this.#session.throttle;
   }
 
   /** Starts a transfer; it answers 150 and then the final reply itself. */
@@ -53,7 +71,9 @@ export class TransferRunner {
     const context = this.#context;
     context.beforeFirstTransfer();
     const identity = context.state.identity;
-    const throttle = identity === null ? undefined : context.services.throttleFor(identity);
+    const throttle = identity === null
+      ? undefined
+      : combineThrottles(context.services.throttleFor(identity), this.#sessionThrottle(identity));
     const transfer = new Transfer(spec, {
       reply: (code, text) => context.replies.reply(code, text),
       connect: (signal) => context.data.connect(signal),

@@ -1,8 +1,8 @@
 /**
  * A user's own limits, enforced over real sockets with real clients: quota in bytes and files
  * (552, existing data untouched), bandwidth per direction shared by the user's sessions (within
- * ±15% over 10 MiB, not exceeded by parallel sessions), networks, TLS-only users, sessions at
- * once.
+ * ±15% over 10 MiB, not exceeded by parallel sessions) and per session, networks, TLS-only
+ * users, sessions at once.
  */
 import { equal, match, ok } from "node:assert/strict";
 import { serve } from "../../src/mod.ts";
@@ -131,6 +131,60 @@ Deno.test({
       const up = (performance.now() - started) / 1000;
       ok(Math.abs(up - expected) <= expected * 0.15, `a 10 MiB upload took ${up.toFixed(2)} s`);
       equal(Deno.statSync(`${root}/up.bin`).size, 10 * MiB);
+    } finally {
+      Deno.removeSync(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "bandwidth per session: each session of a user keeps to its own rate (within ±15%), under the user's",
+  ignore: needs("curl"),
+  async fn() {
+    const root = tree();
+    Deno.writeFileSync(`${root}/four.bin`, new Uint8Array(4 * MiB));
+    try {
+      const rate = 2 * MiB;
+      await using server = serve({
+        root,
+        users: [{
+          name: "each",
+          password: "pw",
+          limits: { sessionDownloadBytesPerSecond: rate, sessionUploadBytesPerSecond: rate },
+        }, {
+          name: "both",
+          password: "pw",
+          // Each session 2 MiB/s, the user 3 MiB/s: two at once are held to the user's rate.
+          limits: { sessionDownloadBytesPerSecond: rate, downloadBytesPerSecond: 3 * MiB },
+        }],
+      });
+      await using local = localDir();
+      const expected = 4 * MiB / rate;
+      const timed = async (t: TestServer, args: string[][]) => {
+        const started = performance.now();
+        const outputs = await Promise.all(args.map((a) => curl(t, a, { cwd: local.path })));
+        for (const output of outputs) assertExit(output, "curl");
+        return (performance.now() - started) / 1000;
+      };
+      const each = asUser(server, root, "each", "pw");
+      const url = `ftp://127.0.0.1:${each.port}/four.bin`;
+      // Two sessions at once each get the full session rate: together twice as fast as one
+      // user-wide limit would allow.
+      const two = await timed(each, [["-o", "a.bin", url], ["-o", "b.bin", url]]);
+      ok(Math.abs(two - expected) <= expected * 0.15, `two sessions took ${two.toFixed(2)} s`);
+      const up = await timed(each, [["-T", "a.bin", `ftp://127.0.0.1:${each.port}/up.bin`]]);
+      ok(Math.abs(up - expected) <= expected * 0.15, `an upload took ${up.toFixed(2)} s`);
+      equal(Deno.statSync(`${root}/up.bin`).size, 4 * MiB);
+      const both = asUser(server, root, "both", "pw");
+      const capped = await timed(both, [["-o", "c.bin", url], ["-o", "d.bin", url]]);
+      const userBound = 8 * MiB / (3 * MiB);
+      ok(
+        Math.abs(capped - userBound) <= userBound * 0.15,
+        `two sessions under a 3 MiB/s user limit took ${capped.toFixed(2)} s, expected ${
+          userBound.toFixed(2)
+        } s`,
+      );
     } finally {
       Deno.removeSync(root, { recursive: true });
     }

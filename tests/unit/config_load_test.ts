@@ -68,7 +68,7 @@ Deno.test("loadConfigFile() maps the issue's example onto serve options", async 
         "rules": [ { "path": "/", "allow": ["list", "download", "upload", "overwrite", "delete", "rename", "mkdir"] },
                    { "path": "/inbox", "allow": ["upload"] } ],           // a drop box
         "quota": { "bytes": 1073741824, "files": 10000 },
-        "bandwidth": { "upload": 1048576, "download": 2097152 },         // bytes per second
+        "bandwidth": { "upload": 1048576, "download": 2097152, "session_download": 524288 }, // bytes per second
         "max_sessions": 4 },
       { "name": "bob", "password_env": "BOB_PASSWORD",
         "mounts": [ { "path": "/", "root": "srv/bob" },
@@ -101,6 +101,7 @@ Deno.test("loadConfigFile() maps the issue's example onto serve options", async 
         limits: {
           uploadBytesPerSecond: 1048576,
           downloadBytesPerSecond: 2097152,
+          sessionDownloadBytesPerSecond: 524288,
           maxSessions: 4,
           quotaBytes: 1073741824,
           quotaFiles: 10000,
