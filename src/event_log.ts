@@ -54,20 +54,25 @@ export function logEvents(events: EventHub): () => void {
           result: event.result,
           code: event.code,
           error: event.error,
+          substituted: event.substituted,
         };
         const message =
-          "{command} {path} by {user} from {remote}: {bytes} bytes from offset {offset} in {ms} ms, {result} ({code})";
+          "{command} {path} by {user} from {remote}: {bytes} bytes from offset {offset} in {ms} ms, {result} ({code})" +
+          (event.substituted ? ", {substituted} characters without an EBCDIC code as SUB" : "");
         if (event.error !== undefined) return log.transfer.error(message + ": {error}", properties);
         return log.transfer.info(message, properties);
       }
       case "file-action":
+        // Two messages rather than an empty placeholder: the escaper would print it as "".
         return log.session.info(
-          "Session {session}: {action} {path}{detail} by {user} from {remote}: {result} ({code})",
+          event.detail === undefined
+            ? "Session {session}: {action} {path} by {user} from {remote}: {result} ({code})"
+            : "Session {session}: {action} {path} -> {detail} by {user} from {remote}: {result} ({code})",
           {
             session: event.session,
             action: event.action,
             path: event.path,
-            detail: event.detail === undefined ? "" : ` -> ${event.detail}`,
+            ...(event.detail === undefined ? {} : { detail: event.detail }),
             user: event.user,
             remote: event.remote,
             result: event.ok ? "ok" : "failed",

@@ -98,6 +98,8 @@ export interface TransferEvent extends SessionRef {
   representation: "ascii" | "binary";
   /** The data connection was TLS. */
   secure: boolean;
+  /** TYPE E: characters without an EBCDIC code, sent or stored as SUB (absent when none). */
+  substituted?: number;
   /** The underlying error of an unexpected failure (for the error log). */
   error?: unknown;
 }

@@ -704,7 +704,7 @@ export function serve(options: ServeOptions = {}): FtpServer {
   if (storage instanceof LocalStorage && resolved.atomicUploads) {
     removeStaleUploads(storage, server);
   }
-  log.server.info("Listening on {url}", { url: redactUrl(server.url) });
+  log.server.info("Listening on {url}", { url: withoutCredentials(server.url) });
   if (server.implicitTlsAddr) {
     log.server.info("Implicit TLS on port {port}", { port: server.implicitTlsAddr.port });
   }
@@ -780,7 +780,10 @@ function serverUrl(addr: Deno.NetAddr, options: ResolvedOptions): string {
   return `ftp://${credentials}${host}:${addr.port}/`;
 }
 
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+/**
+ * The URL without its credentials, for the log: neither the password nor the name of a user
+ * (which a config file may hold) belongs in a log line anyone in group adm reads.
+ */
+export function withoutCredentials(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//");
 }

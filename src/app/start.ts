@@ -43,7 +43,8 @@ async function startError(
 /** Settings whose checks need a module of their own (see validate.ts). */
 function needsValidation(settings: AppSettings): boolean {
   const { onUpload, webhook } = settings.ops;
-  return onUpload !== undefined || webhook?.types !== undefined || settings.s3Faults.length > 0;
+  return onUpload !== undefined || webhook?.types !== undefined || settings.s3Faults.length > 0 ||
+    settings.ops.http !== undefined;
 }
 
 /** A running application. */

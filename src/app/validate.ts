@@ -13,7 +13,18 @@ import type { AppSettings } from "./settings.ts";
 
 /** Throws {@linkcode CliError} for a setting that cannot work. */
 export async function validateSettings(settings: AppSettings): Promise<void> {
-  const { onUpload, webhook } = settings.ops;
+  const { onUpload, webhook, http } = settings.ops;
+  if (http !== undefined) {
+    // Refused again by startHttp(); here it is a mistake in the settings (exit 2), not the machine.
+    const { isLoopback } = await import("../ops/http.ts");
+    const host = http.hostname ?? "127.0.0.1";
+    if (!isLoopback(host) && http.token === undefined && !http.insecure) {
+      throw new CliError(
+        `--http-host ${host} (http.host) is reachable from other machines: give ` +
+          "--http-token-file FILE (http.token_file or http.token_env), or --http-insecure",
+      );
+    }
+  }
   if (onUpload?.command !== undefined && typeof onUpload.command === "string") {
     const { splitCommand } = await import("../ops/argv.ts");
     try {

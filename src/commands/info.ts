@@ -69,6 +69,10 @@ function opts(ctx: CommandContext, arg: string): Reply {
     throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "UTF8 cannot be turned off.");
   }
   if (name === "MODE" && /^Z\b/i.test(value)) {
+    // RFC 2389 §4: options of a feature the server does not offer are refused like MODE Z is.
+    if (!ctx.options.modeZ) {
+      throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, "MODE Z is not enabled on this server.");
+    }
     // draft-preston-ftpext-deflate: OPTS MODE Z LEVEL n, 0 (store) to 9 (smallest).
     const level = /^Z(?:\s+LEVEL\s+(\d))?$/i.exec(value);
     if (!level) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: OPTS MODE Z LEVEL <0-9>.");

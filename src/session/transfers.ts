@@ -190,6 +190,7 @@ export class TransferRunner {
         ? "ascii"
         : "binary",
       secure: record.secure,
+      ...(record.substituted > 0 ? { substituted: record.substituted } : {}),
       ...(record.error === undefined ? {} : { error: record.error }),
     });
   }

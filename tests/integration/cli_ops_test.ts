@@ -55,7 +55,7 @@ Deno.test("--http-port serves /healthz and /metrics; the ready line names the po
   await stop(cli);
 });
 
-Deno.test("--http-host off loopback without a token is refused at start (exit 1)", async () => {
+Deno.test("--http-host off loopback without a token is refused before anything listens (exit 2)", async () => {
   await using cli = startCli([
     "--root",
     "memory:",
@@ -67,8 +67,8 @@ Deno.test("--http-host off loopback without a token is refused at start (exit 1)
     "0.0.0.0",
   ]);
   const exit = await cli.wait(10_000);
-  equal(exit.code, 1, exit.stderr);
-  match(exit.stderr, /^ftpgate: .*--http-token-file.*\n$/);
+  equal(exit.code, 2, exit.stderr);
+  match(exit.stderr, /^ftpgate: --http-host 0\.0\.0\.0 .*--http-token-file.*\n$/);
 });
 
 Deno.test("--transfer-log writes an xferlog line per transfer and is reopened on SIGHUP", async () => {

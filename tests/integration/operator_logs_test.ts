@@ -8,6 +8,7 @@ import type { LogRecord } from "@logtape/logtape";
 import type { FileActionEvent, FtpEvent, TransferEvent } from "../../src/events.ts";
 import { MemoryStorage, serve } from "../../src/mod.ts";
 import { writeAll } from "../../src/io.ts";
+import { formatLogValue } from "../../src/log.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { parseEpsv, sleep, waitFor } from "../helpers/protocol_helpers.ts";
 import { startServer } from "../helpers/server.ts";
@@ -155,6 +156,13 @@ Deno.test("changes to the tree are logged with who, what and the result; REST of
   equal(lines.length, 7, lines.join("\n"));
   match(lines[1], /rename \/a\.txt -> \/d\/b\.txt by tester from 127\.0\.0\.1: ok \(250\)/);
   match(lines[5], /delete \/gone\.txt by tester from 127\.0\.0\.1: failed \(550\)/);
+  // As the text log renders them (values escaped): no empty placeholder shows up as "".
+  const rendered = logs.records.filter((record) => record.category.join(".") === "ftpgate.session")
+    .map((record) =>
+      record.message.map((part, i) => i % 2 === 0 ? part : formatLogValue(part)).join("")
+    );
+  ok(rendered.some((line) => / mkdir \/d by tester /.test(line)), rendered.join("\n"));
+  ok(!rendered.some((line) => line.includes('""')), rendered.join("\n"));
   await waitFor(() => transfers(events).length === 1, "the transfer event");
   equal(transfers(events)[0].offset, 2);
   const transferLine = logs.records.map(message).find((line) => line.startsWith("RETR "));

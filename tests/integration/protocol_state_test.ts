@@ -139,6 +139,7 @@ Deno.test("HELP MODE and HELP OPTS offer MODE Z only when it is on; MODE without
     equal(/MODE Z/.test((await c.expect("HELP OPTS", 214)).text), false);
     const syntax = await c.expect("MODE", 501);
     equal(/\bZ\b/.test(syntax.text), false, syntax.text);
+    await c.expect("OPTS MODE Z LEVEL 9", 504);
   }
   {
     await using t = startServer({ modeZ: true });
@@ -146,5 +147,7 @@ Deno.test("HELP MODE and HELP OPTS offer MODE Z only when it is on; MODE without
     match((await c.expect("HELP MODE", 214)).text, /S\|B\|C\|Z/);
     match((await c.expect("HELP OPTS", 214)).text, /MODE Z LEVEL/);
     await c.expect("MODE Z", 200);
+    await c.expect("OPTS MODE Z LEVEL 9", 200);
+    await c.expect("OPTS MODE Z LEVEL 10", 501);
   }
 });

@@ -5,7 +5,10 @@
  * replies and a kept data connection, MODE C, MODE Z with OPTS MODE Z LEVEL, and REST in each.
  */
 import { deepEqual, equal, match } from "node:assert/strict";
+import type { TransferEvent } from "../../src/events.ts";
 import { python } from "../helpers/clients.ts";
+import { waitFor } from "../helpers/protocol_helpers.ts";
+import { RawClient } from "../helpers/raw_client.ts";
 import { randomBytes, startServer } from "../helpers/server.ts";
 import { needs } from "../helpers/tools.ts";
 
@@ -355,4 +358,24 @@ Deno.test({
     equal(Deno.readTextFileSync(`${local.path}/a.txt`), "x".repeat(5000));
     deepEqual(transfers, [5000]);
   },
+});
+
+Deno.test("TYPE E: characters without an EBCDIC code go as SUB, and the transfer event counts them", async () => {
+  await using t = startServer({ files: { "kana.txt": "A日本B\n" } });
+  const events: TransferEvent[] = [];
+  t.server.events.on((event) => {
+    if (event.type === "transfer") events.push(event);
+  });
+  await using c = await RawClient.connect(t.port);
+  await c.login(t.user, t.password);
+  await c.expect("TYPE E", 200);
+  const bytes = await c.download("RETR kana.txt");
+  // cp037: A = 0xC1, SUB = 0x3F, B = 0xC2, NL = 0x15.
+  deepEqual([...bytes], [0xc1, 0x3f, 0x3f, 0xc2, 0x15]);
+  await waitFor(() => events.length === 1, "the transfer event");
+  equal(events[0].substituted, 2);
+  await c.expect("TYPE I", 200);
+  await c.download("RETR kana.txt");
+  await waitFor(() => events.length === 2, "the second transfer event");
+  equal(events[1].substituted, undefined, "none in binary");
 });
