@@ -36,10 +36,12 @@ export async function dispatch(
   // cannot make a later download start in the middle. A new REST replaces it, or cancels it when
   // refused.
   if (verb === "REST") ctx.state.takeRestOffset();
+  if (verb === "ALLO") ctx.state.takeAllocation();
   try {
     await run(ctx, commands, verb, arg);
   } finally {
     if (!KEEPS_REST.has(verb)) ctx.state.takeRestOffset();
+    if (!KEEPS_ALLOCATION.has(verb)) ctx.state.takeAllocation();
   }
 }
 
@@ -49,7 +51,19 @@ export async function dispatch(
  * PASV or PORT (the BSD `ftp` client's `get` after a `quote rest n` sends PORT in between) then
  * gets the rest of the file, not the whole of it.
  */
-const KEEPS_REST: ReadonlySet<string> = new Set(["REST", "PORT", "EPRT", "PASV", "EPSV"]);
+const KEEPS_REST: ReadonlySet<string> = new Set(["REST", "ALLO", "PORT", "EPRT", "PASV", "EPSV"]);
+
+/**
+ * Commands after which an ALLO size still applies: those that prepare the same upload (its
+ * parameters, offset and data connection). Anything else drops it, so that a size announced for
+ * one file never reaches another.
+ */
+const KEEPS_ALLOCATION: ReadonlySet<string> = new Set([
+  ...KEEPS_REST,
+  "TYPE",
+  "MODE",
+  "STRU",
+]);
 
 async function run(
   ctx: CommandContext,

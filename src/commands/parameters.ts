@@ -94,8 +94,18 @@ function rest(ctx: CommandContext, arg: string): Reply {
   return reply(Code.PENDING, `Restarting at ${offset}. Send STORE or RETRIEVE.`);
 }
 
-function allo(): Reply {
-  return reply(Code.SUPERFLUOUS, "ALLO not needed.");
+/**
+ * ALLO size [R record-size] (RFC 959 §4.1.3). Nothing needs reserving here (202), but the size
+ * goes with the next upload as a hint: an object store picks its part size from it, which lets
+ * an upload beyond part size × 10,000 (80 GiB by default) succeed.
+ */
+function allo(ctx: CommandContext, arg: string): Reply {
+  const size = /^(\d{1,16})(?:\s+R\s+\d{1,16})?$/i.exec(arg.trim());
+  if (!size) throw new FtpError(Code.SYNTAX_ERROR, "Syntax: ALLO <size> [R <record size>].");
+  const bytes = Number(size[1]);
+  if (!Number.isSafeInteger(bytes)) throw new FtpError(Code.SYNTAX_ERROR, "ALLO size too large.");
+  ctx.state.allocation = bytes;
+  return reply(Code.SUPERFLUOUS, "ALLO not needed; the size goes with the next upload.");
 }
 
 /** Checks an active-mode target: no FXP unless allowed, no privileged port (bounce attacks). */

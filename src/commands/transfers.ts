@@ -150,8 +150,15 @@ async function fileExists(ctx: CommandContext, path: string): Promise<{ size: nu
   }
 }
 
+/** The ALLO size for this upload, as write options (taken first, like REST: it applies once). */
+function takeSizeHint(ctx: CommandContext): { sizeHint?: number } {
+  const size = ctx.state.takeAllocation();
+  return size === null ? {} : { sizeHint: size };
+}
+
 async function stor(ctx: CommandContext, arg: string): Promise<void> {
   const offset = ctx.state.takeRestOffset();
+  const sizeHint = takeSizeHint(ctx);
   const path = resolve(ctx, arg);
   if (offset > 0) {
     requireCapability(ctx, path, "writeAtOffset", {
@@ -188,7 +195,7 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
     "STOR",
     path,
     offset,
-    (signal) => storage.write(path, { offset: storedAt, signal }),
+    (signal) => storage.write(path, { offset: storedAt, signal, ...sizeHint }),
     {},
     { resumeAfterCR, storedOffset: storedAt },
   );
@@ -196,6 +203,7 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
 
 async function appe(ctx: CommandContext, arg: string): Promise<void> {
   ctx.state.takeRestOffset();
+  const sizeHint = takeSizeHint(ctx);
   const path = resolve(ctx, arg);
   requireCapability(ctx, path, "append", {
     code: Code.NOT_IMPLEMENTED,
@@ -206,7 +214,13 @@ async function appe(ctx: CommandContext, arg: string): Promise<void> {
   }
   requireDataChannel(ctx);
   const storage = storageOf(ctx);
-  receive(ctx, "APPE", path, 0, (signal) => storage.write(path, { append: true, signal }));
+  receive(
+    ctx,
+    "APPE",
+    path,
+    0,
+    (signal) => storage.write(path, { append: true, signal, ...sizeHint }),
+  );
 }
 
 /** Tries this many names before giving up on STOU. */
@@ -221,9 +235,10 @@ async function createUnique(
   ctx: CommandContext,
   base: string,
   signal: AbortSignal,
+  sizeHint: { sizeHint?: number },
 ): Promise<{ path: string; sink: WriteHandle }> {
   const storage = storageOf(ctx);
-  const options: WriteOptions = { exclusive: true, signal };
+  const options: WriteOptions = { exclusive: true, signal, ...sizeHint };
   for (let attempt = 0; attempt < UNIQUE_ATTEMPTS; attempt++) {
     const path = attempt === 0 ? base : `${base}.${attempt}`;
     authorize(ctx, "upload", path);
@@ -241,6 +256,7 @@ async function createUnique(
 
 function stou(ctx: CommandContext, arg: string): void {
   ctx.state.takeRestOffset();
+  const sizeHint = takeSizeHint(ctx);
   const base = arg === ""
     ? joinPath(ctx.state.cwd, `ftpgate.${Date.now().toString(36)}`)
     : resolve(ctx, arg);
@@ -248,7 +264,7 @@ function stou(ctx: CommandContext, arg: string): void {
   requireDataChannel(ctx);
   let name = baseName(base);
   const spec = receive(ctx, "STOU", base, 0, async (signal) => {
-    const created = await createUnique(ctx, base, signal);
+    const created = await createUnique(ctx, base, signal, sizeHint);
     name = baseName(created.path);
     // The transfer reports (STAT, the log, the transfer event the upload hook, the webhook and
     // the xferlog read) the file it stored, not the name it was asked for.

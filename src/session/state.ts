@@ -49,6 +49,8 @@ export class SessionState {
   deflateLevel = DEFAULT_DEFLATE_LEVEL;
   /** Offset set by REST for the next RETR/STOR. */
   restOffset = 0;
+  /** Size announced by ALLO for the next upload (a hint for the storage), or null. */
+  allocation: number | null = null;
   /** Path named by RNFR, for the RNTO that must follow. */
   renameFrom: string | null = null;
   /** After EPSV ALL, only EPSV may set up data connections (RFC 2428 §4). */
@@ -80,12 +82,20 @@ export class SessionState {
     return offset;
   }
 
+  /** Takes the ALLO size for this upload: it applies once. */
+  takeAllocation(): number | null {
+    const size = this.allocation;
+    this.allocation = null;
+    return size;
+  }
+
   /** Ends the login and resets what a login set (USER, REIN). TLS state is kept. */
   logout(): void {
     this.identity = null;
     this.pendingUser = null;
     this.cwd = "/";
     this.restOffset = 0;
+    this.allocation = null;
     this.renameFrom = null;
   }
 

@@ -137,6 +137,12 @@ export interface WriteOptions extends OperationOptions {
   append?: boolean;
   /** Fail with `exists` if the file is already there (STOU). */
   exclusive?: boolean;
+  /**
+   * The size the client announced (ALLO, RFC 959 §4.1.3), in bytes: a back end may plan for it
+   * (S3 picks a part size that fits the file in 10,000 parts); others ignore it. A hint, not a
+   * limit: the upload may be shorter or longer.
+   */
+  sizeHint?: number;
 }
 
 /**

@@ -381,12 +381,14 @@ Deno.test("a command between RNFR and RNTO cancels the rename (503)", async () =
   deepEqual([...Deno.readDirSync(t.root)].map((e) => e.name), ["b.txt"]);
 });
 
-Deno.test("ALLO gets 202", async () => {
+Deno.test("ALLO gets 202 (nothing to reserve), a size that is not a number 501", async () => {
   await using t = startServer();
   await using c = await RawClient.connect(t.port);
   await c.login(USER, PASSWORD);
   await c.expect("ALLO 1024", 202);
   await c.expect("ALLO 1024 R 512", 202);
+  await c.expect("ALLO lots", 501);
+  await c.expect("ALLO 1024 X 5", 501);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -508,3 +508,41 @@ s3Test("SITE CHMOD answers 502 on S3 (no permission bits)", async () => {
   await c.upload("STOR a.txt", encoder.encode("x"));
   await c.expect("SITE CHMOD 600 a.txt", 502);
 });
+
+s3Test(
+  "ALLO's size goes with the next STOR: S3 picks a part size that fits it in 10,000 parts",
+  async () => {
+    await using bucket = await testBucket("allo", { partSize: 5 * MiB });
+    const parts: number[] = [];
+    const storage = await bucket.open({
+      partSize: 5 * MiB,
+      onRequest: (request) => {
+        const part = new URL(request.url).searchParams.get("partNumber");
+        if (request.method === "PUT" && part !== null) parts.push(Number(part));
+      },
+    });
+    await using t = serveS3(storage);
+    await using c = await RawClient.connect(t.port);
+    await c.login(t.user, t.password);
+    await c.expect("TYPE I", 200);
+    const file = randomBytes(20 * MiB, 5);
+    // Without ALLO: 5 MiB parts, so 4 of them.
+    await c.upload("STOR plain.bin", file);
+    equal(Math.max(...parts), 4);
+    // 60 GiB announced: 60 GiB / 10,000 parts rounds up to 7 MiB parts, so 3 of them.
+    parts.length = 0;
+    await c.expect(`ALLO ${60 * 1024 * MiB}`, 202);
+    await c.upload("STOR big.bin", file);
+    equal(Math.max(...parts), 3);
+    // It applied once: the next upload is back to 5 MiB parts; and a LIST between drops it.
+    parts.length = 0;
+    await c.upload("STOR again.bin", file);
+    equal(Math.max(...parts), 4);
+    parts.length = 0;
+    await c.expect(`ALLO ${60 * 1024 * MiB}`, 202);
+    await c.download("LIST");
+    await c.upload("STOR after-list.bin", file);
+    equal(Math.max(...parts), 4);
+    assertBytes(await c.download("RETR big.bin"), file, "read back");
+  },
+);

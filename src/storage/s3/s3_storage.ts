@@ -74,11 +74,8 @@ export interface S3StorageOptions extends S3Settings {
   onRequest?: (request: { method: string; url: string }) => void;
 }
 
-/** A write with an expected size (ALLO), which raises the part size of a huge upload. */
-export interface S3WriteOptions extends WriteOptions {
-  /** Expected size in bytes (ALLO). */
-  sizeHint?: number;
-}
+/** A write to S3: its `sizeHint` (ALLO) raises the part size of a huge upload. */
+export type S3WriteOptions = WriteOptions;
 
 /** The metadata key rclone and ftpgate store a modification time under. */
 const MTIME_META = "mtime";
