@@ -47,6 +47,7 @@ Deno.test("configJsonSchema() refuses unknown keys and names every top-level sec
     "s3",
     "tls",
     "transfer_log",
+    "transfers",
     "users",
     "webhook",
   ]);
