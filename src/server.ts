@@ -69,8 +69,11 @@ export type Reconfiguration = Omit<
   | "onListen"
 >;
 
-/** Options that need a restart: the sockets, the root, TLS itself (as in Reconfiguration). */
-const FIXED_OPTIONS: readonly string[] = [
+/**
+ * Options only a restart changes: the sockets, the root, TLS itself (see Reconfiguration).
+ * SIGHUP (src/app/reload.ts) keeps these as they run and says which of them a new file changed.
+ */
+export const RESTART_OPTIONS = [
   "root",
   "hostname",
   "port",
@@ -80,9 +83,10 @@ const FIXED_OPTIONS: readonly string[] = [
   "requireTlsSessionReuse",
   "transcript",
   "faults",
-  "signal",
-  "onListen",
-];
+] as const;
+
+/** What reconfigure() refuses: the restart options, and what only serve() takes. */
+const FIXED_OPTIONS: readonly string[] = [...RESTART_OPTIONS, "signal", "onListen"];
 
 /** How long a replaced identity provider may finish the logins it had started. */
 const RETIRE_PROVIDER_MS = 30_000;

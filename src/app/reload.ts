@@ -15,23 +15,13 @@
 
 import type { CliConfig } from "../cli.ts";
 import { log } from "../log.ts";
-import type { Reconfiguration } from "../server.ts";
+import { type Reconfiguration, RESTART_OPTIONS } from "../server.ts";
 import { buildServeOptions } from "./serve_options.ts";
 import { type AppSettings, type Env, loadSettings } from "./settings.ts";
 import type { App } from "./start.ts";
 
 /** Options only a restart can change (as `server.reconfigure()` refuses them). */
-const FIXED = [
-  "root",
-  "hostname",
-  "port",
-  "implicitTlsPort",
-  "tls",
-  "tlsSniffMs",
-  "requireTlsSessionReuse",
-  "transcript",
-  "faults",
-] as const;
+const FIXED = RESTART_OPTIONS;
 
 /** Returns the SIGHUP handler: reloads run one at a time, and one asked for meanwhile runs after. */
 export function reloader(app: App, cli: CliConfig, env: Env): () => void {
