@@ -1,10 +1,13 @@
 /**
  * A real HTTP identity hook for tests: `Deno.serve` on loopback, answering with what the test
  * says, recording every request it got. Slow answers wait on a gate that the hook opens when it
- * is disposed, so that no request outlives the test.
+ * is disposed, so that no request outlives the test. And the identity provider that asks it.
  *
  * @module
  */
+
+import { HttpIdentityProvider, type HttpIdentityProviderOptions } from "../../src/identity/http.ts";
+import { LocalStorage } from "../../src/mod.ts";
 
 /** One request the hook received. */
 export interface HookCall {
@@ -65,4 +68,22 @@ export function startAuthHook(handler: HookHandler): AuthHook {
       await server.shutdown();
     },
   };
+}
+
+/**
+ * An {@linkcode HttpIdentityProvider} asking `url`, which may hand out roots at or below
+ * `allowedRoot`, opened as {@linkcode LocalStorage}; `options` adds to or overrides that.
+ * `close()` it at the end.
+ */
+export function hookIdentity(
+  url: string,
+  allowedRoot: string,
+  options: Partial<HttpIdentityProviderOptions> = {},
+): HttpIdentityProvider {
+  return new HttpIdentityProvider({
+    url,
+    allowedRoots: [allowedRoot],
+    openRoot: (root) => new LocalStorage(root),
+    ...options,
+  });
 }

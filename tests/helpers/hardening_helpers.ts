@@ -8,7 +8,7 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { RawClient, type Reply } from "./raw_client.ts";
+import { loginAs, type RawClient, type Reply } from "./raw_client.ts";
 import { PASSWORD, USER } from "./server.ts";
 import { drain, sleep, text, withTimeout } from "./protocol_helpers.ts";
 import { hasCommand } from "./tools.ts";
@@ -135,16 +135,8 @@ function snapshot(base: string): Map<string, EntrySnapshot> {
 // ---------------------------------------------------------------------------------------------
 
 /** Connects, logs in as the test user and switches to TYPE I. */
-export async function loginBinary(port: number, host = "127.0.0.1"): Promise<RawClient> {
-  const c = await RawClient.connect(port, host);
-  try {
-    await c.login(USER, PASSWORD);
-    await c.expect("TYPE I", 200);
-  } catch (error) {
-    c.close();
-    throw error;
-  }
-  return c;
+export function loginBinary(port: number, host = "127.0.0.1"): Promise<RawClient> {
+  return loginAs(port, USER, PASSWORD, host);
 }
 
 /** What a data command produced. */
@@ -191,6 +183,14 @@ export async function dataCommand(
     said: [...first.lines, ...last.lines].join("\n") + "\n" + text(received),
     data: received,
   };
+}
+
+/**
+ * STOR of `size` bytes as `name`; returns the final code: the refusal's, or the reply that ends
+ * the transfer (552 for an upload past a quota).
+ */
+export async function storCode(c: RawClient, name: string, size: number): Promise<number> {
+  return (await dataCommand(c, `STOR ${name}`, new TextEncoder().encode("z".repeat(size)))).code;
 }
 
 /**

@@ -58,6 +58,27 @@ export async function writeAllAndClose(conn: Deno.Conn, bytes: Uint8Array): Prom
   }
 }
 
+/**
+ * Connects, logs in as `user` (USER + PASS, expecting 230) and switches to TYPE I; the
+ * connection is closed when a step fails. `await using` the client.
+ */
+export async function loginAs(
+  port: number,
+  user: string,
+  password: string,
+  host = "127.0.0.1",
+): Promise<RawClient> {
+  const c = await RawClient.connect(port, host);
+  try {
+    await c.login(user, password);
+    await c.expect("TYPE I", 200);
+  } catch (error) {
+    c.close();
+    throw error;
+  }
+  return c;
+}
+
 /** A raw FTP control connection. */
 export class RawClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;

@@ -4,74 +4,40 @@
  * one count of the tree rather than one per login.
  */
 import { equal, notEqual } from "node:assert/strict";
-import { HttpIdentityProvider } from "../../src/identity/http.ts";
 import { LocalStorage, serve } from "../../src/mod.ts";
-import { json, startAuthHook } from "../helpers/auth_hook.ts";
-import { RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
+import { hookIdentity, json, startAuthHook } from "../helpers/auth_hook.ts";
+import { tempDir, usedBytes } from "../helpers/files.ts";
+import { storCode } from "../helpers/hardening_helpers.ts";
+import { loginAs, writeAllAndClose } from "../helpers/raw_client.ts";
 
 const encoder = new TextEncoder();
 const context = { remoteAddress: "127.0.0.1", secure: false };
 
-async function login(port: number, user: string, password: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(user, password);
-  await c.expect("TYPE I", 200);
-  return c;
-}
-
-/** STOR and the final reply code. */
-async function stor(c: RawClient, name: string, size: number): Promise<number> {
-  const data = await c.epsv();
-  const opening = await c.command(`STOR ${name}`);
-  if (opening.code !== 150) {
-    data.close();
-    return opening.code;
-  }
-  await writeAllAndClose(data, encoder.encode("z".repeat(size)));
-  return (await c.read()).code;
-}
-
-function tempDir(): string {
-  return Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-hook-trees-" }));
-}
-
-function usedBytes(dir: string): number {
-  let total = 0;
-  for (const entry of Deno.readDirSync(dir)) {
-    if (entry.isFile) total += Deno.statSync(`${dir}/${entry.name}`).size;
-  }
-  return total;
-}
-
 for (const shape of ["root", "mounts"] as const) {
   Deno.test(`quota (HTTP identity hook, ${shape}): two sessions of one user share one quota`, async () => {
-    const top = tempDir();
+    const top = tempDir("ftpgate-hook-trees-");
     Deno.mkdirSync(`${top}/alice`);
     const tree = shape === "root"
       ? { root: `${top}/alice` }
       : { mounts: [{ path: "/", root: `${top}/alice` }] };
     await using hook = startAuthHook(() => json({ ...tree, quota: { bytes: 100_000 } }));
-    const identity = new HttpIdentityProvider({
-      url: hook.url,
-      allowedRoots: [top],
-      openRoot: (root) => new LocalStorage(root),
-    });
+    const identity = hookIdentity(hook.url, top);
     try {
       await using server = serve({ identity, root: top, loginFailureDelayMs: 0 });
       const port = server.addr.port;
-      await using a = await login(port, "alice", "pw");
-      await using b = await login(port, "alice", "pw");
-      equal(await stor(a, "one.bin", 80_000), 226);
+      await using a = await loginAs(port, "alice", "pw");
+      await using b = await loginAs(port, "alice", "pw");
+      equal(await storCode(a, "one.bin", 80_000), 226);
       equal(
-        await stor(b, "two.bin", 80_000),
+        await storCode(b, "two.bin", 80_000),
         552,
         `the second session stored 80,000 more: ${usedBytes(`${top}/alice`)} bytes on disk ` +
           `for a quota of 100,000`,
       );
       // A later login finds the same count (and does not walk the tree again to get it).
-      await using c = await login(port, "alice", "pw");
-      equal(await stor(c, "three.bin", 20_001), 552);
-      equal(await stor(c, "three.bin", 20_000), 226);
+      await using c = await loginAs(port, "alice", "pw");
+      equal(await storCode(c, "three.bin", 20_001), 552);
+      equal(await storCode(c, "three.bin", 20_000), 226);
     } finally {
       identity.close();
       Deno.removeSync(top, { recursive: true });
@@ -80,19 +46,15 @@ for (const shape of ["root", "mounts"] as const) {
 }
 
 Deno.test("HTTP identity hook: a second session's STOR of a file being uploaded gets 450, as with configured users", async () => {
-  const top = tempDir();
+  const top = tempDir("ftpgate-hook-trees-");
   Deno.mkdirSync(`${top}/alice`);
   await using hook = startAuthHook(() => json({ root: `${top}/alice` }));
-  const identity = new HttpIdentityProvider({
-    url: hook.url,
-    allowedRoots: [top],
-    openRoot: (root) => new LocalStorage(root),
-  });
+  const identity = hookIdentity(hook.url, top);
   try {
     await using server = serve({ identity, root: top, loginFailureDelayMs: 0 });
     const port = server.addr.port;
-    await using a = await login(port, "alice", "pw");
-    await using b = await login(port, "alice", "pw");
+    await using a = await loginAs(port, "alice", "pw");
+    await using b = await loginAs(port, "alice", "pw");
     const first = await a.epsv();
     await a.expect("STOR same.txt", 150);
     await first.write(encoder.encode("A".repeat(1000)));
@@ -121,14 +83,12 @@ Deno.test("HTTP identity hook: a second session's STOR of a file being uploaded 
 });
 
 Deno.test("HttpIdentityProvider opens each real root once for all the logins that use it", async () => {
-  const top = tempDir();
+  const top = tempDir("ftpgate-hook-trees-");
   Deno.mkdirSync(`${top}/alice`);
   Deno.mkdirSync(`${top}/bob`);
   await using hook = startAuthHook((call) => json({ root: `${top}/${call.body.user}` }));
   let opened = 0;
-  const identity = new HttpIdentityProvider({
-    url: hook.url,
-    allowedRoots: [top],
+  const identity = hookIdentity(hook.url, top, {
     openRoot: (root) => {
       opened++;
       return new LocalStorage(root);

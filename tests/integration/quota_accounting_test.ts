@@ -6,28 +6,12 @@
  */
 import { equal } from "node:assert/strict";
 import { serve } from "../../src/mod.ts";
-import { RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
+import { tempDir, usedBytes } from "../helpers/files.ts";
+import { storCode } from "../helpers/hardening_helpers.ts";
+import { waitFor } from "../helpers/protocol_helpers.ts";
+import { loginAs, type RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 
 const encoder = new TextEncoder();
-
-async function login(port: number, user: string, password: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(user, password);
-  await c.expect("TYPE I", 200);
-  return c;
-}
-
-/** STOR and the final reply code. */
-async function stor(c: RawClient, name: string, size: number): Promise<number> {
-  const data = await c.epsv();
-  const opening = await c.command(`STOR ${name}`);
-  if (opening.code !== 150) {
-    data.close();
-    return opening.code;
-  }
-  await writeAllAndClose(data, encoder.encode("z".repeat(size)));
-  return (await c.read()).code;
-}
 
 /** Opens an upload and ABORs it before any byte is sent. */
 async function abortedBeforeFirstByte(c: RawClient, command: string): Promise<void> {
@@ -38,50 +22,41 @@ async function abortedBeforeFirstByte(c: RawClient, command: string): Promise<vo
   data.close();
 }
 
-function tempDir(): string {
-  return Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-quota-" }));
-}
-
-function usedBytes(dir: string): number {
-  let total = 0;
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isFile) total += Deno.statSync(path).size;
-    else if (entry.isDirectory) total += usedBytes(path);
-  }
-  return total;
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+/** True once `path` holds `size` bytes (false while it does not exist). */
+function hasSize(path: string, size: number): boolean {
+  try {
+    return Deno.statSync(path).size === size;
+  } catch {
+    return false;
   }
 }
 
 Deno.test("quota (files): uploads aborted before their first byte do not use up the file count", async () => {
-  const root = tempDir();
+  const root = tempDir("ftpgate-quota-");
   try {
     await using server = serve({
       root,
       loginFailureDelayMs: 0,
       users: [{ name: "q", password: "pw", limits: { quotaFiles: 2 } }],
     });
-    await using c = await login(server.addr.port, "q", "pw");
+    await using c = await loginAs(server.addr.port, "q", "pw");
     for (let i = 0; i < 2; i++) await abortedBeforeFirstByte(c, `STOR never-${i}.bin`);
     const onDisk = Array.from(Deno.readDirSync(root)).map((entry) => entry.name);
     equal(onDisk.length, 0, `files on disk: ${onDisk}`);
-    equal(await stor(c, "first-real.bin", 10), 226, "no file exists, yet the quota of 2 is full");
-    equal(await stor(c, "second-real.bin", 10), 226);
-    equal(await stor(c, "third-real.bin", 10), 552);
+    equal(
+      await storCode(c, "first-real.bin", 10),
+      226,
+      "no file exists, yet the quota of 2 is full",
+    );
+    equal(await storCode(c, "second-real.bin", 10), 226);
+    equal(await storCode(c, "third-real.bin", 10), 552);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
 Deno.test("quota (bytes, default non-atomic uploads): a STOR over a file aborted before its first byte frees nothing", async () => {
-  const root = tempDir();
+  const root = tempDir("ftpgate-quota-");
   Deno.writeTextFileSync(`${root}/big.bin`, "o".repeat(90_000));
   try {
     await using server = serve({
@@ -89,19 +64,19 @@ Deno.test("quota (bytes, default non-atomic uploads): a STOR over a file aborted
       loginFailureDelayMs: 0,
       users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
     });
-    await using c = await login(server.addr.port, "q", "pw");
+    await using c = await loginAs(server.addr.port, "q", "pw");
     // Each STOR over big.bin counted its 90,000 bytes as freed; the ABOR left them on disk.
     for (let i = 0; i < 5; i++) await abortedBeforeFirstByte(c, "STOR big.bin");
     equal(Deno.statSync(`${root}/big.bin`).size, 90_000, "the old file is untouched");
     equal(
-      await stor(c, "more.bin", 300_000),
+      await storCode(c, "more.bin", 300_000),
       552,
       `stored 300,000 more: ${usedBytes(root)} bytes on disk for a quota of 100,000`,
     );
     // What is left fits, and replacing big.bin frees its bytes once it really is replaced.
-    equal(await stor(c, "small.bin", 10_000), 226);
-    equal(await stor(c, "big.bin", 90_000), 226);
-    equal(await stor(c, "one-more.bin", 1), 552);
+    equal(await storCode(c, "small.bin", 10_000), 226);
+    equal(await storCode(c, "big.bin", 90_000), 226);
+    equal(await storCode(c, "one-more.bin", 1), 552);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
@@ -109,7 +84,7 @@ Deno.test("quota (bytes, default non-atomic uploads): a STOR over a file aborted
 
 for (const variant of ["DELE", "RNFR/RNTO"] as const) {
   Deno.test(`quota (atomic uploads): a ${variant} during a STOR over a file keeps the count of bytes on disk`, async () => {
-    const root = tempDir();
+    const root = tempDir("ftpgate-quota-");
     Deno.writeTextFileSync(`${root}/f.bin`, "o".repeat(50_000));
     try {
       await using server = serve({
@@ -119,8 +94,8 @@ for (const variant of ["DELE", "RNFR/RNTO"] as const) {
         users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
       });
       const port = server.addr.port;
-      await using a = await login(port, "q", "pw");
-      await using b = await login(port, "q", "pw");
+      await using a = await loginAs(port, "q", "pw");
+      await using b = await loginAs(port, "q", "pw");
       // A replaces f.bin; while its upload runs, B removes (or renames away) the old f.bin.
       const data = await a.epsv();
       await a.expect("STOR f.bin", 150);
@@ -135,12 +110,12 @@ for (const variant of ["DELE", "RNFR/RNTO"] as const) {
       // On disk now: 50,000 (DELE) or 100,000 (rename) bytes; 90,000 or 40,000 more must not fit.
       const more = variant === "DELE" ? 90_000 : 40_000;
       equal(
-        await stor(a, "more.bin", more),
+        await storCode(a, "more.bin", more),
         552,
         `stored ${more} more: ${usedBytes(root)} bytes on disk for a quota of 100,000`,
       );
       // And exactly what is free still fits.
-      equal(await stor(a, "rest.bin", more - 40_000), 226, `${usedBytes(root)} bytes on disk`);
+      equal(await storCode(a, "rest.bin", more - 40_000), 226, `${usedBytes(root)} bytes on disk`);
     } finally {
       Deno.removeSync(root, { recursive: true });
     }
@@ -148,7 +123,7 @@ for (const variant of ["DELE", "RNFR/RNTO"] as const) {
 }
 
 Deno.test("quota (atomic uploads): a file renamed onto one being replaced is replaced by the upload's commit", async () => {
-  const root = tempDir();
+  const root = tempDir("ftpgate-quota-");
   Deno.writeTextFileSync(`${root}/f.bin`, "o".repeat(10_000));
   Deno.writeTextFileSync(`${root}/g.bin`, "g".repeat(60_000));
   try {
@@ -159,8 +134,8 @@ Deno.test("quota (atomic uploads): a file renamed onto one being replaced is rep
       users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
     });
     const port = server.addr.port;
-    await using a = await login(port, "q", "pw");
-    await using b = await login(port, "q", "pw");
+    await using a = await loginAs(port, "q", "pw");
+    await using b = await loginAs(port, "q", "pw");
     const data = await a.epsv();
     await a.expect("STOR f.bin", 150);
     // g.bin (60,000) replaces the old f.bin (10,000); A's commit then replaces g.bin's bytes.
@@ -169,15 +144,15 @@ Deno.test("quota (atomic uploads): a file renamed onto one being replaced is rep
     await writeAllAndClose(data, encoder.encode("n".repeat(20_000)));
     equal((await a.read()).code, 226);
     equal(usedBytes(root), 20_000);
-    equal(await stor(a, "rest.bin", 80_000), 226, "80,000 bytes are free");
-    equal(await stor(a, "over.bin", 1), 552);
+    equal(await storCode(a, "rest.bin", 80_000), 226, "80,000 bytes are free");
+    equal(await storCode(a, "over.bin", 1), 552);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
 Deno.test("quota (non-atomic uploads): a file being written in place cannot be deleted or renamed away (450), and is counted", async () => {
-  const root = tempDir();
+  const root = tempDir("ftpgate-quota-");
   Deno.mkdirSync(`${root}/dir`);
   try {
     await using server = serve({
@@ -186,18 +161,12 @@ Deno.test("quota (non-atomic uploads): a file being written in place cannot be d
       users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
     });
     const port = server.addr.port;
-    await using a = await login(port, "q", "pw");
-    await using b = await login(port, "q", "pw");
+    await using a = await loginAs(port, "q", "pw");
+    await using b = await loginAs(port, "q", "pw");
     const data = await a.epsv();
     await a.expect("STOR dir/f.bin", 150);
     await data.write(encoder.encode("n".repeat(30_000)));
-    await until(() => {
-      try {
-        return Deno.statSync(`${root}/dir/f.bin`).size === 30_000;
-      } catch {
-        return false;
-      }
-    }, "the first bytes on disk");
+    await waitFor(() => hasSize(`${root}/dir/f.bin`, 30_000), "the first bytes on disk");
     // The writes would follow the open file wherever it went, out of the count's sight.
     await b.expect("DELE dir/f.bin", 450);
     await b.expect("RNFR dir/f.bin", 350);
@@ -209,17 +178,17 @@ Deno.test("quota (non-atomic uploads): a file being written in place cannot be d
     // Once the upload is done, the file is the user's to move and delete again.
     await b.expect("RNFR dir", 350);
     await b.expect("RNTO moved", 250);
-    equal(await stor(a, "more.bin", 40_001), 552, `${usedBytes(root)} bytes on disk`);
+    equal(await storCode(a, "more.bin", 40_001), 552, `${usedBytes(root)} bytes on disk`);
     await b.expect("DELE moved/f.bin", 250);
-    equal(await stor(a, "more.bin", 100_000), 226);
+    equal(await storCode(a, "more.bin", 100_000), 226);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
 Deno.test("quota (mounts): an upload aborted midway into a mount without atomic replacement counts what it left", async () => {
-  const root = tempDir();
-  const disk = tempDir();
+  const root = tempDir("ftpgate-quota-");
+  const disk = tempDir("ftpgate-quota-");
   try {
     await using server = serve({
       root,
@@ -233,25 +202,22 @@ Deno.test("quota (mounts): an upload aborted midway into a mount without atomic 
         limits: { quotaBytes: 100_000 },
       }],
     });
-    await using c = await login(server.addr.port, "q", "pw");
+    await using c = await loginAs(server.addr.port, "q", "pw");
     for (let round = 0; round < 2; round++) {
       const data = await c.epsv();
       await c.expect(`STOR disk/partial-${round}.bin`, 150);
       await data.write(encoder.encode("p".repeat(40_000)));
-      await until(() => {
-        try {
-          return Deno.statSync(`${disk}/partial-${round}.bin`).size === 40_000;
-        } catch {
-          return false;
-        }
-      }, "the partial upload on disk");
+      await waitFor(
+        () => hasSize(`${disk}/partial-${round}.bin`, 40_000),
+        "the partial upload on disk",
+      );
       const abort = await c.command("ABOR");
       if (abort.code === 426) await c.read();
       data.close();
     }
     equal(usedBytes(disk), 80_000, "the aborted uploads left their bytes");
-    equal(await stor(c, "disk/more.bin", 20_001), 552, `${usedBytes(disk)} bytes on disk`);
-    equal(await stor(c, "more.bin", 20_000), 226);
+    equal(await storCode(c, "disk/more.bin", 20_001), 552, `${usedBytes(disk)} bytes on disk`);
+    equal(await storCode(c, "more.bin", 20_000), 226);
   } finally {
     Deno.removeSync(root, { recursive: true });
     Deno.removeSync(disk, { recursive: true });
@@ -267,8 +233,8 @@ Deno.test("quota (memory root): an upload aborted midway counts the bytes the tr
     users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
   });
   const port = server.addr.port;
-  await using a = await login(port, "q", "pw");
-  await using b = await login(port, "q", "pw");
+  await using a = await loginAs(port, "q", "pw");
+  await using b = await loginAs(port, "q", "pw");
   const data = await a.epsv();
   await a.expect("STOR partial.bin", 150);
   await data.write(encoder.encode("p".repeat(60_000)));
@@ -284,6 +250,6 @@ Deno.test("quota (memory root): an upload aborted midway counts the bytes the tr
   if (abort.code === 426) await a.read();
   data.close();
   equal((await b.command("SIZE partial.bin")).text, "60000", "the aborted upload left its bytes");
-  equal(await stor(b, "more.bin", 40_001), 552);
-  equal(await stor(b, "more.bin", 40_000), 226);
+  equal(await storCode(b, "more.bin", 40_001), 552);
+  equal(await storCode(b, "more.bin", 40_000), 226);
 });

@@ -2,6 +2,7 @@ import { deepEqual, equal, rejects } from "node:assert/strict";
 import { type FileStat, MemoryStorage, StorageError } from "../../src/mod.ts";
 import { QuotaStorage, QuotaUsage } from "../../src/storage/quota.ts";
 import { collectList, type Storage } from "../../src/storage/storage.ts";
+import { FlakyFirstList } from "../helpers/storage_doubles.ts";
 
 const encoder = new TextEncoder();
 
@@ -63,18 +64,6 @@ Deno.test("QuotaUsage.scan() counts a tree with several listings at once", async
   // Directories found by one listing are taken by the other workers, not left to the finder.
   equal(storage.most > 1, true, `at most ${storage.most} listing at once`);
 });
-
-/** A memory tree whose first listing fails (an object store's hiccup). */
-class FlakyFirstList extends MemoryStorage {
-  failures = 1;
-  override async *list(path: string): AsyncGenerator<FileStat> {
-    if (this.failures > 0) {
-      this.failures--;
-      throw new StorageError("unavailable", path);
-    }
-    yield* super.list(path);
-  }
-}
 
 Deno.test("QuotaUsage: a failed count is reported, and counted again by the next change", async () => {
   const storage = new FlakyFirstList();
