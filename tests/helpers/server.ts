@@ -50,6 +50,27 @@ export function startServer(
   };
 }
 
+/**
+ * A {@linkcode TestServer} view of a server the test started itself, for one of its users (the
+ * client helpers take a TestServer). Disposing it does nothing: the test stops the server.
+ */
+export function testServerAs(
+  server: ShippedTestServer["server"],
+  root: string,
+  user: string,
+  password: string,
+): TestServer {
+  return {
+    server,
+    root,
+    port: server.addr.port,
+    host: server.addr.hostname,
+    user,
+    password,
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+}
+
 /** `size` random bytes (deterministic for a given seed). */
 export function randomBytes(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);

@@ -5,30 +5,14 @@
  * other. Real server, raw control connection; the outcome is checked on disk.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { HttpIdentityProvider } from "../../src/identity/http.ts";
-import { LocalStorage, type PathRule, PERMISSIONS, serve } from "../../src/mod.ts";
-import { json, startAuthHook } from "../helpers/auth_hook.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { type PathRule, PERMISSIONS, serve } from "../../src/mod.ts";
+import { hookIdentity, json, startAuthHook } from "../helpers/auth_hook.ts";
+import { exists, tempDir } from "../helpers/files.ts";
+import { loginAs, RawClient } from "../helpers/raw_client.ts";
 import { startServer } from "../helpers/server.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-async function login(port: number, user: string, password: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(user, password);
-  await c.expect("TYPE I", 200);
-  return c;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** RETR over EPSV; the bytes, or null when the server refused before a 150. */
 async function tryDownload(c: RawClient, path: string): Promise<string | null> {
@@ -56,7 +40,7 @@ Deno.test("RNFR of a drop box's parent is refused: its files never leave the rul
     files: { "pub/inbox/secret.txt": "someone else's upload", "pub/readme.txt": "hi" },
     users: [{ name: "u", password: "pw", rules: DROP_BOX }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   equal(await tryDownload(c, "/pub/inbox/secret.txt"), null);
   const rnfr = await c.command("RNFR /pub");
   equal(rnfr.code, 550, rnfr.text);
@@ -79,7 +63,7 @@ Deno.test("RNFR of a read-only subtree's parent is refused: its files cannot be 
       }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   equal((await c.command("DELE /site/archive/2024.csv")).code, 550);
   equal((await c.command("RNFR /site")).code, 550);
   equal((await c.command("DELE /elsewhere/archive/2024.csv")).code, 550);
@@ -97,7 +81,7 @@ Deno.test("RNTO of a directory to a name with a rule below it is refused", async
       rules: [{ path: "/", allow: PERMISSIONS }, { path: "/new/inbox", allow: ["upload"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.expect("RNFR /draft", 350);
   equal((await c.command("RNTO /new")).code, 550);
   ok(exists(`${t.root}/draft/inbox/mine.txt`));
@@ -114,7 +98,7 @@ Deno.test("renames where no rule boundary is crossed still work (files beside a 
     files: { "pub/inbox/secret.txt": "s", "pub/readme.txt": "hi", "docs/a/b.txt": "b" },
     users: [{ name: "u", password: "pw", rules: DROP_BOX }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.expect("RNFR /pub/readme.txt", 350);
   await c.expect("RNTO /readme.txt", 250);
   await c.expect("RNFR /docs", 350);
@@ -128,7 +112,7 @@ Deno.test("MLSD shows no rename (f) for a directory with a rule below it", async
     files: { "pub/inbox/secret.txt": "s", "docs/a.txt": "a" },
     users: [{ name: "u", password: "pw", rules: DROP_BOX }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   const lines = (await c.listing("MLSD /")).split("\r\n");
   const perm = (name: string) =>
     /perm=([a-z]*);/.exec(lines.find((l) => l.endsWith(` ${name}`))!)![1];
@@ -149,7 +133,7 @@ Deno.test("STOU checks upload on every name it tries: no base.1 where only base 
       ],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   equal((await c.command("STOR /drop/other.txt")).code, 550);
   const data = await c.epsv();
   const reply = await c.command("STOU /drop/report.txt");
@@ -166,7 +150,7 @@ Deno.test("STOU where uploads are allowed still picks the next free name", async
     files: { "inbox/report.txt": "v1" },
     users: [{ name: "u", password: "pw", rules: [{ path: "/inbox", allow: ["upload"] }] }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   const done = await c.upload("STOU /inbox/report.txt", encoder.encode("v2"));
   match(done.text, /report\.txt\.1/);
   equal(Deno.readTextFileSync(`${t.root}/inbox/report.txt.1`), "v2");
@@ -195,7 +179,7 @@ Deno.test("a drop box answers alike for existing and missing names (LIST, NLST, 
       rules: [{ path: "/", allow: PERMISSIONS }, { path: "/inbox", allow: ["upload"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   for (const verb of ["LIST", "NLST", "MLSD"]) {
     for (const name of ["secret-plan.txt", "sub/deeper.txt", "sub"]) {
       const existing = await dataAnswer(c, `${verb} /inbox/${name}`);
@@ -232,7 +216,7 @@ Deno.test("an upload client can still change into a drop box and its subdirector
     }],
     files: { "inbox/.keep": "" },
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.expect("CWD /inbox", 250);
   await c.expect("MKD 2025", 257);
   await c.expect("CWD 2025", 250);
@@ -250,7 +234,7 @@ Deno.test("RNTO over an existing file needs the overwrite permission", async () 
       rules: [{ path: "/", allow: ["list", "download", "upload", "rename"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.upload("STOR junk.txt", encoder.encode("junk"));
   equal((await c.command("DELE keep.txt")).code, 550);
   const data = await c.epsv();
@@ -274,7 +258,7 @@ Deno.test("RNTO over an existing file replaces it where overwrite is granted", a
       rules: [{ path: "/", allow: ["list", "download", "rename", "overwrite"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.expect("RNFR new.txt", 350);
   await c.expect("RNTO keep.txt", 250);
   equal(Deno.readTextFileSync(`${t.root}/keep.txt`), "new");
@@ -290,7 +274,7 @@ Deno.test("a home with a '..' segment is normalised: the drop box's rule still a
       rules: [{ path: "/", allow: PERMISSIONS }, { path: "/inbox", allow: ["upload"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   match((await c.command("PWD")).text, /^"\/" /);
   equal(await tryDownload(c, "inbox/secret.txt"), null);
   equal(await tryDownload(c, "pub/readme.txt"), "hi");
@@ -306,7 +290,7 @@ Deno.test("write: false caps the rules: read-only even where the rules grant mor
       rules: [{ path: "/", allow: PERMISSIONS }, { path: "/inbox", allow: ["upload"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   equal((await c.command("DELE keep.txt")).code, 550);
   equal((await c.command("MKD new")).code, 550);
   equal((await c.command("RNFR keep.txt")).code, 550);
@@ -318,10 +302,9 @@ Deno.test("write: false caps the rules: read-only even where the rules grant mor
 });
 
 Deno.test("a writable mount below a read-only mount can be written; the read-only parts cannot", async () => {
-  const make = (prefix: string) => Deno.realPathSync(Deno.makeTempDirSync({ prefix }));
-  const archive = make("ftpgate-ro-");
-  const upload = make("ftpgate-rw-");
-  const old = make("ftpgate-ro2-");
+  const archive = tempDir("ftpgate-ro-");
+  const upload = tempDir("ftpgate-rw-");
+  const old = tempDir("ftpgate-ro2-");
   Deno.writeTextFileSync(`${archive}/old.txt`, "old");
   try {
     await using t = startServer({
@@ -335,7 +318,7 @@ Deno.test("a writable mount below a read-only mount can be written; the read-onl
         ],
       }],
     });
-    await using c = await login(t.port, "u", "pw");
+    await using c = await loginAs(t.port, "u", "pw");
     await c.expect("MKD /incoming/new", 257);
     await c.upload("STOR /incoming/new/a.txt", encoder.encode("a"));
     equal(Deno.readTextFileSync(`${upload}/new/a.txt`), "a");
@@ -353,15 +336,11 @@ Deno.test("a writable mount below a read-only mount can be written; the read-onl
 });
 
 Deno.test("an HTTP identity hook that answers a home with a '..' segment logs nobody in", async () => {
-  const top = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-hook-home-" }));
+  const top = tempDir("ftpgate-hook-home-");
   Deno.mkdirSync(`${top}/users/alice`, { recursive: true });
   try {
     await using hook = startAuthHook(() => json({ root: `${top}/users/alice`, home: "/../bob" }));
-    const identity = new HttpIdentityProvider({
-      url: hook.url,
-      allowedRoots: [`${top}/users`],
-      openRoot: (root) => new LocalStorage(root),
-    });
+    const identity = hookIdentity(hook.url, `${top}/users`);
     await using server = serve({ identity, root: top, loginFailureDelayMs: 0 });
     await using c = await RawClient.connect(server.addr.port);
     await c.expect("USER alice", 331);
@@ -382,7 +361,7 @@ Deno.test("MLSD's '..' line has the parent's own perm fact, not the listed direc
       rules: [{ path: "/", allow: ["list"] }, { path: "/pub", allow: PERMISSIONS }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   const lines = (await c.listing("MLSD /pub")).split("\r\n");
   const fact = (name: string) =>
     /perm=([a-z]*);/.exec(lines.find((l) => l.endsWith(` ${name}`))!)![1];

@@ -6,13 +6,14 @@
 import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { HttpAuthError, HttpIdentityProvider } from "../../src/identity/http.ts";
 import { collectList, LocalStorage } from "../../src/mod.ts";
-import { json, startAuthHook } from "../helpers/auth_hook.ts";
+import { hookIdentity, json, startAuthHook } from "../helpers/auth_hook.ts";
+import { tempDir } from "../helpers/files.ts";
 
 const context = { remoteAddress: "127.0.0.1", secure: false };
 
 /** Allowed root `base`, with `alice/` (one file) inside and `outside/` next to it. */
 function roots() {
-  const top = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-hook-" }));
+  const top = tempDir("ftpgate-hook-");
   const base = `${top}/users`;
   Deno.mkdirSync(`${base}/alice`, { recursive: true });
   Deno.mkdirSync(`${base}/archive`);
@@ -26,15 +27,6 @@ function roots() {
       Deno.removeSync(top, { recursive: true });
     },
   };
-}
-
-function provider(url: string, base: string, extra: Record<string, unknown> = {}) {
-  return new HttpIdentityProvider({
-    url,
-    allowedRoots: [base],
-    openRoot: (root) => new LocalStorage(root),
-    ...extra,
-  });
 }
 
 async function expectCannotDecide(
@@ -65,7 +57,7 @@ Deno.test("HttpIdentityProvider posts the login and opens the root the hook retu
       home: "/",
     })
   );
-  const identity = await provider(hook.url, dirs.base, { token: "hook-token" })
+  const identity = await hookIdentity(hook.url, dirs.base, { token: "hook-token" })
     .authenticate("alice", 'pa:ss"word', { remoteAddress: "192.0.2.7", secure: true });
   ok(identity !== null);
   equal(identity.name, "alice");
@@ -104,7 +96,7 @@ Deno.test("HttpIdentityProvider maps mounts, read-only mounts and rules", async 
       rules: [{ path: "/", allow: ["*"] }, { path: "/inbox", allow: ["upload"] }],
     })
   );
-  const identity = await provider(hook.url, dirs.base).authenticate("alice", "pw", context);
+  const identity = await hookIdentity(hook.url, dirs.base).authenticate("alice", "pw", context);
   ok(identity !== null);
   const names = (await collectList(identity.storage, "/")).map((entry) => entry.name).sort();
   deepEqual(names, ["archive", "hello.txt"]);
@@ -123,7 +115,7 @@ Deno.test("HttpIdentityProvider takes 401, 403 and {ok: false} as wrong credenti
     json({ ok: false, reason: "ignored" }),
   ];
   await using hook = startAuthHook(() => answers.shift()!);
-  const hooked = provider(hook.url, dirs.base);
+  const hooked = hookIdentity(hook.url, dirs.base);
   for (let i = 0; i < 3; i++) equal(await hooked.authenticate("alice", "wrong", context), null);
   equal(hook.calls.length, 3);
 });
@@ -131,7 +123,7 @@ Deno.test("HttpIdentityProvider takes 401, 403 and {ok: false} as wrong credenti
 Deno.test("HttpIdentityProvider cannot decide on 5xx, redirects, garbage and invalid bodies", async () => {
   using dirs = roots();
   await using hook = startAuthHook(() => new Response("oops", { status: 500 }));
-  const hooked = provider(hook.url, dirs.base);
+  const hooked = hookIdentity(hook.url, dirs.base);
   await expectCannotDecide(
     hooked.authenticate("a", "sekrit-pw", context),
     "status",
@@ -190,7 +182,7 @@ Deno.test("HttpIdentityProvider refuses roots outside allowed_roots, via .. or a
   Deno.symlinkSync(`${dirs.top}/outside`, `${dirs.base}/escape`);
   Deno.mkdirSync(`${dirs.base}x`); // a prefix of the path, not a parent
   await using hook = startAuthHook(() => json({}));
-  const hooked = provider(hook.url, dirs.base);
+  const hooked = hookIdentity(hook.url, dirs.base);
   for (
     const root of [
       `${dirs.top}/outside`,
@@ -222,7 +214,7 @@ Deno.test("HttpIdentityProvider refuses roots outside allowed_roots, via .. or a
 Deno.test("HttpIdentityProvider gives up after timeoutMs and when the hook is unreachable", async () => {
   using dirs = roots();
   await using hook = startAuthHook(() => "hang");
-  const hooked = provider(hook.url, dirs.base, { timeoutMs: 300 });
+  const hooked = hookIdentity(hook.url, dirs.base, { timeoutMs: 300 });
   const started = performance.now();
   await expectCannotDecide(
     hooked.authenticate("a", "sekrit-pw", context),
@@ -235,7 +227,7 @@ Deno.test("HttpIdentityProvider gives up after timeoutMs and when the hook is un
   const port = closed.addr.port;
   closed.close();
   await expectCannotDecide(
-    provider(`http://127.0.0.1:${port}/`, dirs.base).authenticate("a", "sekrit-pw", context),
+    hookIdentity(`http://127.0.0.1:${port}/`, dirs.base).authenticate("a", "sekrit-pw", context),
     "unreachable",
     /cannot be reached/,
   );
@@ -259,7 +251,7 @@ Deno.test("HttpIdentityProvider's time-out covers a body that never ends", async
     )
   );
   await expectCannotDecide(
-    provider(hook.url, dirs.base, { timeoutMs: 300 }).authenticate("a", "sekrit-pw", context),
+    hookIdentity(hook.url, dirs.base, { timeoutMs: 300 }).authenticate("a", "sekrit-pw", context),
     "timeout",
     /within 300 ms/,
   );
@@ -271,7 +263,7 @@ Deno.test("HttpIdentityProvider gives up when the session goes away", async () =
   using dirs = roots();
   await using hook = startAuthHook(() => "hang");
   const session = new AbortController();
-  const login = provider(hook.url, dirs.base).authenticate("a", "sekrit-pw", {
+  const login = hookIdentity(hook.url, dirs.base).authenticate("a", "sekrit-pw", {
     ...context,
     signal: session.signal,
   });
@@ -282,7 +274,7 @@ Deno.test("HttpIdentityProvider gives up when the session goes away", async () =
 Deno.test("HttpIdentityProvider refuses logins beyond its concurrency at once", async () => {
   using dirs = roots();
   await using hook = startAuthHook(() => "hang");
-  const hooked = provider(hook.url, dirs.base, { concurrency: 2, timeoutMs: 2000 });
+  const hooked = hookIdentity(hook.url, dirs.base, { concurrency: 2, timeoutMs: 2000 });
   const slow = [
     hooked.authenticate("a", "sekrit-pw", context).catch((error) => error),
     hooked.authenticate("b", "p", context).catch((error) => error),
@@ -302,7 +294,7 @@ Deno.test("HttpIdentityProvider refuses logins beyond its concurrency at once", 
 Deno.test("HttpIdentityProvider caches accepted logins per user, password, address and TLS", async () => {
   using dirs = roots();
   await using hook = startAuthHook(() => json({ root: `${dirs.base}/alice` }));
-  const hooked = provider(hook.url, dirs.base, { cacheMs: 400 });
+  const hooked = hookIdentity(hook.url, dirs.base, { cacheMs: 400 });
   const first = await hooked.authenticate("alice", "pw", context);
   const second = await hooked.authenticate("alice", "pw", context);
   ok(first !== null && second !== null);
@@ -329,7 +321,7 @@ Deno.test("HttpIdentityProvider caches accepted logins per user, password, addre
 Deno.test("HttpIdentityProvider without cacheMs asks every time", async () => {
   using dirs = roots();
   await using hook = startAuthHook(() => json({ root: `${dirs.base}/alice` }));
-  const hooked = provider(hook.url, dirs.base);
+  const hooked = hookIdentity(hook.url, dirs.base);
   await hooked.authenticate("alice", "pw", context);
   await hooked.authenticate("alice", "pw", context);
   equal(hook.calls.length, 2);

@@ -5,42 +5,32 @@
  * gets the client a 421 and a closed connection, and nobody is logged in.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { HttpIdentityProvider } from "../../src/identity/http.ts";
-import { type FtpEvent, LocalStorage, serve } from "../../src/mod.ts";
-import { type AuthHook, json, startAuthHook } from "../helpers/auth_hook.ts";
+import { type FtpEvent, serve } from "../../src/mod.ts";
+import { type AuthHook, hookIdentity, json, startAuthHook } from "../helpers/auth_hook.ts";
 import { python } from "../helpers/clients.ts";
-import type { TestServer } from "../helpers/server.ts";
+import { tempDir } from "../helpers/files.ts";
+import { testServerAs } from "../helpers/server.ts";
 import { needs } from "../helpers/tools.ts";
 
 const skip = needs("python3");
 
 /** A server whose logins `hook` decides; the allowed root holds alice's tree. */
 function hookedServer(hook: AuthHook, options: { timeoutMs?: number; cacheMs?: number } = {}) {
-  const top = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-hooked-" }));
+  const top = tempDir("ftpgate-hooked-");
   Deno.mkdirSync(`${top}/users/alice/reports`, { recursive: true });
   Deno.mkdirSync(`${top}/server-root`);
   Deno.mkdirSync(`${top}/elsewhere`);
   Deno.writeTextFileSync(`${top}/users/alice/hello.txt`, "hello from alice's tree\n");
   Deno.writeTextFileSync(`${top}/server-root/not-yours.txt`, "the server's root");
-  const identity = new HttpIdentityProvider({
-    url: hook.url,
-    allowedRoots: [`${top}/users`],
-    openRoot: (root) => new LocalStorage(root),
+  const identity = hookIdentity(hook.url, `${top}/users`, {
     timeoutMs: options.timeoutMs ?? 2000,
     ...(options.cacheMs === undefined ? {} : { cacheMs: options.cacheMs }),
   });
   const server = serve({ identity, root: `${top}/server-root`, loginFailureDelayMs: 0 });
   const events: FtpEvent[] = [];
   const off = server.events.on((event) => void events.push(event));
-  const as = (user: string, password: string): TestServer => ({
-    server,
-    root: `${top}/users/${user}`,
-    port: server.addr.port,
-    host: "127.0.0.1",
-    user,
-    password,
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  });
+  const as = (user: string, password: string) =>
+    testServerAs(server, `${top}/users/${user}`, user, password);
   return {
     top,
     as,

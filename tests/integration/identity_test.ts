@@ -7,18 +7,15 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Writable } from "node:stream";
 import { FULL_CAPABILITIES, MemoryStorage, PERMISSIONS, serve } from "../../src/mod.ts";
 import { connectFtp, downloadText, uploadBytes } from "../helpers/cli_helpers.ts";
-import { assertExit, curl, lftp, localDir, python } from "../helpers/clients.ts";
+import { assertExit, curl, lftp, localDir, python, writeTree } from "../helpers/clients.ts";
+import { tempDir } from "../helpers/files.ts";
 import { RawClient } from "../helpers/raw_client.ts";
-import type { TestServer } from "../helpers/server.ts";
+import { testServerAs } from "../helpers/server.ts";
 import { needs } from "../helpers/tools.ts";
 
 function tree(files: Record<string, string>): string {
-  const root = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-identity-" }));
-  for (const [path, content] of Object.entries(files)) {
-    const full = `${root}/${path}`;
-    Deno.mkdirSync(full.slice(0, full.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(full, content);
-  }
+  const root = tempDir("ftpgate-identity-");
+  writeTree(root, files);
   return root;
 }
 
@@ -40,18 +37,9 @@ function twoUserServer() {
       },
     ],
   });
-  const as = (user: string, password: string): TestServer => ({
-    server,
-    root: user === "alice" ? alice : bob,
-    port: server.addr.port,
-    host: server.addr.hostname,
-    user,
-    password,
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  });
   return {
-    alice: as("alice", "alice pw"),
-    bob: as("bob", "bob pw"),
+    alice: testServerAs(server, alice, "alice", "alice pw"),
+    bob: testServerAs(server, bob, "bob", "bob pw"),
     roots: { shared, alice, bob, archive },
     async [Symbol.asyncDispose]() {
       await server.shutdown({ graceMs: 0 });
@@ -242,15 +230,7 @@ Deno.test("users with password hashes log in (ftplib); wrong passwords and unkno
     root: "memory:",
     users: [{ name: "argon", passwordHash: argon }, { name: "sha", passwordHash: sha }],
   });
-  const t = (user: string, password: string): TestServer => ({
-    server,
-    root: "",
-    port: server.addr.port,
-    host: server.addr.hostname,
-    user,
-    password,
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  });
+  const t = (user: string, password: string) => testServerAs(server, "", user, password);
   const attempt = `
 out = {}
 ftp = ftplib.FTP(timeout=10)

@@ -6,17 +6,10 @@
 import { deepEqual, equal, match } from "node:assert/strict";
 import { type FileStat, MemoryStorage, PERMISSIONS, StorageError } from "../../src/mod.ts";
 import { startTestServer } from "../../src/testing.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { loginAs } from "../helpers/raw_client.ts";
 import { startServer } from "../helpers/server.ts";
 
 const FILE = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
-
-async function login(port: number, user: string, password: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(user, password);
-  await c.expect("TYPE I", 200);
-  return c;
-}
 
 Deno.test("REST: an offset whose RETR was refused by a rule does not carry over to the next RETR", async () => {
   await using t = startServer({
@@ -27,7 +20,7 @@ Deno.test("REST: an offset whose RETR was refused by a rule does not carry over 
       rules: [{ path: "/", allow: PERMISSIONS }, { path: "/private", allow: ["list"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.expect("REST 5", 350);
   const data = await c.epsv();
   equal((await c.command("RETR /private/b.bin")).code, 550);
@@ -37,7 +30,7 @@ Deno.test("REST: an offset whose RETR was refused by a rule does not carry over 
 
 Deno.test("REST: an offset whose RETR got 425 (no PASV) does not carry over to the next RETR", async () => {
   await using t = startServer({ files: { "a.bin": FILE } });
-  await using c = await login(t.port, t.user, t.password);
+  await using c = await loginAs(t.port, t.user, t.password);
   await c.expect("REST 5", 350);
   equal((await c.command("RETR a.bin")).code, 425);
   deepEqual([...await c.download("RETR a.bin")], [...FILE]);
@@ -45,7 +38,7 @@ Deno.test("REST: an offset whose RETR got 425 (no PASV) does not carry over to t
 
 Deno.test("REST: an offset is dropped by a LIST, a NOOP or a TYPE in between (RFC 959: the transfer follows at once)", async () => {
   await using t = startServer({ files: { "a.bin": FILE } });
-  await using c = await login(t.port, t.user, t.password);
+  await using c = await loginAs(t.port, t.user, t.password);
   await c.expect("REST 5", 350);
   await c.listing("LIST");
   deepEqual([...await c.download("RETR a.bin")], [...FILE], "after LIST");
@@ -59,7 +52,7 @@ Deno.test("REST: an offset is dropped by a LIST, a NOOP or a TYPE in between (RF
 
 Deno.test("REST: a refused REST cancels the one before it", async () => {
   await using t = startServer({ files: { "a.bin": FILE } });
-  await using c = await login(t.port, t.user, t.password);
+  await using c = await loginAs(t.port, t.user, t.password);
   await c.expect("REST 5", 350);
   await c.expect("REST five", 501);
   deepEqual([...await c.download("RETR a.bin")], [...FILE]);
@@ -74,7 +67,7 @@ Deno.test("REST: an offset whose STOR was refused does not make the next STOR wr
       rules: [{ path: "/", allow: PERMISSIONS }, { path: "/ro", allow: ["list", "download"] }],
     }],
   });
-  await using c = await login(t.port, "u", "pw");
+  await using c = await loginAs(t.port, "u", "pw");
   await c.expect("REST 3", 350);
   const data = await c.epsv();
   equal((await c.command("STOR /ro/b.bin")).code, 550);
@@ -85,7 +78,7 @@ Deno.test("REST: an offset whose STOR was refused does not make the next STOR wr
 
 Deno.test("REST: the offset survives the data connection's setup (REST, EPSV, RETR resumes)", async () => {
   await using t = startServer({ files: { "a.bin": FILE } });
-  await using c = await login(t.port, t.user, t.password);
+  await using c = await loginAs(t.port, t.user, t.password);
   await c.expect("REST 5", 350);
   // c.download sends EPSV before the RETR.
   deepEqual([...await c.download("RETR a.bin")], [6, 7, 8]);
@@ -95,7 +88,7 @@ Deno.test("REST: the offset survives the data connection's setup (REST, EPSV, RE
 
 Deno.test("STAT names the representation in use: EBCDIC, carriage control, binary", async () => {
   await using t = startServer();
-  await using c = await login(t.port, t.user, t.password);
+  await using c = await loginAs(t.port, t.user, t.password);
   const type = async () =>
     /TYPE: ([^;]*);/.exec((await c.expect("STAT", 211)).lines.join("\n"))![1];
   equal(await type(), "BINARY");
@@ -118,9 +111,7 @@ class DownStorage extends MemoryStorage {
 
 Deno.test("a back end down for one command is answered 451, not 421 (RFC 959 §4.2: 421 closes), and the session goes on", async () => {
   await using t = startTestServer({ storage: new DownStorage(), loginFailureDelayMs: 0 });
-  await using c = await RawClient.connect(t.port);
-  await c.login(t.user, t.password);
-  await c.expect("TYPE I", 200);
+  await using c = await loginAs(t.port, t.user, t.password);
   const reply = await c.command("SIZE a.bin");
   equal(reply.code, 451, reply.lines.join(" | "));
   match(reply.text, /unavailable/);
@@ -131,7 +122,7 @@ Deno.test("a back end down for one command is answered 451, not 421 (RFC 959 §4
 Deno.test("HELP MODE and HELP OPTS offer MODE Z only when it is on; MODE without argument likewise", async () => {
   {
     await using t = startServer();
-    await using c = await login(t.port, t.user, t.password);
+    await using c = await loginAs(t.port, t.user, t.password);
     equal((await c.command("MODE Z")).code, 504);
     const help = await c.expect("HELP MODE", 214);
     equal(/\bZ\b/.test(help.text), false, help.text);
@@ -143,7 +134,7 @@ Deno.test("HELP MODE and HELP OPTS offer MODE Z only when it is on; MODE without
   }
   {
     await using t = startServer({ modeZ: true });
-    await using c = await login(t.port, t.user, t.password);
+    await using c = await loginAs(t.port, t.user, t.password);
     match((await c.expect("HELP MODE", 214)).text, /S\|B\|C\|Z/);
     match((await c.expect("HELP OPTS", 214)).text, /MODE Z LEVEL/);
     await c.expect("MODE Z", 200);

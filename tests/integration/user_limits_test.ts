@@ -7,38 +7,18 @@
 import { equal, match, ok } from "node:assert/strict";
 import { serve } from "../../src/mod.ts";
 import { assertExit, curl, localDir, python } from "../helpers/clients.ts";
+import { tempDir } from "../helpers/files.ts";
 import { RawClient } from "../helpers/raw_client.ts";
-import type { TestServer } from "../helpers/server.ts";
+import { type TestServer, testServerAs } from "../helpers/server.ts";
 import { needs } from "../helpers/tools.ts";
 
 const MiB = 1024 * 1024;
-
-function tree(): string {
-  return Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-limits-" }));
-}
-
-function asUser(
-  server: ReturnType<typeof serve>,
-  root: string,
-  user: string,
-  password: string,
-): TestServer {
-  return {
-    server,
-    root,
-    port: server.addr.port,
-    host: server.addr.hostname,
-    user,
-    password,
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
-}
 
 Deno.test({
   name: "quota: an upload past the bytes answers 552, a file past the count too; data stays",
   ignore: needs("python3"),
   async fn() {
-    const root = tree();
+    const root = tempDir("ftpgate-limits-");
     Deno.writeTextFileSync(`${root}/existing.txt`, "x".repeat(10_000));
     try {
       await using server = serve({
@@ -47,7 +27,7 @@ Deno.test({
         users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000, quotaFiles: 3 } }],
       });
       const { result } = await python<Record<string, string>>(
-        asUser(server, root, "q", "pw"),
+        testServerAs(server, root, "q", "pw"),
         `
 ftp = connect(debug=0)
 out = {}
@@ -87,7 +67,7 @@ Deno.test({
   name: "bandwidth: 10 MiB at 4 MiB/s within ±15%, and two sessions of one user share the limit",
   ignore: needs("curl"),
   async fn() {
-    const root = tree();
+    const root = tempDir("ftpgate-limits-");
     Deno.writeFileSync(`${root}/ten.bin`, new Uint8Array(10 * MiB));
     try {
       const rate = 4 * MiB;
@@ -99,7 +79,7 @@ Deno.test({
           limits: { downloadBytesPerSecond: rate, uploadBytesPerSecond: rate },
         }],
       });
-      const t = asUser(server, root, "slow", "pw");
+      const t = testServerAs(server, root, "slow", "pw");
       await using local = localDir();
       const url = `ftp://127.0.0.1:${t.port}/ten.bin`;
       let started = performance.now();
@@ -142,7 +122,7 @@ Deno.test({
     "bandwidth per session: each session of a user keeps to its own rate (within ±15%), under the user's",
   ignore: needs("curl"),
   async fn() {
-    const root = tree();
+    const root = tempDir("ftpgate-limits-");
     Deno.writeFileSync(`${root}/four.bin`, new Uint8Array(4 * MiB));
     try {
       const rate = 2 * MiB;
@@ -167,7 +147,7 @@ Deno.test({
         for (const output of outputs) assertExit(output, "curl");
         return (performance.now() - started) / 1000;
       };
-      const each = asUser(server, root, "each", "pw");
+      const each = testServerAs(server, root, "each", "pw");
       const url = `ftp://127.0.0.1:${each.port}/four.bin`;
       // Two sessions at once each get the full session rate: together twice as fast as one
       // user-wide limit would allow.
@@ -176,7 +156,7 @@ Deno.test({
       const up = await timed(each, [["-T", "a.bin", `ftp://127.0.0.1:${each.port}/up.bin`]]);
       ok(Math.abs(up - expected) <= expected * 0.15, `an upload took ${up.toFixed(2)} s`);
       equal(Deno.statSync(`${root}/up.bin`).size, 4 * MiB);
-      const both = asUser(server, root, "both", "pw");
+      const both = testServerAs(server, root, "both", "pw");
       const capped = await timed(both, [["-o", "c.bin", url], ["-o", "d.bin", url]]);
       const userBound = 8 * MiB / (3 * MiB);
       ok(
@@ -240,7 +220,7 @@ Deno.test({
       users: [{ name: "secure", password: "pw", requireTls: true }],
     });
     const { result } = await python<{ login: string }>(
-      asUser(server, "", "secure", "pw"),
+      testServerAs(server, "", "secure", "pw"),
       `
 import ssl
 context = ssl.create_default_context()
