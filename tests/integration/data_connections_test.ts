@@ -6,8 +6,9 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { RawClient, readAll, writeAllAndClose } from "../helpers/raw_client.ts";
+import { readAll, writeAllAndClose } from "../helpers/raw_client.ts";
 import { PASSWORD, randomBytes, startServer, USER } from "../helpers/server.ts";
+import { loginBinary } from "../helpers/hardening_helpers.ts";
 import {
   ActiveListener,
   closeQuietly,
@@ -20,13 +21,6 @@ import {
 } from "../helpers/protocol_helpers.ts";
 
 const MiB = 1024 * 1024;
-
-async function binaryClient(port: number, host?: string): Promise<RawClient> {
-  const c = await RawClient.connect(port, host);
-  await c.login(USER, PASSWORD);
-  await c.expect("TYPE I", 200);
-  return c;
-}
 
 /** A file big enough that the server is still sending while the test does not read. */
 function bigFile(size: number): Uint8Array {
@@ -50,7 +44,7 @@ function ipv6Available(): boolean {
 
 Deno.test("PASV: 227 (h1,h2,h3,h4,p1,p2) names the control address and a working port", async () => {
   await using t = startServer({ files: { "a.txt": "via pasv" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const reply = await c.expect("PASV", 227);
   match(reply.text, /^Entering Passive Mode \(\d+,\d+,\d+,\d+,\d+,\d+\)\.$/);
   const { host, port } = parsePasv(reply);
@@ -64,7 +58,7 @@ Deno.test("PASV: 227 (h1,h2,h3,h4,p1,p2) names the control address and a working
 
 Deno.test("EPSV: 229 (|||port|); EPSV 1 on IPv4 works too", async () => {
   await using t = startServer({ files: { "a.txt": "via epsv" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   for (const line of ["EPSV", "EPSV 1"]) {
     const reply = await c.expect(line, 229);
     match(reply.text, /^Entering Extended Passive Mode \(\|\|\|\d+\|\)\.$/);
@@ -77,7 +71,7 @@ Deno.test("EPSV: 229 (|||port|); EPSV 1 on IPv4 works too", async () => {
 
 Deno.test("EPSV 2 on an IPv4 connection: 522 naming protocol 1", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const reply = await c.expect("EPSV 2", 522);
   ok(reply.text.includes("(1)"), reply.text);
   await c.expect("EPSV 3", 522);
@@ -86,7 +80,7 @@ Deno.test("EPSV 2 on an IPv4 connection: 522 naming protocol 1", async () => {
 
 Deno.test("a transfer command without PASV/EPSV/PORT/EPRT gets 425 and no 150", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   for (
     const line of [
       "RETR a.txt",
@@ -107,7 +101,7 @@ Deno.test("a transfer command without PASV/EPSV/PORT/EPRT gets 425 and no 150", 
 
 Deno.test("each PASV/EPSV serves one transfer: the next one needs a new one (425)", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   equal(text(await c.download("RETR a.txt")), "a");
   await c.expect("RETR a.txt", 425);
   equal(text(await c.download("RETR a.txt")), "a");
@@ -115,7 +109,7 @@ Deno.test("each PASV/EPSV serves one transfer: the next one needs a new one (425
 
 Deno.test("a second PASV makes the first arm unusable", async () => {
   await using t = startServer({ files: { "a.txt": "second arm" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const first = await c.pasv();
   // Let the server accept the first connection before it is re-armed.
   await c.expect("NOOP", 200);
@@ -131,7 +125,7 @@ Deno.test("a second PASV makes the first arm unusable", async () => {
 
 Deno.test("EPSV after EPSV re-arms: only the newest connection carries data", async () => {
   await using t = startServer({ files: { "a.txt": "newest" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const first = await c.epsv();
   await c.expect("NOOP", 200);
   await c.expect("NOOP", 200);
@@ -144,7 +138,7 @@ Deno.test("EPSV after EPSV re-arms: only the newest connection carries data", as
 
 Deno.test("PASV without a connection within dataTimeoutMs: the next RETR gets 425", async () => {
   await using t = startServer({ dataTimeoutMs: 300, files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("PASV", 227);
   // The server's own status shows when the arm has expired (bounded wait, no timing assertion).
   await waitFor(async () => {
@@ -160,7 +154,7 @@ Deno.test("PASV without a connection within dataTimeoutMs: the next RETR gets 42
 
 Deno.test("RETR after PASV when the client never connects: 425 and no 150", async () => {
   await using t = startServer({ dataTimeoutMs: 300, files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("PASV", 227);
   // Like vsftpd: the data connection comes before the 150, so a client that reads only the data
   // socket after a 150 (curl, ftplib) never waits on a transfer that cannot start.
@@ -175,7 +169,7 @@ Deno.test("RETR after PASV when the client never connects: 425 and no 150", asyn
 Deno.test("PORT: the server connects to the client's listener for RETR and LIST", async () => {
   const data = randomBytes(300_000, 21);
   await using t = startServer({ files: { "f.bin": data } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await using active = new ActiveListener();
   await c.expect(`PORT ${active.portArgument}`, 200);
   await c.expect("RETR f.bin", 150);
@@ -196,7 +190,7 @@ Deno.test("PORT: the server connects to the client's listener for RETR and LIST"
 Deno.test("EPRT |1|: the server connects for STOR", async () => {
   const data = randomBytes(200_000, 22);
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await using active = new ActiveListener();
   await c.expect(`EPRT ${active.eprtArgument}`, 200);
   await c.expect("STOR up.bin", 150);
@@ -207,7 +201,7 @@ Deno.test("EPRT |1|: the server connects for STOR", async () => {
 
 Deno.test("PORT/EPRT to a port nobody listens on: 425 and no 150", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const closed = new ActiveListener();
   const argument = closed.portArgument;
   closed.close();
@@ -226,7 +220,7 @@ Deno.test("EPRT |2|::1|port| on an IPv6 server", async () => {
   }
   const data = randomBytes(100_000, 23);
   await using t = startServer({ hostname: "::1", files: { "f.bin": data } });
-  await using c = await binaryClient(t.port, "::1");
+  await using c = await loginBinary(t.port, "::1");
   await using active = new ActiveListener("::1");
   await c.expect(`EPRT |2|::1|${active.port}|`, 200);
   await c.expect("RETR f.bin", 150);
@@ -242,7 +236,7 @@ Deno.test("EPRT |2|::1|port| on an IPv6 server", async () => {
 
 Deno.test("EPRT with an unknown protocol number: 522", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("EPRT |3|127.0.0.1|5000|", 522);
   await c.expect("EPRT |9|x|5000|", 522);
   await c.expect("NOOP", 200);
@@ -250,7 +244,7 @@ Deno.test("EPRT with an unknown protocol number: 522", async () => {
 
 Deno.test("malformed PORT and EPRT arguments: 501", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   for (
     const argument of [
       "PORT abc",
@@ -277,7 +271,7 @@ Deno.test("malformed PORT and EPRT arguments: 501", async () => {
 
 Deno.test("PORT/EPRT to another host or a privileged port: 504 (RFC 2577)", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("PORT 10,0,0,1,200,1", 504);
   await c.expect("PORT 127,0,0,2,200,1", 504);
   await c.expect("EPRT |1|10.0.0.1|51201|", 504);
@@ -290,7 +284,7 @@ Deno.test("PORT/EPRT to another host or a privileged port: 504 (RFC 2577)", asyn
 
 Deno.test("EPSV ALL: PASV, PORT and EPRT are refused (503), EPSV still works", async () => {
   await using t = startServer({ files: { "a.txt": "still works" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("EPSV ALL", 200);
   await c.expect("PASV", 503);
   await c.expect("PORT 127,0,0,1,200,1", 503);
@@ -305,7 +299,7 @@ Deno.test("EPSV ALL: PASV, PORT and EPRT are refused (503), EPSV still works", a
 
 Deno.test("PORT after PASV: the active endpoint is used, the passive one is closed", async () => {
   await using t = startServer({ files: { "a.txt": "active wins" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const reply = await c.expect("PASV", 227);
   await using active = new ActiveListener();
   await c.expect(`PORT ${active.portArgument}`, 200);
@@ -329,7 +323,7 @@ Deno.test("PORT after PASV: the active endpoint is used, the passive one is clos
 
 Deno.test("ABOR during a large RETR: 426 then 226, and the session goes on", async () => {
   await using t = startServer({ files: { "big.bin": bigFile(50 * MiB), "small.txt": "small" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   try {
     await c.expect("RETR big.bin", 150);
@@ -346,7 +340,7 @@ Deno.test("ABOR during a large RETR: 426 then 226, and the session goes on", asy
 
 Deno.test("ABOR during an upload: 426 then 226; the session goes on", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   try {
     await c.expect("STOR partial.bin", 150);
@@ -366,7 +360,7 @@ Deno.test("ABOR during an upload: 426 then 226; the session goes on", async () =
 
 Deno.test("ABOR while the server waits for the data connection: 426 then 226", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("EPSV", 229);
   await c.send("RETR a.txt"); // no 150 yet: the server waits for the data connection first
   equal((await c.command("ABOR")).code, 426);
@@ -377,14 +371,14 @@ Deno.test("ABOR while the server waits for the data connection: 426 then 226", a
 
 Deno.test("ABOR with no transfer: 226", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   deepEqual((await c.expect("ABOR", 226)).lines.length, 1);
   await c.expect("NOOP", 200);
 });
 
 Deno.test("ABOR after PASV cancels the arm", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("PASV", 227);
   await c.expect("ABOR", 226);
   await c.expect("RETR a.txt", 425);
@@ -393,7 +387,7 @@ Deno.test("ABOR after PASV cancels the arm", async () => {
 Deno.test("STAT during a transfer: 213 with progress; the transfer completes", async () => {
   const big = bigFile(50 * MiB);
   await using t = startServer({ files: { "big.bin": big } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("RETR big.bin", 150);
   const stat = await c.command("STAT");
@@ -409,7 +403,7 @@ Deno.test("STAT during a transfer: 213 with progress; the transfer completes", a
 Deno.test("a command other than ABOR/STAT during a transfer waits for it to finish", async () => {
   const payload = randomBytes(8 * MiB, 31);
   await using t = startServer({ files: { "f.bin": payload } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("RETR f.bin", 150);
   await c.send("NOOP");
@@ -422,7 +416,7 @@ Deno.test("a command other than ABOR/STAT during a transfer waits for it to fini
 
 Deno.test("ABOR preceded by Telnet IP and Synch (RFC 959 §4.1.3): 426 then 226", async () => {
   await using t = startServer({ files: { "big.bin": bigFile(50 * MiB) } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   try {
     await c.expect("RETR big.bin", 150);
@@ -437,7 +431,7 @@ Deno.test("ABOR preceded by Telnet IP and Synch (RFC 959 §4.1.3): 426 then 226"
 
 Deno.test("a client that closes the data connection early gets 426", async () => {
   await using t = startServer({ files: { "big.bin": bigFile(50 * MiB) } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("RETR big.bin", 150);
   const buffer = new Uint8Array(64 * 1024);
@@ -450,7 +444,7 @@ Deno.test("a client that closes the data connection early gets 426", async () =>
 Deno.test("QUIT during a transfer: the transfer finishes (226), then 221", async () => {
   const payload = randomBytes(4 * MiB, 41);
   await using t = startServer({ files: { "f.bin": payload } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("RETR f.bin", 150);
   await c.send("QUIT");
@@ -462,7 +456,7 @@ Deno.test("QUIT during a transfer: the transfer finishes (226), then 221", async
 
 Deno.test("passiveAddress: 227 advertises it; the listener is on the control address", async () => {
   await using t = startServer({ passiveAddress: "10.1.2.3", files: { "a.txt": "nat" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const reply = await c.expect("PASV", 227);
   const { host, port } = parsePasv(reply);
   equal(host, "10.1.2.3");
@@ -477,8 +471,8 @@ Deno.test("passivePorts: PASV uses the range; when it is exhausted, 425", async 
   const free = probe.addr.port;
   probe.close();
   await using t = startServer({ passivePorts: [free, free], files: { "a.txt": "a" } });
-  await using c1 = await binaryClient(t.port);
-  await using c2 = await binaryClient(t.port);
+  await using c1 = await loginBinary(t.port);
+  await using c2 = await loginBinary(t.port);
   equal(parsePasv(await c1.expect("PASV", 227)).port, free);
   await c2.expect("PASV", 425);
   await c2.expect("EPSV", 425);
@@ -487,7 +481,7 @@ Deno.test("passivePorts: PASV uses the range; when it is exhausted, 425", async 
 
 Deno.test("allowActive: false refuses PORT and EPRT with 502", async () => {
   await using t = startServer({ allowActive: false });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("PORT 127,0,0,1,200,1", 502);
   await c.expect("EPRT |1|127.0.0.1|51201|", 502);
   await c.expect("EPSV", 229);
@@ -495,7 +489,7 @@ Deno.test("allowActive: false refuses PORT and EPRT with 502", async () => {
 
 Deno.test("EPRT accepts any printable delimiter (RFC 2428 §2)", async () => {
   await using t = startServer({ files: { "a.txt": "delimited" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await using active = new ActiveListener();
   await c.expect(`EPRT !1!127.0.0.1!${active.port}!`, 200);
   await c.expect("RETR a.txt", 150);
@@ -506,7 +500,7 @@ Deno.test("EPRT accepts any printable delimiter (RFC 2428 §2)", async () => {
 
 Deno.test("a transfer that stalls past stallTimeoutMs is aborted with 426", async () => {
   await using t = startServer({ stallTimeoutMs: 300, files: { "big.bin": bigFile(50 * MiB) } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   try {
     await c.expect("RETR big.bin", 150);

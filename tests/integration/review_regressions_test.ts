@@ -5,15 +5,9 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { MemoryStorage, serve, StorageError } from "../../src/mod.ts";
 import { RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 import { PASSWORD, startServer, USER } from "../helpers/server.ts";
+import { loginBinary } from "../helpers/hardening_helpers.ts";
 
 const encoder = new TextEncoder();
-
-async function login(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(USER, PASSWORD);
-  await c.expect("TYPE I", 200);
-  return c;
-}
 
 for (const atomicUploads of [false, true]) {
   Deno.test(
@@ -29,8 +23,8 @@ for (const atomicUploads of [false, true]) {
       const outside = t.root.slice(0, t.root.lastIndexOf("/"));
       const escaped = `${outside}/escaped-${crypto.randomUUID()}.txt`;
       const name = escaped.slice(escaped.lastIndexOf("/") + 1);
-      await using a = await login(t.port);
-      await using b = await login(t.port);
+      await using a = await loginBinary(t.port);
+      await using b = await loginBinary(t.port);
       await a.expect("MKD /a", 257);
       const data = await a.epsv();
       await a.send(`STOR /a/${name}`);
@@ -81,7 +75,7 @@ Deno.test("ABOR behind a NOOP sent during a RETR is answered at once, not after 
     stallTimeoutMs: 20_000,
     files: { "big.bin": new Uint8Array(64 << 20) },
   });
-  await using c = await login(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv(); // never read: the transfer stalls on a full socket
   try {
     await c.expect("RETR big.bin", 150);
@@ -100,7 +94,7 @@ Deno.test("ABOR behind a NOOP sent during a RETR is answered at once, not after 
 
 Deno.test("EPRT to the unspecified address means the client's own address, like PORT", async () => {
   await using t = startServer();
-  await using c = await login(t.port);
+  await using c = await loginBinary(t.port);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = listener.addr.port;
@@ -113,7 +107,7 @@ Deno.test("EPRT to the unspecified address means the client's own address, like 
 
 Deno.test("SITE CHMOD of the root is refused", async () => {
   await using t = startServer();
-  await using c = await login(t.port);
+  await using c = await loginBinary(t.port);
   equal((await c.command("SITE CHMOD 000 /")).code, 550);
   ok((Deno.statSync(t.root).mode! & 0o700) !== 0);
 });
@@ -132,8 +126,8 @@ Deno.test("shutdown({ graceMs: 0 }) does not wait out a login-failure delay", as
 Deno.test("MemoryStorage: a file deleted during its upload no longer counts against maxBytes", async () => {
   const storage = new MemoryStorage({ maxBytes: 1000 });
   await using server = serve({ root: storage, users: [{ name: USER, password: PASSWORD }] });
-  await using a = await login(server.addr.port);
-  await using b = await login(server.addr.port);
+  await using a = await loginBinary(server.addr.port);
+  await using b = await loginBinary(server.addr.port);
   for (let i = 0; i < 3; i++) {
     const data = await a.epsv();
     await a.expect("STOR x", 150);
@@ -161,7 +155,7 @@ Deno.test("a storage write that never settles does not keep the session for ever
     dataTimeoutMs: 300,
     stallTimeoutMs: 300,
   });
-  const c = await login(server.addr.port);
+  const c = await loginBinary(server.addr.port);
   const data = await c.epsv();
   try {
     await c.send("STOR x");

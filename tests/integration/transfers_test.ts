@@ -7,31 +7,11 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 import { PASSWORD, randomBytes, startServer, USER } from "../helpers/server.ts";
+import { exists } from "../helpers/files.ts";
+import { loginBinary, names } from "../helpers/hardening_helpers.ts";
 import { drain, text, utf8 } from "../helpers/protocol_helpers.ts";
 
 const MiB = 1024 * 1024;
-
-/** Logs in and switches to TYPE I. */
-async function binaryClient(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(USER, PASSWORD);
-  await c.expect("TYPE I", 200);
-  return c;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-function names(dir: string): string[] {
-  return [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
-}
 
 /** `time-val` of RFC 3659 §2.3 for a date: YYYYMMDDHHMMSS, UTC. */
 function timeVal(date: Date): string {
@@ -52,7 +32,7 @@ for (const size of [0, 1, 5 * MiB]) {
   Deno.test(`RETR sends a ${size}-byte file byte for byte`, async () => {
     const data = randomBytes(size, size + 7);
     await using t = startServer({ files: { "f.bin": data } });
-    await using c = await binaryClient(t.port);
+    await using c = await loginBinary(t.port);
     const got = await c.download("RETR f.bin");
     equal(got.length, size);
     deepEqual(got, Deno.readFileSync(`${t.root}/f.bin`));
@@ -61,7 +41,7 @@ for (const size of [0, 1, 5 * MiB]) {
   Deno.test(`STOR stores a ${size}-byte file byte for byte`, async () => {
     const data = randomBytes(size, size + 11);
     await using t = startServer();
-    await using c = await binaryClient(t.port);
+    await using c = await loginBinary(t.port);
     const done = await c.upload("STOR up.bin", data);
     equal(done.code, 226);
     const disk = Deno.readFileSync(`${t.root}/up.bin`);
@@ -74,7 +54,7 @@ for (const size of [0, 1, 5 * MiB]) {
 
 Deno.test("RETR: 150 names the file and its size; 226 after the bytes", async () => {
   await using t = startServer({ files: { "a.txt": "hello" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   const opening = await c.expect("RETR a.txt", 150);
   equal(opening.text, 'Opening BINARY mode data connection for "a.txt" (5 bytes).');
@@ -85,14 +65,14 @@ Deno.test("RETR: 150 names the file and its size; 226 after the bytes", async ()
 
 Deno.test("STOR replaces an existing file completely", async () => {
   await using t = startServer({ files: { "a.txt": "a much longer original content\n" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.upload("STOR a.txt", utf8("short"));
   equal(Deno.readTextFileSync(`${t.root}/a.txt`), "short");
 });
 
 Deno.test("RETR of a missing file: 550 and no 150", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   const reply = await c.expect("RETR missing.txt", 550);
   equal(reply.lines.length, 1);
@@ -104,7 +84,7 @@ Deno.test("RETR of a missing file: 550 and no 150", async () => {
 
 Deno.test("RETR of a directory: 550", async () => {
   await using t = startServer({ files: { "d/x.txt": "x" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("RETR d", 550);
   await c.expect("RETR /", 550);
@@ -114,7 +94,7 @@ Deno.test("RETR of a directory: 550", async () => {
 
 Deno.test("STOR into a missing directory: 550, nothing created", async () => {
   await using t = startServer();
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("STOR nodir/x.bin", 550);
   data.close();
@@ -124,7 +104,7 @@ Deno.test("STOR into a missing directory: 550, nothing created", async () => {
 
 Deno.test("STOR onto a directory: 550, directory intact", async () => {
   await using t = startServer({ files: { "d/x.txt": "x" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("STOR d", 550);
   data.close();
@@ -139,7 +119,7 @@ Deno.test("STOR onto a directory: 550, directory intact", async () => {
 Deno.test("REST + RETR returns the tail from the offset", async () => {
   const data = randomBytes(100_000, 3);
   await using t = startServer({ files: { "f.bin": data } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("REST 12345", 350);
   deepEqual(await c.download("RETR f.bin"), data.subarray(12345));
   // The offset applies once: the next RETR is whole again.
@@ -153,7 +133,7 @@ Deno.test("REST + STOR keeps the first part and writes from the offset", async (
   const original = randomBytes(10_000, 5);
   const tail = randomBytes(3_000, 6);
   await using t = startServer({ files: { "f.bin": original } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("REST 4000", 350);
   await c.upload("STOR f.bin", tail);
   const disk = Deno.readFileSync(`${t.root}/f.bin`);
@@ -165,7 +145,7 @@ Deno.test("REST + STOR keeps the first part and writes from the offset", async (
 Deno.test("REST + STOR at the end of the file resumes an upload", async () => {
   const whole = randomBytes(50_000, 9);
   await using t = startServer({ files: { "f.bin": whole.subarray(0, 20_000) } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   equal((await c.expect("SIZE f.bin", 213)).text, "20000");
   await c.expect("REST 20000", 350);
   await c.upload("STOR f.bin", whole.subarray(20_000));
@@ -174,7 +154,7 @@ Deno.test("REST + STOR at the end of the file resumes an upload", async () => {
 
 Deno.test("REST beyond the end of the file: 554 for RETR and STOR, file unchanged", async () => {
   await using t = startServer({ files: { "f.bin": "0123456789" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const data = await c.epsv();
   await c.expect("REST 11", 350);
   await c.expect("RETR f.bin", 554);
@@ -192,7 +172,7 @@ Deno.test("REST beyond the end of the file: 554 for RETR and STOR, file unchange
 
 Deno.test("APPE appends to an existing file and creates a missing one", async () => {
   await using t = startServer({ files: { "log.txt": "one\n" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.upload("APPE log.txt", utf8("two\n"));
   await c.upload("APPE log.txt", utf8("three\n"));
   equal(Deno.readTextFileSync(`${t.root}/log.txt`), "one\ntwo\nthree\n");
@@ -202,7 +182,7 @@ Deno.test("APPE appends to an existing file and creates a missing one", async ()
 
 Deno.test("STOU: 150 FILE: name, a new file, never overwriting", async () => {
   await using t = startServer({ files: { "taken.txt": "original" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
 
   // Without an argument the server picks the name.
   let data = await c.epsv();
@@ -247,7 +227,7 @@ Deno.test("SIZE: 213 in TYPE I, 550 in TYPE A, 550 for a directory or a missing 
 
 Deno.test("MDTM: 213 YYYYMMDDHHMMSS in UTC, matching the file's mtime", async () => {
   await using t = startServer({ files: { "a.txt": "a", "d/x": "" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const mtime = Deno.statSync(`${t.root}/a.txt`).mtime!;
   const reply = await c.expect("MDTM a.txt", 213);
   match(reply.text, /^\d{14}$/);
@@ -261,7 +241,7 @@ Deno.test("MDTM: 213 YYYYMMDDHHMMSS in UTC, matching the file's mtime", async ()
 
 Deno.test("MFMT: sets the modification time; 213 Modify=; bad syntax 501", async () => {
   await using t = startServer({ files: { "a.txt": "a" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const reply = await c.expect("MFMT 20200102030405 a.txt", 213);
   equal(reply.text, "Modify=20200102030405; a.txt");
   equal(Deno.statSync(`${t.root}/a.txt`).mtime!.toISOString(), "2020-01-02T03:04:05.000Z");
@@ -279,7 +259,7 @@ Deno.test("MFMT: sets the modification time; 213 Modify=; bad syntax 501", async
 
 Deno.test("DELE removes a file; refuses a directory and a missing file", async () => {
   await using t = startServer({ files: { "a.txt": "a", "d/x.txt": "x" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("DELE a.txt", 250);
   ok(!exists(`${t.root}/a.txt`));
   await c.expect("DELE a.txt", 550);
@@ -289,7 +269,7 @@ Deno.test("DELE removes a file; refuses a directory and a missing file", async (
 
 Deno.test("MKD creates (257 with the path); existing 550; RMD empty 250, non-empty 550", async () => {
   await using t = startServer({ files: { "full/x.txt": "x" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   equal((await c.expect("MKD new", 257)).text, '"/new" directory created.');
   ok(Deno.statSync(`${t.root}/new`).isDirectory);
   await c.expect("MKD new", 550);
@@ -308,7 +288,7 @@ Deno.test("MKD creates (257 with the path); existing 550; RMD empty 250, non-emp
 
 Deno.test("RNFR + RNTO rename files and directories", async () => {
   await using t = startServer({ files: { "a.txt": "A", "d/x.txt": "x", "b.txt": "B" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   await c.expect("RNFR a.txt", 350);
   await c.expect("RNTO renamed.txt", 250);
   equal(Deno.readTextFileSync(`${t.root}/renamed.txt`), "A");
@@ -406,7 +386,7 @@ function seedFixed(root: string): void {
 Deno.test("LIST: ls -l lines, exact for fixed modes and dates", async () => {
   await using t = startServer();
   seedFixed(t.root);
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const list = await c.listing("LIST");
   const dirSize = Deno.statSync(`${t.root}/dir`).size;
   equal(
@@ -420,7 +400,7 @@ Deno.test("LIST: ls -l lines, exact for fixed modes and dates", async () => {
 
 Deno.test("LIST: recent files show the time; options -la and -a /dir are accepted", async () => {
   await using t = startServer({ files: { "a.txt": "hello", "dir/inner.txt": "in" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const plain = await c.listing("LIST");
   const lines = plain.split("\r\n");
   equal(lines.pop(), "");
@@ -453,7 +433,7 @@ Deno.test("NLST: names only; a directory argument prefixes them; globs", async (
   await using t = startServer({
     files: { "a.txt": "", "b.txt": "", "c.log": "", "dir/x.txt": "", "dir/y.log": "" },
   });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   equal(await c.listing("NLST"), "a.txt\r\nb.txt\r\nc.log\r\ndir\r\n");
   equal(await c.listing("NLST dir"), "dir/x.txt\r\ndir/y.log\r\n");
   equal(await c.listing("NLST dir/"), "dir/x.txt\r\ndir/y.log\r\n");
@@ -470,7 +450,7 @@ Deno.test("NLST: names only; a directory argument prefixes them; globs", async (
 
 Deno.test("LIST with a glob lists the matching entries", async () => {
   await using t = startServer({ files: { "a.txt": "1", "b.txt": "22", "c.log": "333" } });
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const lines = (await c.listing("LIST *.txt")).split("\r\n").slice(0, -1);
   equal(lines.length, 2);
   match(lines[0], / a\.txt$/);
@@ -480,7 +460,7 @@ Deno.test("LIST with a glob lists the matching entries", async () => {
 Deno.test("MLSD: cdir, pdir and entries with every fact, exact", async () => {
   await using t = startServer();
   seedFixed(t.root);
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const listing = await c.listing("MLSD");
   const lines = listing.split("\r\n");
   equal(lines.pop(), "");
@@ -531,7 +511,7 @@ Deno.test("MLSD: read-only accounts get read-only perm facts", async () => {
 Deno.test("MLST: 250 multi-line; the fact line starts with a space (RFC 3659 §7.2)", async () => {
   await using t = startServer();
   seedFixed(t.root);
-  await using c = await binaryClient(t.port);
+  await using c = await loginBinary(t.port);
   const reply = await c.expect("MLST a.txt", 250);
   equal(reply.lines.length, 3);
   match(reply.lines[0], /^250-/);

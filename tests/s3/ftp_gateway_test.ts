@@ -11,7 +11,7 @@ import { Client, FileType } from "basic-ftp";
 import { collectList } from "../../src/storage/storage.ts";
 import type { S3Storage } from "../../src/storage/s3/mod.ts";
 import { assertBytes, assertExit, curl, ftpUrl, localDir, python } from "../helpers/clients.ts";
-import { RawClient, readAll } from "../helpers/raw_client.ts";
+import { loginAs, RawClient, readAll } from "../helpers/raw_client.ts";
 import { concat, randomBytes, type TestServer } from "../helpers/server.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
 import { startRelay } from "./proxy.ts";
@@ -49,11 +49,9 @@ function s3Test(
   });
 }
 
-async function login(t: TestServer): Promise<RawClient> {
-  const c = await RawClient.connect(t.port, t.host);
-  await c.login(t.user, t.password);
-  await c.expect("TYPE I", 200);
-  return c;
+/** The server's user, logged in, in TYPE I. */
+function login(t: TestServer): Promise<RawClient> {
+  return loginAs(t.port, t.user, t.password, t.host);
 }
 
 /** Uploads through the storage directly (seeding a test). */
