@@ -7,6 +7,7 @@
  * @module
  */
 
+import { equal } from "node:assert/strict";
 import { Client } from "basic-ftp";
 import { Readable, Writable } from "node:stream";
 import { withTimeout } from "./protocol_helpers.ts";
@@ -166,6 +167,17 @@ export function startCli(args: string[], options: StartCliOptions = {}): CliProc
   };
 }
 
+/**
+ * Stops a CLI with SIGTERM and asserts that it exits 0 (its stderr as the message); kills it
+ * after `timeoutMs`. Returns how it ended, with everything it printed.
+ */
+export async function stopCli(cli: CliProcess, timeoutMs = 10_000): Promise<CliExit> {
+  cli.kill("SIGTERM");
+  const exit = await cli.wait(timeoutMs);
+  equal(exit.code, 0, exit.stderr);
+  return exit;
+}
+
 /** A port that was free a moment ago (listen on 0, close). */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -238,6 +250,17 @@ export async function downloadBytes(client: Client, path: string): Promise<Uint8
 /** Downloads a text file with basic-ftp. */
 export async function downloadText(client: Client, path: string): Promise<string> {
   return new TextDecoder().decode(await downloadBytes(client, path));
+}
+
+/** Logs in to 127.0.0.1:`port` as `user` with basic-ftp and downloads the text file `path`. */
+export async function downloadTextAs(
+  port: number,
+  user: string,
+  password: string,
+  path: string,
+): Promise<string> {
+  await using client = await connectFtp({ host: "127.0.0.1", port, user, password });
+  return await downloadText(client, path);
 }
 
 /** Uploads bytes or text with basic-ftp. */

@@ -47,11 +47,19 @@ export function needs(name: string): boolean {
 }
 const warned = new Set<string>();
 
-/** Runs a command to completion with a time limit; never throws for a non-zero exit. */
+/**
+ * Runs a command to completion with a time limit; never throws for a non-zero exit. `stdin`
+ * (text or bytes) is written to a pipe that is then closed; without it stdin is /dev/null.
+ */
 export async function runCommand(
   command: string,
   args: string[],
-  options: { cwd?: string; stdin?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  options: {
+    cwd?: string;
+    stdin?: string | Uint8Array;
+    timeoutMs?: number;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<CommandOutput> {
   const child = new Deno.Command(command, {
     args,
@@ -63,7 +71,8 @@ export async function runCommand(
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
+    const stdin = options.stdin;
+    await writer.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
     await writer.close();
   }
   const timer = setTimeout(() => {

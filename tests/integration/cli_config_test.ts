@@ -7,15 +7,17 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import {
-  type CliProcess,
   connectFtp,
   downloadText,
+  downloadTextAs,
   freePort,
   MAIN,
   startCli,
+  stopCli,
 } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { RawClient } from "../helpers/raw_client.ts";
+import { type CommandOutput, runCommand } from "../helpers/tools.ts";
 
 /** A temporary directory with `a/`, `b/` and `c/`, each holding `which.txt` naming it. */
 function trees(): ReturnType<typeof localDir> {
@@ -27,35 +29,15 @@ function trees(): ReturnType<typeof localDir> {
   return dir;
 }
 
-async function stop(cli: CliProcess): Promise<string> {
-  cli.kill("SIGTERM");
-  const exit = await cli.wait(10_000);
-  equal(exit.code, 0, exit.stderr);
-  return exit.stderr;
-}
-
-/** Runs `deno run -A main.ts ARGS` to its end with `stdin`. */
-async function runMain(
+/** Runs `deno run -A main.ts ARGS` to its end with `stdin` (an empty pipe without it). */
+function runMain(
   args: string[],
   options: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "-A", MAIN, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
+): Promise<CommandOutput> {
+  return runCommand(Deno.execPath(), ["run", "--no-prompt", "-A", MAIN, ...args], {
+    stdin: options.stdin ?? "",
     env: { NO_COLOR: "1", ...options.env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  });
 }
 
 Deno.test("--config: the file's root and port, FTPGATE_* over them, flags over both", async () => {
@@ -84,7 +66,7 @@ Deno.test("--config: the file's root and port, FTPGATE_* over them, flags over b
       await using client = await connectFtp({ host: "127.0.0.1", port, user: "anonymous" });
       equal(await downloadText(client, "which.txt"), `tree ${tree}`);
     }
-    await stop(cli);
+    await stopCli(cli);
   }
 });
 
@@ -178,19 +160,11 @@ Deno.test("hash-password through main.ts: its hash logs in from a config file", 
   const line = await cli.ready();
   equal(line.user, undefined, "a hashed user's password is not known, nor announced");
   equal(line.url, `ftp://127.0.0.1:${line.port}/`);
-  {
-    await using client = await connectFtp({
-      host: "127.0.0.1",
-      port: line.port,
-      user: "alice",
-      password: "pässwörd 1",
-    });
-    equal(await downloadText(client, "which.txt"), "tree a");
-  }
+  equal(await downloadTextAs(line.port, "alice", "pässwörd 1", "which.txt"), "tree a");
   await using raw = await RawClient.connect(line.port);
   await raw.expect("USER alice", 331);
   equal((await raw.command("PASS pässwörd 2")).code, 530);
-  await stop(cli);
+  await stopCli(cli);
 });
 
 Deno.test({
@@ -226,29 +200,13 @@ Deno.test({
     });
     const line = await cli.ready();
     const cmdline = Deno.readTextFileSync(`/proc/${line.pid}/cmdline`).replaceAll("\0", " ");
-    {
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "bob",
-        password: secrets.password,
-      });
-      equal(await downloadText(client, "which.txt"), "tree a");
-    }
-    {
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "carol",
-        password: secrets.filePassword,
-      });
-      equal(await downloadText(client, "which.txt"), "tree b");
-    }
+    equal(await downloadTextAs(line.port, "bob", secrets.password, "which.txt"), "tree a");
+    equal(await downloadTextAs(line.port, "carol", secrets.filePassword, "which.txt"), "tree b");
     // Wrong guesses, one of them another user's password.
     await using raw = await RawClient.connect(line.port);
     await raw.expect("USER carol", 331);
     equal((await raw.command(`PASS ${secrets.password}`)).code, 530);
-    const stderr = await stop(cli);
+    const { stderr } = await stopCli(cli);
     ok(stderr.includes("Login failed"), "the logs did record something");
     for (const [what, secret] of Object.entries(secrets)) {
       ok(!cmdline.includes(secret), `${what} in the command line`);

@@ -11,18 +11,13 @@ import {
   connectFtp,
   downloadText,
   startCli,
+  stopCli,
   uploadBytes,
 } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
+import { exists } from "../helpers/files.ts";
 import { parsePasv, waitFor } from "../helpers/protocol_helpers.ts";
 import { RawClient } from "../helpers/raw_client.ts";
-
-async function stop(cli: CliProcess): Promise<string> {
-  cli.kill("SIGTERM");
-  const exit = await cli.wait(10_000);
-  equal(exit.code, 0, exit.stderr);
-  return exit.stderr;
-}
 
 Deno.test("--http-port serves /healthz and /metrics; the ready line names the port", async () => {
   await using cli = startCli([
@@ -52,7 +47,7 @@ Deno.test("--http-port serves /healthz and /metrics; the ready line names the po
     const metrics = await (await fetch(`${line.httpUrl}metrics`)).text();
     match(metrics, /^ftpgate_sessions_open 1$/m);
   }
-  await stop(cli);
+  await stopCli(cli);
 });
 
 Deno.test("--http-host off loopback without a token is refused before anything listens (exit 2)", async () => {
@@ -113,21 +108,12 @@ Deno.test("--transfer-log writes an xferlog line per transfer and is reopened on
   await waitFor(() => Deno.readTextFileSync(log).includes("/up.bin"), "the line", 5_000);
   match(Deno.readTextFileSync(log), / 5 \/up\.bin b _ i r alice ftp 0 \* c\n$/);
   equal(Deno.readTextFileSync(`${log}.1`).split("\n").length, 2, "the old file keeps its line");
-  await stop(cli);
+  await stopCli(cli);
 });
 
 /** The count of the block header at `at` (0 until the header is complete). */
 function count(bytes: Uint8Array, at: number): number {
   return bytes.length < at + 3 ? 0 : (bytes[at + 1] << 8) | bytes[at + 2];
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("--on-upload runs the program once per completed upload with the upload's facts", async () => {
@@ -166,7 +152,7 @@ Deno.test("--on-upload runs the program once per completed upload with the uploa
     10_000,
   );
   equal(Deno.readTextFileSync(out), "/first.txt bob 3\n/second.txt bob 5\n");
-  await stop(cli);
+  await stopCli(cli);
 });
 
 Deno.test("--webhook posts signed events to a receiver", async () => {
@@ -227,7 +213,7 @@ Deno.test("--webhook posts signed events to a receiver", async () => {
   equal(upload.path, "/in.txt");
   equal(upload.user, "carol");
   equal(upload.size, 5);
-  await stop(cli);
+  await stopCli(cli);
 });
 
 Deno.test("--mode-z makes FEAT list MODE Z and MODE Z accepted; without it neither", async () => {
@@ -243,7 +229,7 @@ Deno.test("--mode-z makes FEAT list MODE Z and MODE Z accepted; without it neith
       await raw.login("anonymous", "a@b.c");
       equal((await raw.command("MODE Z")).code, modeZ ? 200 : 504);
     }
-    await stop(cli);
+    await stopCli(cli);
   }
 });
 
@@ -298,7 +284,7 @@ Deno.test("--restart-marker-interval and --ebcdic-code-page reach the session", 
   // Code page 1047 puts [ and ] at 0xAD and 0xBD (037: 0xBA and 0xBB); NL is 0x15.
   equal([...ebcdic].map((byte) => byte.toString(16)).join(" "), "ad a7 bd 15");
   raw.close();
-  await stop(cli);
+  await stopCli(cli);
 });
 
 Deno.test("--exit-when-idle exits 0 after that long without a session, not during one", async () => {
@@ -344,7 +330,7 @@ Deno.test("--pasv-address takes a host name, resolved to IPv4 for the 227 reply"
   const reply = await raw.expect("PASV", 227);
   equal(parsePasv(reply).host, "127.0.0.1");
   raw.close();
-  await stop(cli);
+  await stopCli(cli);
 });
 
 Deno.test("a PASV host name that does not resolve fails the start with exit 1", async () => {

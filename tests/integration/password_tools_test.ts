@@ -14,7 +14,7 @@ import {
   verifyPassword,
 } from "../../src/identity/passwords/mod.ts";
 import { shaCryptChecksum } from "../../src/identity/passwords/sha_crypt.ts";
-import { hasCommand, needs, runCommand } from "../helpers/tools.ts";
+import { type CommandOutput, hasCommand, needs, runCommand } from "../helpers/tools.ts";
 
 const encoder = new TextEncoder();
 const CRYPT64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -187,27 +187,9 @@ const ENTRY = new URL("../fixtures/passwords/hash_password_main.ts", import.meta
 /** Read access only: for the worker's module when run from source (a binary embeds it). */
 const DENO_ARGS = ["run", "--allow-read", ENTRY];
 
-async function hashCommand(
-  stdin: string | Uint8Array,
-  args: string[] = [],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...DENO_ARGS, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(typeof stdin === "string" ? encoder.encode(stdin) : stdin);
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+/** Runs the hash-password entry point with `stdin` piped in. */
+function hashCommand(stdin: string | Uint8Array, args: string[] = []): Promise<CommandOutput> {
+  return runCommand(Deno.execPath(), [...DENO_ARGS, ...args], { stdin, env: { NO_COLOR: "1" } });
 }
 
 const HASH_LINE = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}\n$/;
