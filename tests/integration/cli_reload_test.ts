@@ -6,7 +6,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import { type CliProcess, connectFtp, downloadText, startCli } from "../helpers/cli_helpers.ts";
+import { type CliProcess, downloadTextAs, startCli, stopCli } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { parsePasv, waitFor } from "../helpers/protocol_helpers.ts";
 import { json, startAuthHook } from "../helpers/auth_hook.ts";
@@ -82,15 +82,7 @@ Deno.test("SIGHUP reloads users, limits and passive addresses without dropping a
   equal(parsePasv(await kept.expect("PASV", 227)).host, "127.0.0.9", "the new passive address");
   equal(await loginCode(line.port, "carol", "c-pw"), 230, "the added user logs in");
   equal(await loginCode(line.port, "bob", "b-pw"), 530, "the removed user cannot");
-  {
-    await using client = await connectFtp({
-      host: "127.0.0.1",
-      port: line.port,
-      user: "carol",
-      password: "c-pw",
-    });
-    equal(await downloadText(client, "home.txt"), "carol's file");
-  }
+  equal(await downloadTextAs(line.port, "carol", "c-pw", "home.txt"), "carol's file");
 
   // A bad file: nothing changes, and each problem is logged on its own line.
   const before = cli.stderr().length;
@@ -128,8 +120,7 @@ Deno.test("SIGHUP reloads users, limits and passive addresses without dropping a
   await using fourth = await RawClient.connect(line.port);
   equal(fourth.banner.code, 421, "limits.max_sessions 3 applies to new connections");
   kept.close();
-  cli.kill("SIGTERM");
-  equal((await cli.wait(10_000)).code, 0);
+  await stopCli(cli);
 });
 
 Deno.test("SIGHUP without a config file re-resolves a PASV host name and keeps sessions", async () => {
@@ -155,8 +146,7 @@ Deno.test("SIGHUP without a config file re-resolves a PASV host name and keeps s
   equal(parsePasv(await raw.expect("PASV", 227)).host, "127.0.0.1");
   await raw.expect("NOOP", 200);
   raw.close();
-  cli.kill("SIGTERM");
-  equal((await cli.wait(10_000)).code, 0);
+  await stopCli(cli);
 });
 
 Deno.test("auth.http through the command line: the hook decides logins; SIGHUP forgets its cache", async () => {
@@ -178,15 +168,7 @@ Deno.test("auth.http through the command line: the hook decides logins; SIGHUP f
   );
   await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
   const line = await cli.ready();
-  {
-    await using client = await connectFtp({
-      host: "127.0.0.1",
-      port: line.port,
-      user: "erin",
-      password: "e-pw",
-    });
-    equal(await downloadText(client, "hi.txt"), "from the hook's tree");
-  }
+  equal(await downloadTextAs(line.port, "erin", "e-pw", "hi.txt"), "from the hook's tree");
   equal(await loginCode(line.port, "erin", "e-pw"), 230);
   equal(hook.calls.length, 1, "the second login came from the cache");
   equal(await loginCode(line.port, "erin", "wrong"), 530);
@@ -195,6 +177,5 @@ Deno.test("auth.http through the command line: the hook decides logins; SIGHUP f
   await waitFor(() => cli.stderr().includes("configuration reloaded"), "the reload", 10_000);
   equal(await loginCode(line.port, "erin", "e-pw"), 230);
   equal(hook.calls.length, 3, "after SIGHUP the hook is asked again");
-  cli.kill("SIGTERM");
-  equal((await cli.wait(10_000)).code, 0);
+  await stopCli(cli);
 });

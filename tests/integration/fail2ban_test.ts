@@ -6,7 +6,7 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { REPO, startCli } from "../helpers/cli_helpers.ts";
+import { REPO, startCli, stopCli } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
@@ -58,10 +58,7 @@ async function failedLoginLog(format: "text" | "json", host: string): Promise<st
     await raw.login("alice", "right");
     await raw.expect("QUIT", 221);
   }
-  cli.kill("SIGTERM");
-  const exit = await cli.wait(10_000);
-  equal(exit.code, 0, exit.stderr);
-  return exit.stderr;
+  return (await stopCli(cli)).stderr;
 }
 
 /** The addresses fail2ban-regex finds in `text`, one per matched line. */

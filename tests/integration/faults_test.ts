@@ -13,6 +13,7 @@ import {
   downloadBytes,
   type ReadyLine,
   startCli,
+  stopCli,
   uploadBytes,
 } from "../helpers/cli_helpers.ts";
 import { assertExit, localDir } from "../helpers/clients.ts";
@@ -414,13 +415,6 @@ async function cliWithFaults(
     await cli[Symbol.asyncDispose]();
     throw error;
   }
-}
-
-/** Stops the CLI with SIGTERM and checks it exits 0. */
-async function stopCli(cli: ReturnType<typeof startCli>): Promise<void> {
-  cli.kill("SIGTERM");
-  const exit = await cli.wait(10_000);
-  equal(exit.code, 0, exit.stderr);
 }
 
 Deno.test("--fault delay=MS, reject-login=N and split-replies (basic-ftp, ftplib)", async () => {

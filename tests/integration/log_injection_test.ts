@@ -5,7 +5,7 @@
  */
 
 import { equal, ok } from "node:assert/strict";
-import { startCli } from "../helpers/cli_helpers.ts";
+import { startCli, stopCli } from "../helpers/cli_helpers.ts";
 import { RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 
 /** ESC [2J clears the screen, ESC [H homes the cursor, ESC ]0; sets the window title. */
@@ -62,10 +62,7 @@ async function hostileSessionLog(format: "text" | "json"): Promise<string> {
     equal((await raw.read()).code, 226);
     await raw.expect("QUIT", 221);
   }
-  cli.kill("SIGTERM");
-  const exit = await cli.wait(10_000);
-  equal(exit.code, 0, exit.stderr);
-  return exit.stderr;
+  return (await stopCli(cli)).stderr;
 }
 
 Deno.test("--log-format text escapes control characters in user names and paths", async () => {
