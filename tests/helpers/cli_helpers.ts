@@ -12,6 +12,7 @@ import { Client } from "basic-ftp";
 import { Readable, Writable } from "node:stream";
 import { withTimeout } from "./protocol_helpers.ts";
 import { concat } from "./server.ts";
+import { runCommand } from "./tools.ts";
 
 /** The repository's main.ts. */
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -176,6 +177,33 @@ export async function stopCli(cli: CliProcess, timeoutMs = 10_000): Promise<CliE
   const exit = await cli.wait(timeoutMs);
   equal(exit.code, 0, exit.stderr);
   return exit;
+}
+
+/**
+ * `scripts/launch.ts plan ARGS` run from `cwd`: the `deno run` and `deno compile` command lines
+ * that `deno task start` and `deno task compile` would run there.
+ */
+export async function launchPlan(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ run: string[]; compile: string[] }> {
+  const output = await runCommand(
+    Deno.execPath(),
+    ["run", "--allow-all", `${REPO}scripts/launch.ts`, "plan", ...args],
+    { cwd, env: { NO_COLOR: "1", INIT_CWD: cwd, ...env }, timeoutMs: 60_000 },
+  );
+  equal(output.code, 0, output.stderr);
+  return JSON.parse(output.stdout);
+}
+
+/** The hash of `password` that the real `ftpgate hash-password` (main.ts) prints. */
+export async function hashPassword(password: string): Promise<string> {
+  const output = await runCommand(Deno.execPath(), ["run", "-A", MAIN, "hash-password"], {
+    stdin: `${password}\n`,
+  });
+  if (output.code !== 0) throw new Error(`hash-password exited ${output.code}: ${output.stderr}`);
+  return output.stdout.trim();
 }
 
 /** A port that was free a moment ago (listen on 0, close). */

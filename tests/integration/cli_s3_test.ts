@@ -6,7 +6,15 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import { connectFtp, downloadText, REPO, startCli, uploadBytes } from "../helpers/cli_helpers.ts";
+import {
+  connectFtp,
+  downloadText,
+  downloadTextAs,
+  REPO,
+  startCli,
+  stopCli,
+  uploadBytes,
+} from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { noRgw, rgw, s3Get, testBucket } from "../s3/rgw.ts";
 
@@ -63,9 +71,7 @@ Deno.test({
     equal(ready.status, 200, await ready.text());
     const cmdline = Deno.readTextFileSync(`/proc/${line.pid}/cmdline`);
     ok(!cmdline.includes(rgw!.secretAccessKey), "the secret key is not on the command line");
-    cli.kill("SIGTERM");
-    const exit = await cli.wait(15_000);
-    equal(exit.code, 0, exit.stderr);
+    const exit = await stopCli(cli, 15_000);
     ok(!exit.stderr.includes(rgw!.secretAccessKey), "nor in the logs");
   },
 });
@@ -107,17 +113,8 @@ Deno.test({
       new TextDecoder().decode(await s3Get(bucket.url("alice/note.txt"))),
       "alice in the bucket",
     );
-    {
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "bob",
-        password: "b",
-      });
-      equal(await downloadText(client, "local.txt"), "on disk");
-    }
-    cli.kill("SIGTERM");
-    equal((await cli.wait(15_000)).code, 0);
+    equal(await downloadTextAs(line.port, "bob", "b", "local.txt"), "on disk");
+    await stopCli(cli, 15_000);
   },
 });
 
@@ -151,8 +148,7 @@ Deno.test({
       const took = performance.now() - start;
       ok(took >= 380, `the GET waited ${took.toFixed(0)} ms`);
     }
-    cli.kill("SIGTERM");
-    equal((await cli.wait(15_000)).code, 0);
+    await stopCli(cli, 15_000);
   },
 });
 
@@ -208,9 +204,7 @@ Deno.test({
       await uploadBytes(client, "via-launcher.txt", "granted exactly");
       equal(await downloadText(client, "via-launcher.txt"), "granted exactly");
     }
-    task.kill("SIGTERM");
-    const exit = await task.wait(15_000);
-    equal(exit.code, 0, exit.stderr);
+    const exit = await stopCli(task, 15_000);
     ok(!/NotCapable|Requires .* access/.test(exit.stderr), exit.stderr);
   },
 });

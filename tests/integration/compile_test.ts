@@ -8,7 +8,14 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { connectFtp, downloadText, REPO, startCli } from "../helpers/cli_helpers.ts";
+import {
+  downloadTextAs,
+  hashPassword,
+  launchPlan,
+  REPO,
+  startCli,
+  stopCli,
+} from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
 
@@ -21,15 +28,21 @@ if (!denort) {
   );
 }
 
-/** `deno compile` arguments `deno task compile ARGS` would use (the launcher's plan). */
-async function compileArgs(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const output = await runCommand(
-    Deno.execPath(),
-    ["run", "--allow-all", `${REPO}scripts/launch.ts`, "plan", ...args],
-    { cwd, env: { NO_COLOR: "1", INIT_CWD: cwd, ...env }, timeoutMs: 60_000 },
-  );
-  equal(output.code, 0, output.stderr);
-  return (JSON.parse(output.stdout) as { compile: string[] }).compile;
+/**
+ * The fixture's server on `port` serves hello.txt to curl (anonymous) and to alice, whose
+ * hashed password needs the password worker to load under the server's grants.
+ */
+async function assertServesFixture(port: number): Promise<void> {
+  const download = await runCommand("curl", [
+    "--silent",
+    "--show-error",
+    "--max-time",
+    "20",
+    `ftp://127.0.0.1:${port}/hello.txt`,
+  ], { timeoutMs: 30_000 });
+  equal(download.code, 0, download.stderr);
+  equal(download.stdout, "hello from the binary\n");
+  equal(await downloadTextAs(port, "alice", "compiled-pw", "hello.txt"), "hello from the binary\n");
 }
 
 /** The `--allow-*` flags of a command line. */
@@ -42,15 +55,7 @@ async function fixture(dir: string): Promise<{ root: string; config: string }> {
   const root = `${dir}/root`;
   Deno.mkdirSync(root);
   Deno.writeTextFileSync(`${root}/hello.txt`, "hello from the binary\n");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO}main.ts`, "hash-password"],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode("compiled-pw\n"));
-  await writer.close();
-  const hash = new TextDecoder().decode((await child.output()).stdout).trim();
+  const hash = await hashPassword("compiled-pw");
   const config = `${dir}/ftpgate.jsonc`;
   Deno.writeTextFileSync(
     config,
@@ -66,7 +71,7 @@ async function fixture(dir: string): Promise<{ root: string; config: string }> {
 Deno.test("deno task compile's command line: the grants of the flags and config, and the includes", async () => {
   await using dir = localDir();
   const { root, config } = await fixture(dir.path);
-  const args = await compileArgs(["--config", config, "--no-active"], dir.path);
+  const args = (await launchPlan(["--config", config, "--no-active"], dir.path)).compile;
   deepEqual(permissionFlags(args).filter((flag) => !flag.startsWith("--allow-env")), [
     "--allow-net=127.0.0.1",
     `--allow-read=${root},${Deno.build.os === "linux" ? "/proc/self/fd," : ""}${config}`,
@@ -83,7 +88,7 @@ Deno.test("deno task compile's command line: the grants of the flags and config,
   ok(includes.includes(`${REPO}src/config/load.ts`), "the config loader (loaded by URL)");
   deepEqual(args.slice(-3), ["--output", `${REPO}dist/ftpgate`, `${REPO}main.ts`]);
   // Without flags: the default root of deploy/ftpgate.service.
-  const plain = await compileArgs([], dir.path);
+  const plain = (await launchPlan([], dir.path)).compile;
   ok(
     plain.includes("--allow-read=/srv/ftp" + (Deno.build.os === "linux" ? ",/proc/self/fd" : "")),
     plain.join(" "),
@@ -98,7 +103,8 @@ Deno.test({
     const { config } = await fixture(dir.path);
     // The binary's grants, plus read on src/: deno run loads from there what a binary embeds
     // (the config loader, the password worker).
-    const grants = permissionFlags(await compileArgs(["--config", config], dir.path)).map((flag) =>
+    const { compile } = await launchPlan(["--config", config], dir.path);
+    const grants = permissionFlags(compile).map((flag) =>
       flag.startsWith("--allow-read=") ? `${flag},${REPO}src` : flag
     );
     await using server = startCli(["--config", config, "--ready-file", "-"], {
@@ -106,28 +112,8 @@ Deno.test({
       cwd: dir.path,
     });
     const line = await server.ready(30_000);
-    const download = await runCommand("curl", [
-      "--silent",
-      "--show-error",
-      "--max-time",
-      "20",
-      `ftp://127.0.0.1:${line.port}/hello.txt`,
-    ], { timeoutMs: 30_000 });
-    equal(download.code, 0, download.stderr);
-    equal(download.stdout, "hello from the binary\n");
-    {
-      // A hashed password: the worker loads under these grants.
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "alice",
-        password: "compiled-pw",
-      });
-      equal(await downloadText(client, "hello.txt"), "hello from the binary\n");
-    }
-    server.kill("SIGTERM");
-    const exit = await server.wait(10_000);
-    equal(exit.code, 0, exit.stderr);
+    await assertServesFixture(line.port);
+    const exit = await stopCli(server);
     ok(!/NotCapable|Requires .* access/.test(exit.stderr), exit.stderr);
   },
 });
@@ -156,27 +142,8 @@ Deno.test({
     });
     const line = await server.ready(30_000);
     equal(line.event, "ready");
-    const download = await runCommand("curl", [
-      "--silent",
-      "--show-error",
-      "--max-time",
-      "20",
-      `ftp://127.0.0.1:${line.port}/hello.txt`,
-    ], { timeoutMs: 30_000 });
-    equal(download.code, 0, download.stderr);
-    equal(download.stdout, "hello from the binary\n");
-    {
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "alice",
-        password: "compiled-pw",
-      });
-      equal(await downloadText(client, "hello.txt"), "hello from the binary\n");
-    }
-    server.kill("SIGTERM");
-    const exit = await server.wait(10_000);
-    equal(exit.code, 0, exit.stderr);
+    await assertServesFixture(line.port);
+    const exit = await stopCli(server);
     equal(exit.signal, null);
   },
 });

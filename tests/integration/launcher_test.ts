@@ -9,15 +9,19 @@ import {
   type CliProcess,
   connectFtp,
   downloadText,
+  downloadTextAs,
+  hashPassword,
+  launchPlan,
   type ReadyLine,
   REPO,
   startCli,
+  stopCli,
 } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { waitFor } from "../helpers/protocol_helpers.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { newLeaf, tlsFiles } from "../helpers/tls_helpers.ts";
-import { needs } from "../helpers/tools.ts";
+import { needs, runCommand } from "../helpers/tools.ts";
 
 const CONFIG = `${REPO}deno.json`;
 const PTY_RUN = `${REPO}tests/helpers/pty_run.py`;
@@ -119,9 +123,7 @@ Deno.test({
       await using client = await connectFtp(line.url);
       equal(await downloadText(client, "hello.txt"), "hello from pub");
     }
-    task.kill("SIGTERM");
-    const exit = await task.wait(15_000);
-    equal(exit.code, 0, exit.stderr);
+    const exit = await stopCli(task, 15_000);
     ok(!/NotCapable|permission/i.test(exit.stderr), exit.stderr);
     ok(!Deno.readDirSync(dir.path).some((entry) => entry.name.startsWith("ready.json")));
     const transcript = Deno.readTextFileSync(`${dir.path}/log/transcript.jsonl`);
@@ -187,9 +189,7 @@ Deno.test({
     equal(processInfo(line.pid)?.ppid, taskPid, "the server still runs under the task");
     await using raw = await RawClient.connect(line.port);
     equal(raw.banner.code, 220);
-    task.kill("SIGTERM");
-    const exit = await task.wait(15_000);
-    equal(exit.code, 0, exit.stderr);
+    await stopCli(task, 15_000);
     equal(processInfo(line.pid), undefined);
   },
 });
@@ -361,24 +361,6 @@ Deno.test({
   },
 });
 
-/** `scripts/launch.ts plan ARGS`: the deno run and deno compile command lines, as JSON. */
-async function plan(
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<{ run: string[]; compile: string[] }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${REPO}scripts/launch.ts`, "plan", ...args],
-    cwd,
-    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  equal(output.code, 0, stderr);
-  return JSON.parse(new TextDecoder().decode(output.stdout));
-}
-
 /** The value of `--allow-X=` in a command line, as a list (["*"] for the bare flag). */
 function granted(argv: string[], kind: string): string[] | undefined {
   const flag = argv.find((arg) => arg === `--allow-${kind}` || arg.startsWith(`--allow-${kind}=`));
@@ -425,7 +407,7 @@ Deno.test({
         on_upload: { command: "/usr/bin/true --quiet" },
       }),
     );
-    const { run, compile } = await plan(["--config", "ftpgate.jsonc"], dir.path, {
+    const { run, compile } = await launchPlan(["--config", "ftpgate.jsonc"], dir.path, {
       BOB_PW: "bob-secret",
     });
     const d = dir.path;
@@ -483,7 +465,7 @@ Deno.test({
   ignore: !linux,
   async fn() {
     await using dir = localDir();
-    const { run } = await plan(
+    const { run } = await launchPlan(
       ["--root", "memory:", "--no-active", "--pasv-address", "localhost"],
       dir.path,
     );
@@ -503,15 +485,7 @@ Deno.test({
     Deno.mkdirSync(`${dir.path}/alice`);
     Deno.mkdirSync(`${dir.path}/log`);
     Deno.writeTextFileSync(`${dir.path}/alice/a.txt`, "alice's file");
-    const hash = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${REPO}main.ts`, "hash-password"],
-      stdin: "piped",
-      stdout: "piped",
-    }).spawn();
-    const writer = hash.stdin.getWriter();
-    await writer.write(new TextEncoder().encode("alice-pw\n"));
-    await writer.close();
-    const hashed = new TextDecoder().decode((await hash.output()).stdout).trim();
+    const hashed = await hashPassword("alice-pw");
     const config = `${dir.path}/ftpgate.jsonc`;
     const write = (users: unknown[]) =>
       Deno.writeTextFileSync(
@@ -530,15 +504,7 @@ Deno.test({
     write([alice]);
     await using task = startTask(["--config", "ftpgate.jsonc", "--ready-file", "-"], dir.path);
     const line = await task.ready(30_000) as ReadyLine & { httpUrl: string };
-    {
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "alice",
-        password: "alice-pw",
-      });
-      equal(await downloadText(client, "a.txt"), "alice's file");
-    }
+    equal(await downloadTextAs(line.port, "alice", "alice-pw", "a.txt"), "alice's file");
     const health = await fetch(`${line.httpUrl}healthz`);
     equal(health.status, 200);
     equal((await health.json()).status, "ok");
@@ -557,18 +523,8 @@ Deno.test({
     write([alice, { name: "dan", password: "dan-pw", root: "alice" }]);
     task.kill("SIGHUP");
     await waitFor(() => task.stderr().includes("configuration reloaded"), "the reload", 10_000);
-    {
-      await using client = await connectFtp({
-        host: "127.0.0.1",
-        port: line.port,
-        user: "dan",
-        password: "dan-pw",
-      });
-      equal(await downloadText(client, "a.txt"), "alice's file");
-    }
-    task.kill("SIGTERM");
-    const exit = await task.wait(15_000);
-    equal(exit.code, 0, exit.stderr);
+    equal(await downloadTextAs(line.port, "dan", "dan-pw", "a.txt"), "alice's file");
+    const exit = await stopCli(task, 15_000);
     ok(!/NotCapable|Requires .* access|permission/i.test(exit.stderr), exit.stderr);
   },
 });
@@ -581,25 +537,12 @@ Deno.test({
     Deno.mkdirSync(`${dir.path}/tree`);
     Deno.writeTextFileSync(`${dir.path}/ok.jsonc`, `{ "root": "tree" }`);
     Deno.writeTextFileSync(`${dir.path}/bad.jsonc`, `{ "root": "nowhere" }`);
-    const run = async (args: string[], stdin = "") => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["task", "--config", CONFIG, "start", ...args],
+    const run = (args: string[], stdin = "") =>
+      runCommand(Deno.execPath(), ["task", "--config", CONFIG, "start", ...args], {
         cwd: dir.path,
         env: { NO_COLOR: "1", INIT_CWD: dir.path },
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-      const output = await child.output();
-      return {
-        code: output.code,
-        stdout: new TextDecoder().decode(output.stdout),
-        stderr: new TextDecoder().decode(output.stderr),
-      };
-    };
+        stdin,
+      });
     const ok1 = await run(["check-config", "ok.jsonc"]);
     equal(ok1.code, 0, ok1.stderr);
     equal(ok1.stdout, `${dir.path}/ok.jsonc: OK\n`);
