@@ -4,6 +4,7 @@
  */
 import { equal, ok } from "node:assert/strict";
 import type { FtpEvent } from "../../src/mod.ts";
+import { parseEpsv } from "../helpers/protocol_helpers.ts";
 import { FtpsClient, testPems } from "../helpers/tls_helpers.ts";
 import { startServer } from "../helpers/server.ts";
 
@@ -38,6 +39,14 @@ async function readBlocks(conn: Deno.Conn): Promise<Uint8Array> {
   }
 }
 
+/** TYPE I and MODE B, then EPSV: the data connection that MODE B keeps open between files. */
+async function modeBConnection(c: FtpsClient): Promise<Deno.TcpConn> {
+  await c.expect("TYPE I", 200);
+  await c.expect("MODE B", 200);
+  const port = parseEpsv(await c.expect("EPSV", 229));
+  return await Deno.connect({ hostname: "127.0.0.1", port });
+}
+
 Deno.test("MODE B: after PROT P, a file is not sent in clear text over a connection kept from PROT C", async () => {
   const pems = await testPems();
   await using t = startServer({
@@ -50,11 +59,7 @@ Deno.test("MODE B: after PROT P, a file is not sent in clear text over a connect
   await c.login(t.user, t.password);
   await c.expect("PBSZ 0", 200);
   await c.expect("PROT C", 200);
-  await c.expect("TYPE I", 200);
-  await c.expect("MODE B", 200);
-  const epsv = await c.expect("EPSV", 229);
-  const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
-  const data = await Deno.connect({ hostname: "127.0.0.1", port });
+  const data = await modeBConnection(c);
   try {
     await c.expect("RETR public.txt", 150);
     equal(decoder.decode(await readBlocks(data)), "nothing to hide");
@@ -85,11 +90,7 @@ for (const change of ["MODE S", "USER"] as const) {
     await using t = startServer({ files: { "a.txt": "first" } });
     await using c = await FtpsClient.connect(t.port, "");
     await c.login(t.user, t.password);
-    await c.expect("TYPE I", 200);
-    await c.expect("MODE B", 200);
-    const epsv = await c.expect("EPSV", 229);
-    const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
-    const data = await Deno.connect({ hostname: "127.0.0.1", port });
+    const data = await modeBConnection(c);
     try {
       await c.expect("RETR a.txt", 150);
       equal(decoder.decode(await readBlocks(data)), "first");
@@ -114,11 +115,7 @@ Deno.test("MODE B: the transfer event of a clear-text kept connection is not rep
   try {
     await using c = await FtpsClient.connect(t.port, "");
     await c.login(t.user, t.password);
-    await c.expect("TYPE I", 200);
-    await c.expect("MODE B", 200);
-    const epsv = await c.expect("EPSV", 229);
-    const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)?.[1]);
-    const data = await Deno.connect({ hostname: "127.0.0.1", port });
+    const data = await modeBConnection(c);
     try {
       for (const name of ["a.txt", "b.txt"]) {
         await c.expect(`RETR ${name}`, 150);

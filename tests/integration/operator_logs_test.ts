@@ -9,6 +9,7 @@ import type { FileActionEvent, FtpEvent, TransferEvent } from "../../src/events.
 import { MemoryStorage, serve } from "../../src/mod.ts";
 import { writeAll } from "../../src/io.ts";
 import { formatLogValue } from "../../src/log.ts";
+import { exists, tempDir } from "../helpers/files.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { parseEpsv, sleep, waitFor } from "../helpers/protocol_helpers.ts";
 import { startServer } from "../helpers/server.ts";
@@ -182,7 +183,7 @@ Deno.test("each server numbers its sessions from 1", async () => {
 });
 
 Deno.test("temporary files of atomic uploads left by a killed process are removed at start", async () => {
-  const root = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "ftpgate-stale-" }));
+  const root = tempDir("ftpgate-stale-");
   try {
     Deno.mkdirSync(`${root}/deep/er`, { recursive: true });
     const old = new Date(Date.now() - 3_600_000);
@@ -211,12 +212,3 @@ Deno.test("temporary files of atomic uploads left by a killed process are remove
     Deno.removeSync(root, { recursive: true });
   }
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
