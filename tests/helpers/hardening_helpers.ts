@@ -301,9 +301,19 @@ export function rss(): number {
 
 /** VmRSS of another process from /proc, in bytes; NaN when unreadable. */
 export function processRss(pid: number): number {
+  return procStatusBytes(pid, "VmRSS");
+}
+
+/** VmHWM (peak resident set size) of another process from /proc, in bytes; NaN when unreadable. */
+export function processPeakRss(pid: number): number {
+  return procStatusBytes(pid, "VmHWM");
+}
+
+/** A `kB` line of /proc/PID/status, in bytes; NaN when unreadable. */
+function procStatusBytes(pid: number, field: "VmRSS" | "VmHWM"): number {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
     return match ? Number(match[1]) * 1024 : NaN;
   } catch {
     return NaN;

@@ -5,14 +5,9 @@
  * so that its peak memory (VmHWM) can be read from /proc.
  */
 import { equal, ok } from "node:assert/strict";
-import { startCli } from "../helpers/cli_helpers.ts";
+import { MiB, processPeakRss, startServerProcess } from "../helpers/hardening_helpers.ts";
 import { RawClient } from "../helpers/raw_client.ts";
-
-const MiB = 1024 * 1024;
-
-function peakKiB(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1] ?? NaN);
-}
+import { PASSWORD, USER } from "../helpers/server.ts";
 
 /** RETR over EPSV, counting the bytes without keeping them. */
 async function retrCount(c: RawClient, command: string): Promise<number> {
@@ -40,30 +35,18 @@ Deno.test({
     const dir = Deno.makeTempDirSync({ prefix: "ftpgate-asa-memory-" });
     try {
       Deno.writeFileSync(`${dir}/blank.txt`, new Uint8Array(32 * MiB).fill(0x0a));
-      await using cli = startCli([
-        "--root",
-        dir,
-        "--port",
-        "0",
-        "--user",
-        "u:pw",
-        "--ready-file",
-        "-",
-        "--log-level",
-        "error",
-      ]);
-      const ready = await cli.ready();
-      await using c = await RawClient.connect(ready.port);
-      await c.login("u", "pw");
+      await using server = await startServerProcess(dir);
+      await using c = await RawClient.connect(server.port);
+      await c.login(USER, PASSWORD);
       // The plain conversion first: whatever any TYPE A download of this file costs (buffers,
       // garbage before the collector runs) is in the baseline.
       await c.expect("TYPE A N", 200);
       equal(await retrCount(c, "RETR blank.txt"), 64 * MiB); // LF → CRLF
       await c.expect("TYPE A C", 200);
-      const before = peakKiB(cli.child.pid);
+      const before = processPeakRss(server.pid);
       // Every empty line becomes a record of a space control: " " CR LF.
       equal(await retrCount(c, "RETR blank.txt"), 96 * MiB);
-      const grown = (peakKiB(cli.child.pid) - before) / 1024;
+      const grown = (processPeakRss(server.pid) - before) / MiB;
       // Holding the run of empty lines grew the server by 100 MiB and more.
       ok(grown < 16, `the ASA download took ${Math.round(grown)} MiB more than plain TYPE A`);
     } finally {

@@ -6,13 +6,7 @@
  */
 import { ok } from "node:assert/strict";
 import { writeAll } from "../../src/io.ts";
-import { startCli } from "../helpers/cli_helpers.ts";
-import { RawClient } from "../helpers/raw_client.ts";
-
-function rssKiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-}
+import { loginBinary, MiB, startServerProcess } from "../helpers/hardening_helpers.ts";
 
 /** `count` MODE B marker blocks (descriptor 16, one byte "1"): 4 bytes each. */
 function markerBlocks(count: number): Uint8Array {
@@ -37,24 +31,10 @@ for (const mode of ["B", "C"] as const) {
     async fn() {
       const root = Deno.makeTempDirSync({ prefix: "ftpgate-marks-" });
       try {
-        await using cli = startCli([
-          "--root",
-          root,
-          "--port",
-          "0",
-          "--user",
-          "u:pw",
-          "--ready-file",
-          "-",
-          "--log-level",
-          "error",
-        ]);
-        const ready = await cli.ready();
-        await using c = await RawClient.connect(ready.port);
-        await c.login("u", "pw");
-        await c.expect("TYPE I", 200);
+        await using server = await startServerProcess(root);
+        await using c = await loginBinary(server.port);
         await c.expect(`MODE ${mode}`, 200);
-        const before = rssKiB(cli.child.pid);
+        const before = server.rss;
         const data = await c.epsv();
         await c.expect("STOR flood.bin", 150);
         // 2,000,000 markers = 8 MB on the wire, each asking for a 110 reply that the client
@@ -63,11 +43,11 @@ for (const mode of ["B", "C"] as const) {
         const blocks = mode === "B" ? markerBlocks(250_000) : compressedMarkers(250_000);
         for (let i = 0; i < 8; i++) await writeAll(data, blocks);
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        const grown = rssKiB(cli.child.pid) - before;
+        const grown = server.rss - before;
         data.close();
         ok(
-          grown < 160 * 1024,
-          `the server's memory grew by ${Math.round(grown / 1024)} MiB for 8 MB of markers`,
+          grown < 160 * MiB,
+          `the server's memory grew by ${Math.round(grown / MiB)} MiB for 8 MB of markers`,
         );
         // Now read: a few coalesced 110s (the newest marker last), then the transfer's end.
         let reply = await c.read(10_000);
