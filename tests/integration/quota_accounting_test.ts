@@ -5,7 +5,7 @@
  * ends by checking the quota against the bytes really on disk (552 for what must not fit).
  */
 import { equal } from "node:assert/strict";
-import { serve } from "../../src/mod.ts";
+import { serve, type UserConfig } from "../../src/mod.ts";
 import { tempDir, usedBytes } from "../helpers/files.ts";
 import { storCode } from "../helpers/hardening_helpers.ts";
 import { waitFor } from "../helpers/protocol_helpers.ts";
@@ -13,13 +13,32 @@ import { loginAs, type RawClient, writeAllAndClose } from "../helpers/raw_client
 
 const encoder = new TextEncoder();
 
+/** ABORs the transfer under way and closes its data connection. */
+async function abort(c: RawClient, data: Deno.Conn): Promise<void> {
+  const reply = await c.command("ABOR");
+  if (reply.code === 426) await c.read(); // the 226 of the ABOR
+  data.close();
+}
+
 /** Opens an upload and ABORs it before any byte is sent. */
 async function abortedBeforeFirstByte(c: RawClient, command: string): Promise<void> {
   const data = await c.epsv();
   await c.expect(command, 150);
-  const abort = await c.command("ABOR");
-  if (abort.code === 426) await c.read(); // the 226 of the ABOR
-  data.close();
+  await abort(c, data);
+}
+
+/** A server of `root` with one user, q (password pw), whose quota is `limits`. */
+function quotaServer(
+  root: string,
+  limits: NonNullable<UserConfig["limits"]>,
+  options: { atomicUploads?: boolean } = {},
+) {
+  return serve({
+    root,
+    ...options,
+    loginFailureDelayMs: 0,
+    users: [{ name: "q", password: "pw", limits }],
+  });
 }
 
 /** True once `path` holds `size` bytes (false while it does not exist). */
@@ -34,11 +53,7 @@ function hasSize(path: string, size: number): boolean {
 Deno.test("quota (files): uploads aborted before their first byte do not use up the file count", async () => {
   const root = tempDir("ftpgate-quota-");
   try {
-    await using server = serve({
-      root,
-      loginFailureDelayMs: 0,
-      users: [{ name: "q", password: "pw", limits: { quotaFiles: 2 } }],
-    });
+    await using server = quotaServer(root, { quotaFiles: 2 });
     await using c = await loginAs(server.addr.port, "q", "pw");
     for (let i = 0; i < 2; i++) await abortedBeforeFirstByte(c, `STOR never-${i}.bin`);
     const onDisk = Array.from(Deno.readDirSync(root)).map((entry) => entry.name);
@@ -59,11 +74,7 @@ Deno.test("quota (bytes, default non-atomic uploads): a STOR over a file aborted
   const root = tempDir("ftpgate-quota-");
   Deno.writeTextFileSync(`${root}/big.bin`, "o".repeat(90_000));
   try {
-    await using server = serve({
-      root,
-      loginFailureDelayMs: 0,
-      users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
-    });
+    await using server = quotaServer(root, { quotaBytes: 100_000 });
     await using c = await loginAs(server.addr.port, "q", "pw");
     // Each STOR over big.bin counted its 90,000 bytes as freed; the ABOR left them on disk.
     for (let i = 0; i < 5; i++) await abortedBeforeFirstByte(c, "STOR big.bin");
@@ -87,12 +98,7 @@ for (const variant of ["DELE", "RNFR/RNTO"] as const) {
     const root = tempDir("ftpgate-quota-");
     Deno.writeTextFileSync(`${root}/f.bin`, "o".repeat(50_000));
     try {
-      await using server = serve({
-        root,
-        atomicUploads: true,
-        loginFailureDelayMs: 0,
-        users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
-      });
+      await using server = quotaServer(root, { quotaBytes: 100_000 }, { atomicUploads: true });
       const port = server.addr.port;
       await using a = await loginAs(port, "q", "pw");
       await using b = await loginAs(port, "q", "pw");
@@ -127,12 +133,7 @@ Deno.test("quota (atomic uploads): a file renamed onto one being replaced is rep
   Deno.writeTextFileSync(`${root}/f.bin`, "o".repeat(10_000));
   Deno.writeTextFileSync(`${root}/g.bin`, "g".repeat(60_000));
   try {
-    await using server = serve({
-      root,
-      atomicUploads: true,
-      loginFailureDelayMs: 0,
-      users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
-    });
+    await using server = quotaServer(root, { quotaBytes: 100_000 }, { atomicUploads: true });
     const port = server.addr.port;
     await using a = await loginAs(port, "q", "pw");
     await using b = await loginAs(port, "q", "pw");
@@ -155,11 +156,7 @@ Deno.test("quota (non-atomic uploads): a file being written in place cannot be d
   const root = tempDir("ftpgate-quota-");
   Deno.mkdirSync(`${root}/dir`);
   try {
-    await using server = serve({
-      root,
-      loginFailureDelayMs: 0,
-      users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
-    });
+    await using server = quotaServer(root, { quotaBytes: 100_000 });
     const port = server.addr.port;
     await using a = await loginAs(port, "q", "pw");
     await using b = await loginAs(port, "q", "pw");
@@ -211,9 +208,7 @@ Deno.test("quota (mounts): an upload aborted midway into a mount without atomic 
         () => hasSize(`${disk}/partial-${round}.bin`, 40_000),
         "the partial upload on disk",
       );
-      const abort = await c.command("ABOR");
-      if (abort.code === 426) await c.read();
-      data.close();
+      await abort(c, data);
     }
     equal(usedBytes(disk), 80_000, "the aborted uploads left their bytes");
     equal(await storCode(c, "disk/more.bin", 20_001), 552, `${usedBytes(disk)} bytes on disk`);
@@ -227,11 +222,7 @@ Deno.test("quota (mounts): an upload aborted midway into a mount without atomic 
 Deno.test("quota (memory root): an upload aborted midway counts the bytes the tree kept", async () => {
   // The memory back end writes in place, as a disk without atomic uploads does: whatever a
   // back end claims, what a failed upload left is read back.
-  await using server = serve({
-    root: "memory:",
-    loginFailureDelayMs: 0,
-    users: [{ name: "q", password: "pw", limits: { quotaBytes: 100_000 } }],
-  });
+  await using server = quotaServer("memory:", { quotaBytes: 100_000 });
   const port = server.addr.port;
   await using a = await loginAs(port, "q", "pw");
   await using b = await loginAs(port, "q", "pw");
@@ -246,9 +237,7 @@ Deno.test("quota (memory root): an upload aborted midway counts the bytes the tr
     if (size !== "60000") await new Promise((resolve) => setTimeout(resolve, 10));
   }
   equal(size, "60000", "the partial upload in the tree");
-  const abort = await a.command("ABOR");
-  if (abort.code === 426) await a.read();
-  data.close();
+  await abort(a, data);
   equal((await b.command("SIZE partial.bin")).text, "60000", "the aborted upload left its bytes");
   equal(await storCode(b, "more.bin", 40_001), 552);
   equal(await storCode(b, "more.bin", 40_000), 226);
