@@ -576,6 +576,11 @@ export function captureLogs(): CapturedLogs {
   };
 }
 
+/** A record's message as one string, its values as `String()` writes them (unescaped). */
+export function logMessage(record: LogRecord): string {
+  return record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
+}
+
 /**
  * Python helpers for raw FTPS clients that misbehave on purpose (with the `python()` helper of
  * clients.ts): `ftps()` logs in over explicit TLS with PROT P and TYPE I (certificate not

@@ -5,14 +5,9 @@
  * is in the server's log.
  */
 import { equal, ok } from "node:assert/strict";
-import type { LogRecord } from "@logtape/logtape";
 import { RawClient } from "../helpers/raw_client.ts";
 import { startServer } from "../helpers/server.ts";
-import { captureLogs } from "../helpers/tls_helpers.ts";
-
-function message(record: LogRecord): string {
-  return record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
-}
+import { captureLogs, logMessage } from "../helpers/tls_helpers.ts";
 
 /** The replies to a wrong and to the right password of `user`, in one session. */
 async function wrongAndRight(port: number, user: string): Promise<[string, string]> {
@@ -36,7 +31,7 @@ Deno.test("allowed networks: from elsewhere, a right password is answered like a
   equal(right, wrong, "the reply tells a right password");
   equal(right, "530 Login incorrect.");
   ok(
-    logs.records.some((record) => /carol.*allowed networks/.test(message(record))),
+    logs.records.some((record) => /carol.*allowed networks/.test(logMessage(record))),
     "the log says why",
   );
 });
@@ -53,7 +48,7 @@ Deno.test("a TLS-only user's right password over clear text is answered like a w
   equal(right, wrong, "the reply tells a right password");
   equal(right, "530 Login incorrect.");
   ok(
-    logs.records.some((record) => /dora.*over TLS/.test(message(record))),
+    logs.records.some((record) => /dora.*over TLS/.test(logMessage(record))),
     "the log says why",
   );
 });

@@ -4,7 +4,6 @@
  * and the result, the REST offset of a transfer, and session numbers per server.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import type { LogRecord } from "@logtape/logtape";
 import type { FileActionEvent, FtpEvent, TransferEvent } from "../../src/events.ts";
 import { MemoryStorage, serve } from "../../src/mod.ts";
 import { writeAll } from "../../src/io.ts";
@@ -13,7 +12,7 @@ import { exists, tempDir } from "../helpers/files.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { parseEpsv, sleep, waitFor } from "../helpers/protocol_helpers.ts";
 import { startServer } from "../helpers/server.ts";
-import { captureLogs } from "../helpers/tls_helpers.ts";
+import { captureLogs, logMessage } from "../helpers/tls_helpers.ts";
 
 function collect(server: { events: { on(listener: (event: FtpEvent) => void): () => void } }) {
   const events: FtpEvent[] = [];
@@ -23,10 +22,6 @@ function collect(server: { events: { on(listener: (event: FtpEvent) => void): ()
 
 function transfers(events: FtpEvent[]): TransferEvent[] {
   return events.filter((event): event is TransferEvent => event.type === "transfer");
-}
-
-function message(record: LogRecord): string {
-  return record.message.map((part) => (typeof part === "string" ? part : String(part))).join("");
 }
 
 Deno.test("a RETR cut short by shutdown reports exactly the bytes the client received", async () => {
@@ -98,8 +93,8 @@ Deno.test("idle timeout 0 means none; a timed-out session is logged once", async
   await waitFor(() => server.sessionCount === 0, "the idle session to end", 5_000);
   await sleep(300); // sweeps after the close must not report it again
   c.conn.close();
-  const timedOut = logs.records.filter((record) => /timed out/.test(message(record)));
-  equal(timedOut.length, 1, timedOut.map(message).join("\n"));
+  const timedOut = logs.records.filter((record) => /timed out/.test(logMessage(record)));
+  equal(timedOut.length, 1, timedOut.map(logMessage).join("\n"));
 });
 
 Deno.test("passive-port exhaustion is logged with the range", async () => {
@@ -119,10 +114,10 @@ Deno.test("passive-port exhaustion is logged with the range", async () => {
   await second.login("u", "p");
   const refused = await second.expect("EPSV", 425);
   match(refused.text, /No passive port available/);
-  const warning = logs.records.find((record) => /No passive port free/.test(message(record)));
+  const warning = logs.records.find((record) => /No passive port free/.test(logMessage(record)));
   ok(warning, "a warning names the exhausted range");
   equal(warning.level, "warning");
-  match(message(warning), new RegExp(`${port}-${port}`));
+  match(logMessage(warning), new RegExp(`${port}-${port}`));
 });
 
 Deno.test("changes to the tree are logged with who, what and the result; REST offsets too", async () => {
@@ -153,7 +148,7 @@ Deno.test("changes to the tree are logged with who, what and the result; REST of
     "rmdir /d failed 550",
   ]);
   const lines = logs.records.filter((record) => record.category.join(".") === "ftpgate.session")
-    .map(message).filter((line) => / (mkdir|rename|chmod|mtime|delete|rmdir) /.test(line));
+    .map(logMessage).filter((line) => / (mkdir|rename|chmod|mtime|delete|rmdir) /.test(line));
   equal(lines.length, 7, lines.join("\n"));
   match(lines[1], /rename \/a\.txt -> \/d\/b\.txt by tester from 127\.0\.0\.1: ok \(250\)/);
   match(lines[5], /delete \/gone\.txt by tester from 127\.0\.0\.1: failed \(550\)/);
@@ -166,7 +161,7 @@ Deno.test("changes to the tree are logged with who, what and the result; REST of
   ok(!rendered.some((line) => line.includes('""')), rendered.join("\n"));
   await waitFor(() => transfers(events).length === 1, "the transfer event");
   equal(transfers(events)[0].offset, 2);
-  const transferLine = logs.records.map(message).find((line) => line.startsWith("RETR "));
+  const transferLine = logs.records.map(logMessage).find((line) => line.startsWith("RETR "));
   match(transferLine ?? "", /from offset 2/);
 });
 
