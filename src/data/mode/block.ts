@@ -25,7 +25,7 @@ import { ByteBuffer } from "../representation/bytes.ts";
 import { CodecError } from "../representation/errors.ts";
 import type { Structure } from "../representation/representation.ts";
 import { EMPTY } from "../representation/stage.ts";
-import type { FrameDecoder } from "./frames.ts";
+import { type FrameDecoder, type Framing, FramingStream } from "./frames.ts";
 import { MarkerSchedule, MAX_MARKER, type RestartOptions, validMarker } from "./markers.ts";
 import type { RestartMarker } from "./restart.ts";
 
@@ -74,18 +74,9 @@ function header(out: ByteBuffer, descriptor: number, count: number): void {
  * ).bytes(); // [0, 0, 2, 0x68, 0x69, 64, 0, 0]: a data block, then the EOF block
  * ```
  */
-export class BlockEncoder extends TransformStream<Uint8Array, Uint8Array> {
+export class BlockEncoder extends FramingStream {
   constructor(options: BlockEncoderOptions = {}) {
-    const encoder = new BlockFraming(options);
-    super({
-      transform(chunk, controller) {
-        const out = encoder.push(chunk);
-        if (out.length > 0) controller.enqueue(out);
-      },
-      flush(controller) {
-        controller.enqueue(encoder.flush());
-      },
-    });
+    super(new BlockFraming(options));
   }
 }
 
@@ -103,7 +94,7 @@ export class BlockEncoder extends TransformStream<Uint8Array, Uint8Array> {
  * // [0, 0, 2, 0x68, 0x69] and [64, 0, 0]
  * ```
  */
-export class BlockFraming {
+export class BlockFraming implements Framing {
   readonly #records: boolean;
   readonly #markers: MarkerSchedule;
   /** Internal bytes consumed so far (escapes count, as the checkpoints count them). */

@@ -31,7 +31,7 @@ import { CodecError } from "../representation/errors.ts";
 import type { Structure } from "../representation/representation.ts";
 import { EMPTY } from "../representation/stage.ts";
 import { BLOCK_EOF, BLOCK_EOR, BLOCK_MARKER, BLOCK_SUSPECT } from "./block.ts";
-import type { FrameDecoder } from "./frames.ts";
+import { type FrameDecoder, type Framing, FramingStream } from "./frames.ts";
 import { MarkerSchedule, type RestartOptions, validMarker } from "./markers.ts";
 import type { RestartMarker } from "./restart.ts";
 
@@ -70,18 +70,9 @@ export interface CompressedEncoderOptions {
  * ).bytes(); // [2, 0x61, 0x62, 0xc6, 1, 0x63, 0, 0x40]: "ab", 6 spaces, "c", EOF
  * ```
  */
-export class CompressedEncoder extends TransformStream<Uint8Array, Uint8Array> {
+export class CompressedEncoder extends FramingStream {
   constructor(options: CompressedEncoderOptions) {
-    const encoder = new CompressedFraming(options);
-    super({
-      transform(chunk, controller) {
-        const out = encoder.push(chunk);
-        if (out.length > 0) controller.enqueue(out);
-      },
-      flush(controller) {
-        controller.enqueue(encoder.flush());
-      },
-    });
+    super(new CompressedFraming(options));
   }
 }
 
@@ -97,7 +88,7 @@ export class CompressedEncoder extends TransformStream<Uint8Array, Uint8Array> {
  * // [] (runs wait for what follows), then [1, 0x61, 0xc4, 0, 0x40]
  * ```
  */
-export class CompressedFraming {
+export class CompressedFraming implements Framing {
   readonly #filler: number;
   readonly #records: boolean;
   readonly #markers: MarkerSchedule;

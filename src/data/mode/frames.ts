@@ -22,6 +22,40 @@
 import type { ByteReader } from "../../io.ts";
 import { concat } from "../representation/stage.ts";
 
+/** A block or compressed mode encoder without the stream: `push` each chunk, then `flush` once. */
+export interface Framing {
+  /** Frames the next internal-form bytes (possibly nothing yet). */
+  push(input: Uint8Array): Uint8Array;
+  /** The last bytes, the EOF included. */
+  flush(): Uint8Array;
+}
+
+/**
+ * A {@linkcode Framing} as a TransformStream: what each chunk frames to goes out as one chunk.
+ *
+ * @example
+ * ```ts
+ * import { FramingStream } from "./frames.ts";
+ * import { BlockFraming } from "./block.ts";
+ * const wire = await new Response(
+ *   new Blob(["hi"]).stream().pipeThrough(new FramingStream(new BlockFraming())),
+ * ).bytes(); // [0, 0, 2, 0x68, 0x69, 64, 0, 0]
+ * ```
+ */
+export class FramingStream extends TransformStream<Uint8Array, Uint8Array> {
+  constructor(framing: Framing) {
+    super({
+      transform(chunk, controller) {
+        const out = framing.push(chunk);
+        if (out.length > 0) controller.enqueue(out);
+      },
+      flush(controller) {
+        controller.enqueue(framing.flush());
+      },
+    });
+  }
+}
+
 /** A block or compressed mode decoder's state machine. */
 export interface FrameDecoder {
   /**
