@@ -145,6 +145,8 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** The options as given to serve(), for reconfigure(). */
   #given: ServeOptions;
   readonly #openRoot: RootOpener;
+  /** Releases what serve() opened for the server (the listing caches of local roots). */
+  readonly #releaseStorage: (() => void) | undefined;
   /** Replaced identity providers finishing their logins, and when they stop. */
   readonly #retiring = new Map<IdentityProvider, ReturnType<typeof setTimeout>>();
   /** Per-user conditions and state: sessions at once, quotas, bandwidth. */
@@ -172,8 +174,9 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     storage: Storage,
     identity: IdentityProvider,
     tls: TlsContext | null,
-    parts: { given: ServeOptions; openRoot: RootOpener },
+    parts: { given: ServeOptions; openRoot: RootOpener; release?: () => void },
   ) {
+    this.#releaseStorage = parts.release;
     this.#given = parts.given;
     this.#openRoot = parts.openRoot;
     this.#listeners = implicitListener ? [listener, implicitListener] : [listener];
@@ -464,6 +467,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     this.#retiring.clear();
     // The port is free only once the accept loops have seen their listener close.
     await Promise.all(this.#acceptLoops);
+    this.#releaseStorage?.();
     log.server.info("Server on {host} port {port} stopped", {
       host: this.addr.hostname,
       port: this.addr.port,
@@ -670,11 +674,18 @@ export function serve(options: ServeOptions = {}): FtpServer {
   const tls = resolved.tls
     ? tlsSupport().createContext(resolved.tls, resolved.requireTlsSessionReuse)
     : null;
-  const openRoot = (root: string): Storage =>
-    root === MEMORY_ROOT ? new MemoryStorage() : new LocalStorage(root, {
+  // Local roots the server opened (its own, and users' own) are the server's to close.
+  const opened: LocalStorage[] = [];
+  const openRoot = (root: string): Storage => {
+    if (root === MEMORY_ROOT) return new MemoryStorage();
+    const local = new LocalStorage(root, {
       onNotCapable: warnNotCapable(root),
       atomicUploads: resolved.atomicUploads,
+      listCache: true,
     });
+    opened.push(local);
+    return local;
+  };
   const storage = typeof resolved.root === "string" ? openRoot(resolved.root) : resolved.root;
   const identity = resolved.identity ?? new StaticIdentityProvider({
     users: resolved.users,
@@ -698,6 +709,7 @@ export function serve(options: ServeOptions = {}): FtpServer {
   const server = new FtpServer(listener, implicitListener, resolved, storage, identity, tls, {
     given: options,
     openRoot,
+    release: () => opened.forEach((local) => local.close()),
   });
   if (storage instanceof LocalStorage) removeStaleUploads(storage, server);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });

@@ -31,6 +31,7 @@ import {
   type WriteOptions,
 } from "./storage.ts";
 import { baseName, parentPath } from "./vpath.ts";
+import { type CachedEntry, type CacheFill, DirCache, type DirCacheOptions } from "./dir_cache.ts";
 import { writeAll } from "../io.ts";
 
 /** Options for {@linkcode LocalStorage}. */
@@ -43,6 +44,13 @@ export interface LocalStorageOptions {
    * Without it, an interrupted upload leaves the bytes received so far (for REST resume).
    */
   atomicUploads?: boolean;
+  /**
+   * Keep listings of large directories between LISTs, kept true by inotify (see
+   * `dir_cache.ts`): a repeated listing re-stats only what changed. Used only where it is
+   * sound (Linux with glibc, `--allow-ffi`, a local filesystem); elsewhere it is silently off.
+   * Call {@linkcode LocalStorage.close} to release its inotify instance. Default: off.
+   */
+  listCache?: boolean | DirCacheOptions;
 }
 
 /** A directory held for reading: a path to read it by, and what to do after. */
@@ -51,6 +59,8 @@ interface PinnedDirectory {
   path: string;
   /** Its real path. */
   real: string;
+  /** Its device and inode, as the pinned handle saw them. */
+  id: string;
   release(): void;
 }
 
@@ -94,7 +104,7 @@ const LIST_BATCH = 16384;
  * await storage.mkdir("/incoming");
  * ```
  */
-export class LocalStorage implements Storage {
+export class LocalStorage implements Storage, Disposable {
   /** Everything: offsets, append, renames, permission bits, inode ids. Replacing a file is atomic only with `atomicUploads`. */
   readonly capabilities: StorageCapabilities;
   /** The real (symlink-free) path of the root directory. */
@@ -103,6 +113,8 @@ export class LocalStorage implements Storage {
   readonly #atomic: boolean;
   /** Real paths with an upload in progress: a second writer gets `busy`, never an interleaving. */
   readonly #writing = new Set<string>();
+  /** Listings of large directories, when `listCache` is on and sound here. */
+  readonly #cache: DirCache | null;
 
   /**
    * Serves `root`, resolved once to its real path.
@@ -117,6 +129,29 @@ export class LocalStorage implements Storage {
     this.#onNotCapable = options.onNotCapable;
     this.#atomic = options.atomicUploads ?? false;
     this.capabilities = { ...FULL_CAPABILITIES, atomicReplace: this.#atomic };
+    const cache = options.listCache ?? false;
+    this.#cache = cache === false
+      ? null
+      : DirCache.open(this.root || "/", cache === true ? {} : cache);
+  }
+
+  /** True when listings are cached (`listCache` asked for, and sound here). */
+  get listCacheActive(): boolean {
+    return this.#cache !== null;
+  }
+
+  /** Directories whose listing is cached right now. */
+  get cachedDirectories(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** Stops the listing cache (closes its inotify instance). Safe to call twice. */
+  close(): void {
+    this.#cache?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   stat(path: string): Promise<FileStat> {
@@ -136,7 +171,28 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw this.#error(error, path);
     }
+    const prefix = dir.real === "/" ? "/" : `${dir.real}/`;
+    let fill: CacheFill | null = null;
     try {
+      const cache = this.#cache;
+      if (cache !== null) {
+        // The directory was resolved and pinned above, as for every listing: the cache only
+        // spares the stats of entries that have not changed (see dir_cache.ts).
+        const cached = cache.lookup(dir.real, dir.id, (name) => this.#probe(prefix, name));
+        if (cached !== null) {
+          for (let i = 0; i < cached.length; i++) {
+            if (i > 0 && i % LIST_BATCH === 0) {
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              options.signal?.throwIfAborted();
+            }
+            const entry = cached[i];
+            const stat = entry.stat ?? this.#liveStat(prefix, entry.name);
+            if (stat !== null) yield stat;
+          }
+          return;
+        }
+        fill = cache.begin(dir.real, dir.id); // before the read: changes meanwhile are seen
+      }
       // Deno reads a directory's names in one call (its Rust side collects them all): the names
       // are held, but each entry is stat'ed and handed on in batches, so no array of stats and
       // no sorted copy is ever built. Names come from the pinned directory; each entry is then
@@ -148,17 +204,28 @@ export class LocalStorage implements Storage {
       } catch (error) {
         throw this.#error(error, path);
       }
-      const prefix = dir.real === "/" ? "/" : `${dir.real}/`;
       for (let i = 0; i < names.length; i++) {
         // A huge directory must not hold every other session: let them in now and then.
         if (i > 0 && i % LIST_BATCH === 0) {
           await new Promise((resolve) => setTimeout(resolve, 0));
           options.signal?.throwIfAborted();
         }
-        const entry = this.#entryStat(prefix, names[i]);
+        const name = names[i];
+        if (fill !== null) {
+          const entry = this.#probe(prefix, name.name);
+          if (entry === null) continue;
+          fill.add(entry);
+          const stat = entry.stat ?? this.#liveStat(prefix, entry.name);
+          if (stat !== null) yield stat;
+          continue;
+        }
+        const entry = this.#entryStat(prefix, name);
         if (entry !== null) yield entry;
       }
+      fill?.commit();
+      fill = null;
     } finally {
+      fill?.abandon();
       dir.release();
     }
   }
@@ -339,16 +406,20 @@ export class LocalStorage implements Storage {
       try {
         const pinned = `/proc/self/fd/${fd}`;
         if (Deno.realPathSync(pinned) !== real) throw new StorageError("permission", path);
-        if (!Deno.statSync(pinned).isDirectory) throw new StorageError("not-a-directory", path);
-        return { path: pinned, real, release: () => closeSync(fd) };
+        const info = Deno.statSync(pinned);
+        if (!info.isDirectory) throw new StorageError("not-a-directory", path);
+        return { path: pinned, real, id: objectId(info), release: () => closeSync(fd) };
       } catch (error) {
         closeSync(fd);
         throw error;
       }
     }
+    const info = Deno.statSync(real);
+    if (!info.isDirectory) throw new StorageError("not-a-directory", path);
     return {
       path: real,
       real,
+      id: objectId(info),
       release: () => {
         if (Deno.realPathSync(this.root + path) !== real) {
           throw new StorageError("permission", path);
@@ -606,6 +677,43 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /**
+   * What the cache keeps of the entry `name`: its stat, or a mark to check it live every time
+   * (a symlink, which must be resolved against the root on every listing; a file with other
+   * hard links, whose changes through another directory no watch of ours sees). Null when it is
+   * not listed at all (gone, an upload in progress, neither file nor directory).
+   */
+  #probe(prefix: string, name: string): CachedEntry | null {
+    if (name.startsWith(UPLOAD_PREFIX)) return null;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(prefix + name);
+    } catch {
+      return null;
+    }
+    if (info.isSymlink || (info.isFile && (info.nlink ?? 1) > 1)) {
+      return { name, stat: null };
+    }
+    if (!info.isFile && !info.isDirectory) return null;
+    return { name, stat: toFileStat(name, info) };
+  }
+
+  /** An entry checked on every listing, exactly as an uncached listing checks it. */
+  #liveStat(prefix: string, name: string): FileStat | null {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(prefix + name);
+    } catch {
+      return null;
+    }
+    return this.#entryStat(prefix, {
+      name,
+      isFile: info.isFile,
+      isDirectory: info.isDirectory,
+      isSymlink: info.isSymlink,
+    });
+  }
+
   #inside(real: string): boolean {
     return real === (this.root || "/") || real.startsWith(this.root + "/");
   }
@@ -682,6 +790,11 @@ async function copyPrefix(source: string, target: Deno.FsFile, length: number): 
 interface Identified {
   ino: number | bigint | null;
   dev: number | bigint | null;
+}
+
+/** Device and inode, as a cache key. */
+function objectId(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /** Same device and inode. */
