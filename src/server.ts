@@ -23,6 +23,7 @@ import { encodeReply } from "./protocol/reply.ts";
 import type { SessionServices } from "./session/services.ts";
 import { type ControlChannel, Session } from "./session/session.ts";
 import { LocalStorage } from "./storage/local.ts";
+import type { SharedState } from "./workers/shared.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
 import type { TlsContext } from "./tls/context.ts";
@@ -52,6 +53,17 @@ const SHUTDOWN_LINGER_MS = 50;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 type TcpListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+
+/**
+ * What a worker of a multi-worker server adds to {@linkcode serve} (see `workers/pool.ts`).
+ * @internal
+ */
+export interface ServeInternals {
+  /** Limits, bans and the busy guard held by the main isolate. */
+  shared?: SharedState;
+  /** Listen with SO_REUSEPORT, beside the other workers (Linux; needs `--unstable-net`). */
+  reusePort?: boolean;
+}
 
 /** What {@linkcode FtpServer.reconfigure} may change while the server runs. */
 export type Reconfiguration = Omit<
@@ -147,6 +159,8 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   readonly #openRoot: RootOpener;
   /** Releases what serve() opened for the server (the listing caches of local roots). */
   readonly #releaseStorage: (() => void) | undefined;
+  /** In a worker: the limits, bans and busy guard every worker shares. */
+  readonly #shared: SharedState | undefined;
   /** Replaced identity providers finishing their logins, and when they stop. */
   readonly #retiring = new Map<IdentityProvider, ReturnType<typeof setTimeout>>();
   /** Per-user conditions and state: sessions at once, quotas, bandwidth. */
@@ -174,8 +188,14 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     storage: Storage,
     identity: IdentityProvider,
     tls: TlsContext | null,
-    parts: { given: ServeOptions; openRoot: RootOpener; release?: () => void },
+    parts: {
+      given: ServeOptions;
+      openRoot: RootOpener;
+      release?: () => void;
+      shared?: SharedState;
+    },
   ) {
+    this.#shared = parts.shared;
     this.#releaseStorage = parts.release;
     this.#given = parts.given;
     this.#openRoot = parts.openRoot;
@@ -216,7 +236,8 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (remote, user) => this.#loginFailed(remote, user),
-      isBanned: (ip) => (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
+      isBanned: (ip) =>
+        this.#shared?.isBanned(ip) ?? (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
       admitLogin: (identity, session) => this.#admissions.admit(identity, session),
       throttleFor: (identity) => this.#admissions.throttleFor(identity),
     };
@@ -487,7 +508,22 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** Starts a session, or refuses the connection with 421 when a limit is reached. */
   #admit(conn: Deno.TcpConn, implicitTls: boolean): void {
     const ip = normalizeHost(conn.remoteAddr.hostname);
-    const refusal = this.#refusal(ip);
+    const shared = this.#shared;
+    if (shared === undefined) return this.#admitted(conn, ip, this.#refusal(ip), implicitTls);
+    // A worker asks the main isolate, which counts every worker's sessions.
+    shared.admit(ip).then(
+      (refusal) => {
+        if (refusal === null && this.#shuttingDown) {
+          shared.release(ip);
+          return closeQuietly(conn);
+        }
+        this.#admitted(conn, ip, refusal, implicitTls);
+      },
+      () => closeQuietly(conn),
+    );
+  }
+
+  #admitted(conn: Deno.TcpConn, ip: string, refusal: string | null, implicitTls: boolean): void {
     if (refusal !== null) {
       log.security.warning("Refused connection from {remote}: {reason}", {
         remote: ip,
@@ -583,6 +619,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   }
 
   #release(ip: string): void {
+    this.#shared?.release(ip);
     const count = (this.#perIp.get(ip) ?? 1) - 1;
     if (count <= 0) this.#perIp.delete(ip);
     else this.#perIp.set(ip, count);
@@ -607,6 +644,10 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     record.count++;
     // One line per failure, with the address, in a fixed form for fail2ban.
     log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
+    if (this.#shared !== undefined) {
+      this.#shared.loginFailed(ip, user); // the main isolate counts, bans and tells every worker
+      return options.loginFailureDelayMs;
+    }
     if (record.count >= options.banAfterFailures && record.bannedUntil <= now) {
       record.bannedUntil = now + options.banDurationMs;
       this.events.emit({
@@ -669,7 +710,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
  * console.log(server.url); // ftp://alice:secret@127.0.0.1:40123/
  * ```
  */
-export function serve(options: ServeOptions = {}): FtpServer {
+export function serve(options: ServeOptions = {}, internals: ServeInternals = {}): FtpServer {
   const resolved = resolveOptions(options);
   const tls = resolved.tls
     ? tlsSupport().createContext(resolved.tls, resolved.requireTlsSessionReuse)
@@ -682,6 +723,7 @@ export function serve(options: ServeOptions = {}): FtpServer {
       onNotCapable: warnNotCapable(root),
       atomicUploads: resolved.atomicUploads,
       listCache: true,
+      ...(internals.shared ? { writeGuard: internals.shared.writes } : {}),
     });
     opened.push(local);
     return local;
@@ -693,7 +735,11 @@ export function serve(options: ServeOptions = {}): FtpServer {
     storage,
     openRoot,
   });
-  const listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
+  const listener = Deno.listen({
+    hostname: resolved.hostname,
+    port: resolved.port,
+    ...(internals.reusePort ? { reusePort: true } : {}),
+  } as Deno.TcpListenOptions);
   let implicitListener: TcpListener | null = null;
   if (resolved.implicitTlsPort !== undefined) {
     try {
@@ -710,6 +756,7 @@ export function serve(options: ServeOptions = {}): FtpServer {
     given: options,
     openRoot,
     release: () => opened.forEach((local) => local.close()),
+    ...(internals.shared ? { shared: internals.shared } : {}),
   });
   if (storage instanceof LocalStorage) removeStaleUploads(storage, server);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });

@@ -51,6 +51,32 @@ export interface LocalStorageOptions {
    * Call {@linkcode LocalStorage.close} to release its inotify instance. Default: off.
    */
   listCache?: boolean | DirCacheOptions;
+  /**
+   * Where the "file busy" guard lives when several storages serve one tree (the workers of a
+   * multi-worker server): uploads of one real path exclude each other through it. Default: a
+   * set of this storage's own.
+   */
+  writeGuard?: WriteGuard;
+}
+
+/**
+ * The "file busy" guard: at most one upload per real path at a time.
+ *
+ * @example
+ * ```ts
+ * import type { WriteGuard } from "./local.ts";
+ * const held = new Set<string>();
+ * const guard: WriteGuard = {
+ *   acquire: (key) => !held.has(key) && held.add(key) !== undefined,
+ *   release: (key) => void held.delete(key),
+ * };
+ * ```
+ */
+export interface WriteGuard {
+  /** Takes `key` (a real path): true when it was free. */
+  acquire(key: string): boolean | Promise<boolean>;
+  /** Gives `key` back. */
+  release(key: string): void;
 }
 
 /** A directory held for reading: a path to read it by, and what to do after. */
@@ -113,6 +139,7 @@ export class LocalStorage implements Storage, Disposable {
   readonly #atomic: boolean;
   /** Real paths with an upload in progress: a second writer gets `busy`, never an interleaving. */
   readonly #writing = new Set<string>();
+  readonly #guard: WriteGuard | undefined;
   /** Listings of large directories, when `listCache` is on and sound here. */
   readonly #cache: DirCache | null;
 
@@ -128,6 +155,7 @@ export class LocalStorage implements Storage, Disposable {
     this.root = real === "/" ? "" : real;
     this.#onNotCapable = options.onNotCapable;
     this.#atomic = options.atomicUploads ?? false;
+    this.#guard = options.writeGuard;
     this.capabilities = { ...FULL_CAPABILITIES, atomicReplace: this.#atomic };
     const cache = options.listCache ?? false;
     this.#cache = cache === false
@@ -246,10 +274,19 @@ export class LocalStorage implements Storage, Disposable {
 
   async write(path: string, options: WriteOptions = {}): Promise<WriteHandle> {
     const target = await this.#run(path, () => this.#realTarget(path));
-    if (this.#writing.has(target)) throw new StorageError("busy", path);
-    this.#writing.add(target);
+    const guard = this.#guard;
+    if (guard !== undefined) {
+      if (!(await guard.acquire(target))) throw new StorageError("busy", path);
+    } else {
+      if (this.#writing.has(target)) throw new StorageError("busy", path);
+      this.#writing.add(target);
+    }
+    let released = false;
     const release = () => {
-      this.#writing.delete(target);
+      if (released) return;
+      released = true;
+      if (guard !== undefined) guard.release(target);
+      else this.#writing.delete(target);
     };
     try {
       if (!this.#atomic) {
