@@ -55,6 +55,8 @@ interface Options {
   only: Metric[];
   quick: boolean;
   json: string | undefined;
+  /** Workers of the server under test (`--workers N`, src/workers/pool.ts). */
+  workers: number;
 }
 
 function help(): string {
@@ -66,6 +68,7 @@ function help(): string {
     "  --only NAMES    comma-separated metrics to run (default: all)",
     "  --quick         smaller files and shorter loops (a smoke test of the benchmark)",
     "  --json FILE     also write the results as JSON",
+    "  --workers N     run the server with N worker isolates (default 1)",
     "",
     "Metrics, in the order they run:",
     ...names,
@@ -84,6 +87,7 @@ function parseOptions(args: string[]): Options {
         only: { type: "string" },
         quick: { type: "boolean", default: false },
         json: { type: "string" },
+        workers: { type: "string", default: "1" },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -103,7 +107,9 @@ function parseOptions(args: string[]): Options {
     if (unknown.length > 0) fail(`--only: unknown metric ${unknown.join(", ")}\n${help()}`);
     only = METRICS.filter((metric) => names.includes(metric.name));
   }
-  return { rounds, only, quick: values.quick, json: values.json };
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) fail(`--workers: expected a whole number ≥ 1`);
+  return { rounds, only, quick: values.quick, json: values.json, workers };
 }
 
 /** Rejects once `ms` have passed; the returned function cancels the timer. */
@@ -134,7 +140,8 @@ async function runMetric(metric: Metric, context: Context, rounds: number): Prom
   const perRound: Figure[][] = [];
   let serverLog = "";
   let server: BenchServer | null = null;
-  const startFor = async () => await startServer(context.repo, context.fixtures.root);
+  const startFor = async () =>
+    await startServer(context.repo, context.fixtures.root, context.workers);
   const stopServer = async () => {
     if (!server) return;
     serverLog += server.stderr();
@@ -223,6 +230,7 @@ async function main(): Promise<number> {
     const binary = `${tmp}/ftpclient`;
     const context: Context = {
       repo,
+      workers: options.workers,
       tmp,
       fixtures: new Fixtures(root, sizes),
       sizes,
