@@ -508,19 +508,9 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** Starts a session, or refuses the connection with 421 when a limit is reached. */
   #admit(conn: Deno.TcpConn, implicitTls: boolean): void {
     const ip = normalizeHost(conn.remoteAddr.hostname);
-    const shared = this.#shared;
-    if (shared === undefined) return this.#admitted(conn, ip, this.#refusal(ip), implicitTls);
-    // A worker asks the main isolate, which counts every worker's sessions.
-    shared.admit(ip).then(
-      (refusal) => {
-        if (refusal === null && this.#shuttingDown) {
-          shared.release(ip);
-          return closeQuietly(conn);
-        }
-        this.#admitted(conn, ip, refusal, implicitTls);
-      },
-      () => closeQuietly(conn),
-    );
+    // A worker of a multi-worker server counts every worker's sessions (shared memory).
+    const refusal = this.#shared ? this.#shared.admit(ip) : this.#refusal(ip);
+    this.#admitted(conn, ip, refusal, implicitTls);
   }
 
   #admitted(conn: Deno.TcpConn, ip: string, refusal: string | null, implicitTls: boolean): void {
@@ -635,6 +625,28 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** Counts a failed login against the client's IP; bans it after too many. */
   #loginFailed(ip: string, user: string): number {
     const options = this.#options;
+    // One line per failure, with the address, in a fixed form for fail2ban.
+    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
+    // In a worker, the count is every worker's (shared memory), and so is the ban.
+    const { count, banned } = this.#shared?.loginFailed(ip) ?? this.#countFailure(ip);
+    if (banned) {
+      this.events.emit({
+        type: "ban",
+        remote: ip,
+        failures: count,
+        durationMs: options.banDurationMs,
+      });
+      log.security.warning("Banned {remote} for {seconds} s after {count} failed logins", {
+        remote: ip,
+        seconds: Math.round(options.banDurationMs / 1000),
+        count,
+      });
+    }
+    return options.loginFailureDelayMs;
+  }
+
+  #countFailure(ip: string): { count: number; banned: boolean } {
+    const options = this.#options;
     const now = Date.now();
     let record = this.#failures.get(ip);
     if (!record || now - record.since > options.banDurationMs) {
@@ -642,27 +654,11 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       this.#failures.set(ip, record);
     }
     record.count++;
-    // One line per failure, with the address, in a fixed form for fail2ban.
-    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
-    if (this.#shared !== undefined) {
-      this.#shared.loginFailed(ip, user); // the main isolate counts, bans and tells every worker
-      return options.loginFailureDelayMs;
-    }
     if (record.count >= options.banAfterFailures && record.bannedUntil <= now) {
       record.bannedUntil = now + options.banDurationMs;
-      this.events.emit({
-        type: "ban",
-        remote: ip,
-        failures: record.count,
-        durationMs: options.banDurationMs,
-      });
-      log.security.warning("Banned {remote} for {seconds} s after {count} failed logins", {
-        remote: ip,
-        seconds: Math.round(options.banDurationMs / 1000),
-        count: record.count,
-      });
+      return { count: record.count, banned: true };
     }
-    return options.loginFailureDelayMs;
+    return { count: record.count, banned: false };
   }
 
   /**

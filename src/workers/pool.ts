@@ -4,13 +4,15 @@
  * one worker from its first byte to its last; what must hold across sessions is held here, in
  * the main isolate, and reached by messages:
  *
- * - the connection limits (`maxSessions`, `maxSessionsPerIp`): a worker asks before it greets
- *   a new connection, and tells when it ends (one message each way per connection);
- * - failed logins and bans: counted here, the ban list pushed to every worker, which checks it
- *   locally (a banned address is refused at connect time, here);
+ * - the connection limits (`maxSessions`, `maxSessionsPerIp`): in shared memory, which every
+ *   worker updates itself, under a lock, when it accepts and when a connection ends
+ *   (`admission_table.ts`; no message per connection);
+ * - failed logins and bans: in the same shared memory, so the failure that reaches the limit
+ *   bans the address in every worker before its 530 goes out;
  * - the "file busy" guard of local storage: an upload takes its real path here first;
- * - events (for metrics, webhooks, the transfer log): forwarded in batches, re-emitted on
- *   {@linkcode WorkerPool.events};
+ * - events (for metrics, webhooks): forwarded in batches and re-emitted on
+ *   {@linkcode WorkerPool.events}, from the moment something subscribes there (each worker logs
+ *   its own events itself);
  * - status: each worker's snapshot, merged.
  *
  * A worker that dies gives back everything it held (its connections, its locks). A memory root
@@ -33,12 +35,16 @@ import {
   type ShutdownOptions,
 } from "../server.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
+import { AdmissionTable } from "./admission_table.ts";
 
 /** Options for {@linkcode runWorkers} beyond the serve options. */
 export interface WorkerPoolOptions {
   /** Configure logging in each worker as in the main isolate (default: workers log nothing). */
   log?: { format: LogFormat; level: LogLevelName };
-  /** Forward every worker's events to {@linkcode WorkerPool.events} (default true). */
+  /**
+   * Forward every worker's events to {@linkcode WorkerPool.events} from the start (default:
+   * from the first subscription there).
+   */
   forwardEvents?: boolean;
 }
 
@@ -126,7 +132,7 @@ export async function runWorkers(
     port = (probe.addr as Deno.NetAddr).port;
   }
   try {
-    const pool = new MultiPool(options, resolved.maxSessions, resolved.maxSessionsPerIp, {
+    const pool = new MultiPool(options, count, resolved.maxSessions, resolved.maxSessionsPerIp, {
       after: resolved.banAfterFailures,
       durationMs: resolved.banDurationMs,
     });
@@ -198,8 +204,6 @@ class SinglePool implements WorkerPool {
 interface Member {
   index: number;
   worker: Worker;
-  /** Its connections per IP, given back if it dies. */
-  connections: Map<string, number>;
   /** Its upload locks. */
   locks: Set<string>;
   snapshot: StatusSnapshot | null;
@@ -208,8 +212,25 @@ interface Member {
   exit(): void;
 }
 
+/** An event hub that asks the workers for their events once someone subscribes. */
+class PoolEvents extends EventHub {
+  #subscribed: (() => void) | null;
+  constructor(subscribed: () => void) {
+    super();
+    this.#subscribed = subscribed;
+  }
+  override on(listener: Parameters<EventHub["on"]>[0]): () => void {
+    const first = this.#subscribed;
+    this.#subscribed = null;
+    first?.();
+    return super.on(listener);
+  }
+}
+
 class MultiPool implements WorkerPool {
-  readonly events: EventHub = new EventHub();
+  readonly events: EventHub = new PoolEvents(() => {
+    for (const member of this.#members) this.#post(member, { type: "forward" });
+  });
   addr!: Deno.NetAddr;
   implicitTlsAddr: Deno.NetAddr | undefined;
   url = "";
@@ -219,12 +240,9 @@ class MultiPool implements WorkerPool {
   #greeted!: () => void;
   #resolveFinished!: () => void;
   readonly #members: Member[] = [];
-  #maxSessions: number;
-  #maxPerIp: number;
-  #ban: { after: number; durationMs: number };
-  #sessions = 0;
-  readonly #perIp = new Map<string, number>();
-  readonly #failures = new Map<string, { count: number; since: number; bannedUntil: number }>();
+  readonly #buffer: SharedArrayBuffer;
+  readonly #admissions: AdmissionTable;
+  #workerCount = 0;
   readonly #locks = new Set<string>();
   #shutdown: Promise<void> | null = null;
   #statusTimer: ReturnType<typeof setInterval> | undefined;
@@ -236,14 +254,16 @@ class MultiPool implements WorkerPool {
 
   constructor(
     given: ServeOptions,
+    count: number,
     maxSessions: number,
     maxPerIp: number,
     ban: { after: number; durationMs: number },
   ) {
     this.#given = given;
-    this.#maxSessions = maxSessions;
-    this.#maxPerIp = maxPerIp;
-    this.#ban = ban;
+    this.#workerCount = count;
+    this.#buffer = AdmissionTable.allocate(count, maxSessions);
+    this.#admissions = new AdmissionTable(this.#buffer, count, -1);
+    this.#admissions.setLimits(maxSessions, maxPerIp, ban);
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     this.firstSession = new Promise((resolve) => (this.#greeted = resolve));
   }
@@ -253,7 +273,7 @@ class MultiPool implements WorkerPool {
   }
 
   get sessionCount(): number {
-    return this.#sessions;
+    return this.#admissions.total();
   }
 
   async start(options: ServeOptions, count: number, poolOptions: WorkerPoolOptions): Promise<void> {
@@ -294,7 +314,6 @@ class MultiPool implements WorkerPool {
     const member: Member = {
       index,
       worker,
-      connections: new Map(),
       locks: new Set(),
       snapshot: null,
       ended: false,
@@ -328,7 +347,9 @@ class MultiPool implements WorkerPool {
         index,
         options,
         log: poolOptions.log ?? null,
-        forwardEvents: poolOptions.forwardEvents ?? true,
+        forwardEvents: (poolOptions.forwardEvents ?? false) || this.events.active,
+        admissions: this.#buffer,
+        workers: this.#workerCount,
       };
       worker.postMessage(start);
     });
@@ -340,24 +361,9 @@ class MultiPool implements WorkerPool {
 
   #handle(member: Member, message: FromWorker): void {
     switch (message.type) {
-      case "admit": {
-        const refusal = this.#admit(message.ip);
-        if (refusal === null) {
-          member.connections.set(message.ip, (member.connections.get(message.ip) ?? 0) + 1);
-        }
-        this.#post(member, { type: "answer", id: message.id, value: refusal });
+      case "greeted":
+        this.#greeted();
         return;
-      }
-      case "release": {
-        const mine = member.connections.get(message.ip) ?? 0;
-        if (mine <= 0) return;
-        if (mine === 1) member.connections.delete(message.ip);
-        else member.connections.set(message.ip, mine - 1);
-        this.#release(message.ip, 1);
-        return;
-      }
-      case "loginFailed":
-        return this.#loginFailed(message.ip);
       case "acquire": {
         const free = !this.#locks.has(message.key);
         if (free) {
@@ -371,9 +377,7 @@ class MultiPool implements WorkerPool {
         if (member.locks.delete(message.key)) this.#locks.delete(message.key);
         return;
       case "events":
-        if (message.events.length === 0) this.#greeted();
         for (const event of message.events) {
-          if (event.type === "session-opened") this.#greeted();
           this.events.emit(event);
         }
         return;
@@ -388,68 +392,11 @@ class MultiPool implements WorkerPool {
     }
   }
 
-  #admit(ip: string): string | null {
-    if (this.#shutdown !== null) return "Server shutting down.";
-    if (this.#sessions >= this.#maxSessions) return "Too many users, try again later.";
-    if ((this.#perIp.get(ip) ?? 0) >= this.#maxPerIp) {
-      return "Too many connections from your address.";
-    }
-    const failures = this.#failures.get(ip);
-    if (failures && failures.bannedUntil > Date.now()) {
-      return "Too many failed logins from your address; try again later.";
-    }
-    this.#sessions++;
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    return null;
-  }
-
-  #release(ip: string, count: number): void {
-    this.#sessions = Math.max(0, this.#sessions - count);
-    const left = (this.#perIp.get(ip) ?? count) - count;
-    if (left <= 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, left);
-  }
-
-  /** Counts a failure against `ip` (as FtpServer does alone); bans it after too many. */
-  #loginFailed(ip: string): void {
-    const now = Date.now();
-    for (const [address, record] of this.#failures) {
-      if (now - record.since > this.#ban.durationMs && record.bannedUntil <= now) {
-        this.#failures.delete(address);
-      }
-    }
-    let record = this.#failures.get(ip);
-    if (!record || now - record.since > this.#ban.durationMs) {
-      record = { count: 0, since: now, bannedUntil: 0 };
-      this.#failures.set(ip, record);
-    }
-    record.count++;
-    if (record.count < this.#ban.after || record.bannedUntil > now) return;
-    record.bannedUntil = now + this.#ban.durationMs;
-    this.events.emit({
-      type: "ban",
-      remote: ip,
-      failures: record.count,
-      durationMs: this.#ban.durationMs,
-    });
-    log.security.warning("Banned {remote} for {seconds} s after {count} failed logins", {
-      remote: ip,
-      seconds: Math.round(this.#ban.durationMs / 1000),
-      count: record.count,
-    });
-    const bans: [string, number][] = [];
-    for (const [address, r] of this.#failures) {
-      if (r.bannedUntil > now) bans.push([address, r.bannedUntil]);
-    }
-    for (const member of this.#members) this.#post(member, { type: "bans", bans });
-  }
-
   /** A worker has stopped (shut down, or died): everything it held is free again. */
   #ended(member: Member): void {
     if (member.ended) return;
     member.ended = true;
-    for (const [ip, count] of member.connections) this.#release(ip, count);
-    member.connections.clear();
+    this.#admissions.releaseWorker(member.index);
     for (const key of member.locks) this.#locks.delete(key);
     member.locks.clear();
     member.worker.terminate();
@@ -497,8 +444,7 @@ class MultiPool implements WorkerPool {
   status(): StatusSnapshot {
     const snapshots = this.#members.flatMap((m) => (m.snapshot ? [m.snapshot] : []));
     const now = Date.now();
-    let banned = 0;
-    for (const record of this.#failures.values()) if (record.bannedUntil > now) banned++;
+    const banned = this.#admissions.bannedCount(now);
     const base = snapshots[0];
     return {
       version: base?.version ?? "",
@@ -542,10 +488,10 @@ class MultiPool implements WorkerPool {
   reconfigure(changes: Reconfiguration): void {
     const next = resolveOptions({ ...this.#given, ...changes }); // throws: nothing changes
     this.#given = { ...this.#given, ...changes };
-    this.#ban.after = next.banAfterFailures;
-    this.#ban.durationMs = next.banDurationMs;
-    if (changes.maxSessions !== undefined) this.#maxSessions = changes.maxSessions;
-    if (changes.maxSessionsPerIp !== undefined) this.#maxPerIp = changes.maxSessionsPerIp;
+    this.#admissions.setLimits(next.maxSessions, next.maxSessionsPerIp, {
+      after: next.banAfterFailures,
+      durationMs: next.banDurationMs,
+    });
     for (const member of this.#members) this.#post(member, { type: "reconfigure", changes });
   }
 

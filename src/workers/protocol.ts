@@ -17,15 +17,18 @@ export interface WorkerStart {
   /** Structured-cloneable serve options, with the port every worker shares. */
   options: ServeOptions;
   log: { format: LogFormat; level: LogLevelName } | null;
-  /** Forward every event to the main isolate (metrics, webhooks, the transfer log). */
+  /** Forward every event to the main isolate (someone listens there: metrics, webhooks). */
   forwardEvents: boolean;
+  /** The connection limits, shared (`admission_table.ts`). */
+  admissions: SharedArrayBuffer;
+  workers: number;
 }
 
 /** Main isolate → worker. */
 export type ToWorker =
   | WorkerStart
   | { type: "answer"; id: number; value: string | null | boolean }
-  | { type: "bans"; bans: [string, number][] }
+  | { type: "forward" }
   | { type: "shutdown"; graceMs?: number }
   | { type: "status"; id: number }
   | { type: "reloadTls" }
@@ -35,9 +38,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready"; port: number; implicitTlsPort?: number; url: string; fingerprint?: string }
   | { type: "failed"; message: string; name: string }
-  | { type: "admit"; id: number; ip: string }
-  | { type: "release"; ip: string }
-  | { type: "loginFailed"; ip: string; user: string }
+  | { type: "greeted" }
   | { type: "acquire"; id: number; key: string }
   | { type: "unlock"; key: string }
   | { type: "events"; events: FtpEvent[] }

@@ -12,18 +12,17 @@ import { configureLogging } from "../log.ts";
 import { type FtpServer, serve } from "../server.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./protocol.ts";
 import type { SharedState } from "./shared.ts";
+import { AdmissionTable } from "./admission_table.ts";
 
 let server: FtpServer | null = null;
 let nextId = 0;
 const pending = new Map<number, (value: string | null | boolean) => void>();
-/** Banned addresses and until when, as the main isolate last said. */
-let bans = new Map<string, number>();
 
 function post(message: FromWorker): void {
   self.postMessage(message);
 }
 
-function ask(message: { type: "admit"; ip: string } | { type: "acquire"; key: string }) {
+function ask(message: { type: "acquire"; key: string }) {
   const id = ++nextId;
   return new Promise<string | null | boolean>((resolve) => {
     pending.set(id, resolve);
@@ -31,11 +30,14 @@ function ask(message: { type: "admit"; ip: string } | { type: "acquire"; key: st
   });
 }
 
+const BANNED = "Too many failed logins from your address; try again later.";
+let admissions: AdmissionTable | null = null;
+
 const shared: SharedState = {
-  admit: (ip) => ask({ type: "admit", ip }) as Promise<string | null>,
-  release: (ip) => post({ type: "release", ip }),
-  loginFailed: (ip, user) => post({ type: "loginFailed", ip, user }),
-  isBanned: (ip) => (bans.get(ip) ?? 0) > Date.now(),
+  admit: (ip) => (shared.isBanned(ip) ? BANNED : admissions!.admit(ip)),
+  release: (ip) => admissions!.release(ip),
+  loginFailed: (ip) => admissions!.recordFailure(ip, Date.now()),
+  isBanned: (ip) => admissions!.isBanned(ip, Date.now()),
   writes: {
     acquire: (key) => ask({ type: "acquire", key }) as Promise<boolean>,
     release: (key) => post({ type: "unlock", key }),
@@ -43,7 +45,12 @@ const shared: SharedState = {
 };
 
 /** Events go to the main isolate in batches: one message per turn of the event loop at most. */
+let forwarding = false;
+/** The main isolate asked for events before the server was up. */
+let wantForward = false;
 function forwardEvents(target: FtpServer): void {
+  if (forwarding) return;
+  forwarding = true;
   let batch: FtpEvent[] | null = null;
   target.events.on((event) => {
     if (batch === null) {
@@ -72,6 +79,7 @@ function cloneable(event: FtpEvent): FtpEvent {
 async function start(message: WorkerStart): Promise<void> {
   try {
     if (message.log) await configureLogging(message.log.format, message.log.level);
+    admissions = new AdmissionTable(message.admissions, message.workers, message.index);
     server = serve(message.options, { shared, reusePort: true });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -79,8 +87,8 @@ async function start(message: WorkerStart): Promise<void> {
     self.close();
     return;
   }
-  if (message.forwardEvents) forwardEvents(server);
-  else server.firstSession.then(() => post({ type: "events", events: [] }));
+  if (message.forwardEvents || wantForward) forwardEvents(server);
+  server.firstSession.then(() => post({ type: "greeted" }));
   server.finished.then(() => {
     post({ type: "finished" });
     self.close();
@@ -106,8 +114,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       resolve?.(message.value);
       return;
     }
-    case "bans":
-      bans = new Map(message.bans);
+    case "forward":
+      wantForward = true;
+      if (server) forwardEvents(server);
       return;
     case "shutdown":
       void server?.shutdown(message.graceMs === undefined ? {} : { graceMs: message.graceMs });
