@@ -57,6 +57,8 @@ interface Options {
   json: string | undefined;
   /** Workers of the server under test (`--workers N`, src/workers/pool.ts). */
   workers: number;
+  /** Another checkout whose main.ts to measure (`--server-repo DIR`: before/after runs). */
+  serverRepo: string | undefined;
 }
 
 function help(): string {
@@ -69,6 +71,7 @@ function help(): string {
     "  --quick         smaller files and shorter loops (a smoke test of the benchmark)",
     "  --json FILE     also write the results as JSON",
     "  --workers N     run the server with N worker isolates (default 1)",
+    "  --server-repo D run the main.ts of checkout D (same harness, e.g. the commit before)",
     "",
     "Metrics, in the order they run:",
     ...names,
@@ -88,6 +91,7 @@ function parseOptions(args: string[]): Options {
         quick: { type: "boolean", default: false },
         json: { type: "string" },
         workers: { type: "string", default: "1" },
+        "server-repo": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -109,7 +113,14 @@ function parseOptions(args: string[]): Options {
   }
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) fail(`--workers: expected a whole number ≥ 1`);
-  return { rounds, only, quick: values.quick, json: values.json, workers };
+  return {
+    rounds,
+    only,
+    quick: values.quick,
+    json: values.json,
+    workers,
+    serverRepo: values["server-repo"],
+  };
 }
 
 /** Rejects once `ms` have passed; the returned function cancels the timer. */
@@ -141,7 +152,7 @@ async function runMetric(metric: Metric, context: Context, rounds: number): Prom
   let serverLog = "";
   let server: BenchServer | null = null;
   const startFor = async () =>
-    await startServer(context.repo, context.fixtures.root, context.workers);
+    await startServer(context.serverRepo, context.fixtures.root, context.workers);
   const stopServer = async () => {
     if (!server) return;
     serverLog += server.stderr();
@@ -230,6 +241,7 @@ async function main(): Promise<number> {
     const binary = `${tmp}/ftpclient`;
     const context: Context = {
       repo,
+      serverRepo: options.serverRepo ?? repo,
       workers: options.workers,
       tmp,
       fixtures: new Fixtures(root, sizes),
