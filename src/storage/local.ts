@@ -215,7 +215,7 @@ export class LocalStorage implements Storage, Disposable {
               options.signal?.throwIfAborted();
             }
             const entry = cached[i];
-            const stat = entry.stat ?? this.#liveStat(prefix, entry.name);
+            const stat = typeof entry === "string" ? this.#liveStat(prefix, entry) : entry;
             if (stat !== null) yield stat;
           }
           return;
@@ -244,7 +244,7 @@ export class LocalStorage implements Storage, Disposable {
           const entry = this.#probe(prefix, name.name);
           if (entry === null) continue;
           fill.add(entry);
-          const stat = entry.stat ?? this.#liveStat(prefix, entry.name);
+          const stat = typeof entry === "string" ? this.#liveStat(prefix, entry) : entry;
           if (stat !== null) yield stat;
           continue;
         }
@@ -746,10 +746,10 @@ export class LocalStorage implements Storage, Disposable {
       return null;
     }
     if (info.isSymlink || (info.isFile && (info.nlink ?? 1) > 1)) {
-      return { name, stat: null };
+      return name;
     }
     if (!info.isFile && !info.isDirectory) return null;
-    return { name, stat: toFileStat(name, info) };
+    return toFileStat(name, info);
   }
 
   /** An entry checked on every listing, exactly as an uncached listing checks it. */
