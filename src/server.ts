@@ -63,6 +63,8 @@ export interface ServeInternals {
   shared?: SharedState;
   /** Listen with SO_REUSEPORT, beside the other workers (Linux; needs `--unstable-net`). */
   reusePort?: boolean;
+  /** Session numbers unique over the workers: `first`, `first + step`, … */
+  sessionIds?: { first: number; step: number };
 }
 
 /** What {@linkcode FtpServer.reconfigure} may change while the server runs. */
@@ -179,6 +181,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   readonly #transcript: Transcript | null;
   #deadListener: TcpListener | null = null;
   #sessionIds = 0;
+  #sessionIdStep = 1;
 
   /** @internal Use {@linkcode serve}. */
   constructor(
@@ -193,8 +196,12 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       openRoot: RootOpener;
       release?: () => void;
       shared?: SharedState;
+      sessionIds?: { first: number; step: number };
     },
   ) {
+    const ids = parts.sessionIds ?? { first: 1, step: 1 };
+    this.#sessionIds = ids.first - ids.step;
+    this.#sessionIdStep = ids.step;
     this.#shared = parts.shared;
     this.#releaseStorage = parts.release;
     this.#given = parts.given;
@@ -232,7 +239,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       transcript: this.#transcript,
       events: this.events,
       defaultCapabilities: storage.capabilities,
-      nextSessionId: () => ++this.#sessionIds,
+      nextSessionId: () => (this.#sessionIds += this.#sessionIdStep),
       sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (remote, user) => this.#loginFailed(remote, user),
@@ -753,6 +760,7 @@ export function serve(options: ServeOptions = {}, internals: ServeInternals = {}
     openRoot,
     release: () => opened.forEach((local) => local.close()),
     ...(internals.shared ? { shared: internals.shared } : {}),
+    ...(internals.sessionIds ? { sessionIds: internals.sessionIds } : {}),
   });
   if (storage instanceof LocalStorage) removeStaleUploads(storage, server);
   log.server.info("Listening on {url}", { url: redactUrl(server.url) });

@@ -51,13 +51,25 @@ export interface LocalStorageOptions {
    * sound (Linux with glibc, `--allow-ffi`, a local filesystem); elsewhere it is silently off.
    * Call {@linkcode LocalStorage.close} to release its inotify instance. Default: off.
    */
-  listCache?: boolean | DirCacheOptions;
+  listCache?: boolean | {
+    /** Directories with fewer entries are not cached. Default 256. */
+    minEntries?: number;
+    /** Directories cached at once (one inotify watch each). Default 64. */
+    maxDirectories?: number;
+    /** Entries cached at once, over all directories. Default 200,000. */
+    maxEntries?: number;
+  };
   /**
    * Where the "file busy" guard lives when several storages serve one tree (the workers of a
    * multi-worker server): uploads of one real path exclude each other through it. Default: a
    * set of this storage's own.
    */
-  writeGuard?: WriteGuard;
+  writeGuard?: {
+    /** Takes `key` (a real path): true when it was free. */
+    acquire(key: string): boolean | Promise<boolean>;
+    /** Gives `key` back. */
+    release(key: string): void;
+  };
 }
 
 /**
@@ -141,8 +153,10 @@ export class LocalStorage implements Storage, Disposable {
   /** Real paths with an upload in progress: a second writer gets `busy`, never an interleaving. */
   readonly #writing = new Set<string>();
   readonly #guard: WriteGuard | undefined;
-  /** Listings of large directories, when `listCache` is on and sound here. */
-  readonly #cache: DirCache | null;
+  /** Listings of large directories, when `listCache` is on and sound here (undefined: not yet). */
+  #cache: DirCache | null | undefined;
+  readonly #cacheOptions: DirCacheOptions | null;
+  #closed = false;
 
   /**
    * Serves `root`, resolved once to its real path.
@@ -159,14 +173,23 @@ export class LocalStorage implements Storage, Disposable {
     this.#guard = options.writeGuard;
     this.capabilities = { ...FULL_CAPABILITIES, atomicReplace: this.#atomic };
     const cache = options.listCache ?? false;
-    this.#cache = cache === false
-      ? null
-      : DirCache.open(this.root || "/", cache === true ? {} : cache);
+    this.#cacheOptions = cache === false ? null : cache === true ? {} : cache;
+  }
+
+  /**
+   * The listing cache, opened with the first listing: loading libc through FFI and reading the
+   * mount table cost a millisecond or two that start-up should not pay.
+   */
+  #listCache(): DirCache | null {
+    if (this.#cacheOptions !== null && !this.#closed && this.#cache === undefined) {
+      this.#cache = DirCache.open(this.root || "/", this.#cacheOptions);
+    }
+    return this.#cache ?? null;
   }
 
   /** True when listings are cached (`listCache` asked for, and sound here). */
   get listCacheActive(): boolean {
-    return this.#cache !== null;
+    return this.#listCache() !== null;
   }
 
   /** Directories whose listing is cached right now. */
@@ -176,9 +199,11 @@ export class LocalStorage implements Storage, Disposable {
 
   /** Stops the listing cache (closes its inotify instance). Safe to call twice. */
   close(): void {
+    this.#closed = true;
     this.#cache?.close();
   }
 
+  /** {@linkcode LocalStorage.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -203,7 +228,7 @@ export class LocalStorage implements Storage, Disposable {
     const prefix = dir.real === "/" ? "/" : `${dir.real}/`;
     let fill: CacheFill | null = null;
     try {
-      const cache = this.#cache;
+      const cache = this.#listCache();
       if (cache !== null) {
         // The directory was resolved and pinned above, as for every listing: the cache only
         // spares the stats of entries that have not changed (see dir_cache.ts).

@@ -25,7 +25,7 @@
 import { EventHub } from "../events.ts";
 import { log, type LogFormat, type LogLevelName } from "../log.ts";
 import { resolveOptions, type ServeOptions } from "../options.ts";
-import type { ReadyResult, StatusSnapshot } from "../ops/host.ts";
+import type { OpsHost, ReadyResult, StatusSnapshot } from "../ops/host.ts";
 import {
   connectableHost,
   type FtpServer,
@@ -57,7 +57,7 @@ export function autoWorkerCount(): number {
  * A running multi-worker server, returned by {@linkcode runWorkers}: the same shape as
  * {@linkcode FtpServer} where main.ts needs it (address, shutdown, finished, status, events).
  */
-export interface WorkerPool extends AsyncDisposable {
+export interface WorkerPool extends AsyncDisposable, OpsHost {
   /** The address every worker listens on. */
   readonly addr: Deno.NetAddr;
   readonly implicitTlsAddr: Deno.NetAddr | undefined;

@@ -80,7 +80,11 @@ async function start(message: WorkerStart): Promise<void> {
   try {
     if (message.log) await configureLogging(message.log.format, message.log.level);
     admissions = new AdmissionTable(message.admissions, message.workers, message.index);
-    server = serve(message.options, { shared, reusePort: true });
+    server = serve(message.options, {
+      shared,
+      reusePort: true,
+      sessionIds: { first: message.index + 1, step: message.workers },
+    });
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     post({ type: "failed", message: e.message, name: e.name });
