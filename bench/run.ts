@@ -55,6 +55,10 @@ interface Options {
   only: Metric[];
   quick: boolean;
   json: string | undefined;
+  /** Workers of the server under test (`--workers N`, src/workers/pool.ts). */
+  workers: number;
+  /** Another checkout whose main.ts to measure (`--server-repo DIR`: before/after runs). */
+  serverRepo: string | undefined;
 }
 
 function help(): string {
@@ -66,6 +70,8 @@ function help(): string {
     "  --only NAMES    comma-separated metrics to run (default: all)",
     "  --quick         smaller files and shorter loops (a smoke test of the benchmark)",
     "  --json FILE     also write the results as JSON",
+    "  --workers N     run the server with N worker isolates (default 1)",
+    "  --server-repo D run the main.ts of checkout D (same harness, e.g. the commit before)",
     "",
     "Metrics, in the order they run:",
     ...names,
@@ -84,6 +90,8 @@ function parseOptions(args: string[]): Options {
         only: { type: "string" },
         quick: { type: "boolean", default: false },
         json: { type: "string" },
+        workers: { type: "string", default: "1" },
+        "server-repo": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }).values;
@@ -103,7 +111,16 @@ function parseOptions(args: string[]): Options {
     if (unknown.length > 0) fail(`--only: unknown metric ${unknown.join(", ")}\n${help()}`);
     only = METRICS.filter((metric) => names.includes(metric.name));
   }
-  return { rounds, only, quick: values.quick, json: values.json };
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) fail(`--workers: expected a whole number ≥ 1`);
+  return {
+    rounds,
+    only,
+    quick: values.quick,
+    json: values.json,
+    workers,
+    serverRepo: values["server-repo"],
+  };
 }
 
 /** Rejects once `ms` have passed; the returned function cancels the timer. */
@@ -134,7 +151,8 @@ async function runMetric(metric: Metric, context: Context, rounds: number): Prom
   const perRound: Figure[][] = [];
   let serverLog = "";
   let server: BenchServer | null = null;
-  const startFor = async () => await startServer(context.repo, context.fixtures.root);
+  const startFor = async () =>
+    await startServer(context.serverRepo, context.fixtures.root, context.workers);
   const stopServer = async () => {
     if (!server) return;
     serverLog += server.stderr();
@@ -223,6 +241,8 @@ async function main(): Promise<number> {
     const binary = `${tmp}/ftpclient`;
     const context: Context = {
       repo,
+      serverRepo: options.serverRepo ?? repo,
+      workers: options.workers,
       tmp,
       fixtures: new Fixtures(root, sizes),
       sizes,

@@ -23,6 +23,7 @@ import { encodeReply } from "./protocol/reply.ts";
 import type { SessionServices } from "./session/services.ts";
 import { type ControlChannel, Session } from "./session/session.ts";
 import { LocalStorage } from "./storage/local.ts";
+import type { SharedState } from "./workers/shared.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/storage.ts";
 import type { TlsContext } from "./tls/context.ts";
@@ -52,6 +53,19 @@ const SHUTDOWN_LINGER_MS = 50;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 type TcpListener = Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+
+/**
+ * What a worker of a multi-worker server adds to {@linkcode serve} (see `workers/pool.ts`).
+ * @internal
+ */
+export interface ServeInternals {
+  /** Limits, bans and the busy guard held by the main isolate. */
+  shared?: SharedState;
+  /** Listen with SO_REUSEPORT, beside the other workers (Linux; needs `--unstable-net`). */
+  reusePort?: boolean;
+  /** Session numbers unique over the workers: `first`, `first + step`, … */
+  sessionIds?: { first: number; step: number };
+}
 
 /** What {@linkcode FtpServer.reconfigure} may change while the server runs. */
 export type Reconfiguration = Omit<
@@ -149,6 +163,10 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** The options as given to serve(), for reconfigure(). */
   #given: ServeOptions;
   readonly #openRoot: RootOpener;
+  /** Releases what serve() opened for the server (the listing caches of local roots). */
+  readonly #releaseStorage: (() => void) | undefined;
+  /** In a worker: the limits, bans and busy guard every worker shares. */
+  readonly #shared: SharedState | undefined;
   /** Replaced identity providers finishing their logins, and when they stop. */
   readonly #retiring = new Map<IdentityProvider, ReturnType<typeof setTimeout>>();
   /** Per-user conditions and state: sessions at once, quotas, bandwidth. */
@@ -167,6 +185,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   readonly #transcript: Transcript | null;
   #deadListener: TcpListener | null = null;
   #sessionIds = 0;
+  #sessionIdStep = 1;
 
   /** @internal Use {@linkcode serve}. */
   constructor(
@@ -176,8 +195,19 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     storage: Storage,
     identity: IdentityProvider,
     tls: TlsContext | null,
-    parts: { given: ServeOptions; openRoot: RootOpener },
+    parts: {
+      given: ServeOptions;
+      openRoot: RootOpener;
+      release?: () => void;
+      shared?: SharedState;
+      sessionIds?: { first: number; step: number };
+    },
   ) {
+    const ids = parts.sessionIds ?? { first: 1, step: 1 };
+    this.#sessionIds = ids.first - ids.step;
+    this.#sessionIdStep = ids.step;
+    this.#shared = parts.shared;
+    this.#releaseStorage = parts.release;
     this.#given = parts.given;
     this.#openRoot = parts.openRoot;
     this.#listeners = implicitListener ? [listener, implicitListener] : [listener];
@@ -213,11 +243,12 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       transcript: this.#transcript,
       events: this.events,
       defaultCapabilities: storage.capabilities,
-      nextSessionId: () => ++this.#sessionIds,
+      nextSessionId: () => (this.#sessionIds += this.#sessionIdStep),
       sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
       loginFailed: (remote, user) => this.#loginFailed(remote, user),
-      isBanned: (ip) => (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
+      isBanned: (ip) =>
+        this.#shared?.isBanned(ip) ?? (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
       admitLogin: (identity, session) => this.#admissions.admit(identity, session),
       throttleFor: (identity) => this.#admissions.throttleFor(identity),
     };
@@ -468,6 +499,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     this.#retiring.clear();
     // The port is free only once the accept loops have seen their listener close.
     await Promise.all(this.#acceptLoops);
+    this.#releaseStorage?.();
     log.server.info("Server on {host} port {port} stopped", {
       host: this.addr.hostname,
       port: this.addr.port,
@@ -487,7 +519,12 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** Starts a session, or refuses the connection with 421 when a limit is reached. */
   #admit(conn: Deno.TcpConn, implicitTls: boolean): void {
     const ip = normalizeHost(conn.remoteAddr.hostname);
-    const refusal = this.#refusal(ip);
+    // A worker of a multi-worker server counts every worker's sessions (shared memory).
+    const refusal = this.#shared ? this.#shared.admit(ip) : this.#refusal(ip);
+    this.#admitted(conn, ip, refusal, implicitTls);
+  }
+
+  #admitted(conn: Deno.TcpConn, ip: string, refusal: string | null, implicitTls: boolean): void {
     if (refusal !== null) {
       log.security.warning("Refused connection from {remote}: {reason}", {
         remote: ip,
@@ -583,6 +620,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   }
 
   #release(ip: string): void {
+    this.#shared?.release(ip);
     const count = (this.#perIp.get(ip) ?? 1) - 1;
     if (count <= 0) this.#perIp.delete(ip);
     else this.#perIp.set(ip, count);
@@ -598,6 +636,28 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** Counts a failed login against the client's IP; bans it after too many. */
   #loginFailed(ip: string, user: string): number {
     const options = this.#options;
+    // One line per failure, with the address, in a fixed form for fail2ban.
+    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
+    // In a worker, the count is every worker's (shared memory), and so is the ban.
+    const { count, banned } = this.#shared?.loginFailed(ip) ?? this.#countFailure(ip);
+    if (banned) {
+      this.events.emit({
+        type: "ban",
+        remote: ip,
+        failures: count,
+        durationMs: options.banDurationMs,
+      });
+      log.security.warning("Banned {remote} for {seconds} s after {count} failed logins", {
+        remote: ip,
+        seconds: Math.round(options.banDurationMs / 1000),
+        count,
+      });
+    }
+    return options.loginFailureDelayMs;
+  }
+
+  #countFailure(ip: string): { count: number; banned: boolean } {
+    const options = this.#options;
     const now = Date.now();
     let record = this.#failures.get(ip);
     if (!record || now - record.since > options.banDurationMs) {
@@ -605,23 +665,11 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       this.#failures.set(ip, record);
     }
     record.count++;
-    // One line per failure, with the address, in a fixed form for fail2ban.
-    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
     if (record.count >= options.banAfterFailures && record.bannedUntil <= now) {
       record.bannedUntil = now + options.banDurationMs;
-      this.events.emit({
-        type: "ban",
-        remote: ip,
-        failures: record.count,
-        durationMs: options.banDurationMs,
-      });
-      log.security.warning("Banned {remote} for {seconds} s after {count} failed logins", {
-        remote: ip,
-        seconds: Math.round(options.banDurationMs / 1000),
-        count: record.count,
-      });
+      return { count: record.count, banned: true };
     }
-    return options.loginFailureDelayMs;
+    return { count: record.count, banned: false };
   }
 
   /**
@@ -669,16 +717,24 @@ export class FtpServer implements AsyncDisposable, OpsHost {
  * console.log(server.url); // ftp://alice:secret@127.0.0.1:40123/
  * ```
  */
-export function serve(options: ServeOptions = {}): FtpServer {
+export function serve(options: ServeOptions = {}, internals: ServeInternals = {}): FtpServer {
   const resolved = resolveOptions(options);
   const tls = resolved.tls
     ? tlsSupport().createContext(resolved.tls, resolved.requireTlsSessionReuse)
     : null;
-  const openRoot = (root: string): Storage =>
-    root === MEMORY_ROOT ? new MemoryStorage() : new LocalStorage(root, {
+  // Local roots the server opened (its own, and users' own) are the server's to close.
+  const opened: LocalStorage[] = [];
+  const openRoot = (root: string): Storage => {
+    if (root === MEMORY_ROOT) return new MemoryStorage();
+    const local = new LocalStorage(root, {
       onNotCapable: warnNotCapable(root),
       atomicUploads: resolved.atomicUploads,
+      listCache: true,
+      ...(internals.shared ? { writeGuard: internals.shared.writes } : {}),
     });
+    opened.push(local);
+    return local;
+  };
   const storage = typeof resolved.root === "string" ? openRoot(resolved.root) : resolved.root;
   const identity = resolved.identity ?? new StaticIdentityProvider({
     users: resolved.users,
@@ -686,7 +742,11 @@ export function serve(options: ServeOptions = {}): FtpServer {
     storage,
     openRoot,
   });
-  const listener = Deno.listen({ hostname: resolved.hostname, port: resolved.port });
+  const listener = Deno.listen({
+    hostname: resolved.hostname,
+    port: resolved.port,
+    ...(internals.reusePort ? { reusePort: true } : {}),
+  } as Deno.TcpListenOptions);
   let implicitListener: TcpListener | null = null;
   if (resolved.implicitTlsPort !== undefined) {
     try {
@@ -702,6 +762,9 @@ export function serve(options: ServeOptions = {}): FtpServer {
   const server = new FtpServer(listener, implicitListener, resolved, storage, identity, tls, {
     given: options,
     openRoot,
+    release: () => opened.forEach((local) => local.close()),
+    ...(internals.shared ? { shared: internals.shared } : {}),
+    ...(internals.sessionIds ? { sessionIds: internals.sessionIds } : {}),
   });
   // Temporary upload files exist only with atomic uploads (of this run or an earlier one): a
   // server that never used them need not walk its tree.

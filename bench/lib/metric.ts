@@ -22,6 +22,10 @@ export interface Figure {
 export interface Context {
   /** The repository (cwd for `deno run main.ts`). */
   repo: string;
+  /** Where the measured server's main.ts is (the repository, unless `--server-repo`). */
+  serverRepo: string;
+  /** Worker isolates of the server under test (1: a plain `deno run main.ts`). */
+  workers: number;
   /** The temporary directory; the served root is `fixtures.root`, inside it. */
   tmp: string;
   fixtures: Fixtures;

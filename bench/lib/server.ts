@@ -47,13 +47,47 @@ export function serverArgs(root: string): string[] {
 }
 
 /**
+ * `--workers N` (src/workers/pool.ts) through bench/workers_main.ts, with the options of
+ * {@linkcode serverArgs}, until main.ts has the flag. It stops when stdin closes.
+ */
+function workerArgs(root: string, workers: number): string[] {
+  const options = {
+    root,
+    port: 0,
+    hostname: "127.0.0.1",
+    users: [{ name: USER, password: PASSWORD }],
+    maxSessions: 5000,
+    maxSessionsPerIp: 5000,
+    idleTimeoutMs: 600_000,
+  };
+  return [
+    "run",
+    "-A",
+    "--unstable-net",
+    ...V8_FLAGS,
+    "bench/workers_main.ts",
+    String(workers),
+    JSON.stringify(options),
+  ];
+}
+
+/**
  * Starts ftpgate on a free port and waits for its ready line (`ftp://127.0.0.1:PORT/`).
  * `--stdin-lifeline` makes it exit by itself should the benchmark die without cleaning up.
  */
-export async function startServer(repo: string, root: string): Promise<BenchServer> {
+export async function startServer(
+  repo: string,
+  root: string,
+  workers = 1,
+): Promise<BenchServer> {
   const child = spawn(
     Deno.execPath(),
-    [...serverArgs(root), "--port", "0", "--stdin-lifeline"],
+    workers > 1 ? workerArgs(root, workers) : [
+      ...serverArgs(root),
+      "--port",
+      "0",
+      "--stdin-lifeline",
+    ],
     { cwd: repo, stdin: true },
   );
   let exited = false;

@@ -29,6 +29,7 @@ export class PumpError extends Error {
 }
 
 import { type ByteReader, type ByteWriter, writeAll } from "../io.ts";
+import { type RawReader, takeRawReader } from "../storage/raw_reader.ts";
 
 const BUFFER_SIZE = 1 << 20;
 /** Buffers kept for reuse; transfers beyond this many at once allocate and drop their own. */
@@ -68,7 +69,12 @@ export async function pump(
   signal?: AbortSignal,
   beforeClose?: () => Promise<void>,
 ): Promise<number> {
-  const from = "getReader" in source ? streamSource(source) : rawSource(source);
+  const raw = "getReader" in source ? takeRawReader(source) : null;
+  const from = raw !== null
+    ? fileSource(raw)
+    : "getReader" in source
+    ? streamSource(source)
+    : rawSource(source);
   const to = "getWriter" in sink ? streamSink(sink) : rawSink(sink);
   const onAbort = () => {
     from.cancel(signal?.reason);
@@ -147,6 +153,23 @@ function streamSource(stream: ReadableStream<Uint8Array>): Source {
     },
     cancel: (reason) => void reader.cancel(reason).catch(() => {}),
     buffer: () => buffer,
+  };
+}
+
+/** A storage's synchronous reader (a local file): no stream, no promise per read. */
+function fileSource(reader: RawReader): Source {
+  const buffer = new Uint8Array(takeBuffer());
+  return {
+    next: () => {
+      try {
+        const n = reader.readSync(buffer);
+        return Promise.resolve(n === null ? null : buffer.subarray(0, n));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    cancel: () => reader.close(),
+    buffer: () => buffer.buffer,
   };
 }
 

@@ -341,26 +341,31 @@ function toFtpError(error: unknown, code: number, text: string): FtpError {
   return error instanceof FtpError ? error : new FtpError(code, text);
 }
 
+/** Where a client's stray bytes after a download go: read and dropped, so one buffer serves all. */
+const DISCARD = new Uint8Array(512);
+
 /** Reads and discards until the peer closes, an error, the deadline or the signal. */
 async function waitForClose(
   connection: DataConnection,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const buffer = new Uint8Array(512);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
-    signal.addEventListener("abort", () => resolve(), { once: true });
+    onAbort = resolve;
+    signal.addEventListener("abort", onAbort, { once: true });
   });
   const closed = (async () => {
     try {
-      while ((await connection.read(buffer)) !== null) { /* a client has nothing to say here */ }
+      while ((await connection.read(DISCARD)) !== null) { /* a client has nothing to say here */ }
     } catch { /* a reset is a close too */ }
   })();
   try {
     await Promise.race([closed, deadline]);
   } finally {
     clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort!);
   }
 }

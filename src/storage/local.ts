@@ -31,7 +31,9 @@ import {
   type WriteOptions,
 } from "./storage.ts";
 import { baseName, parentPath } from "./vpath.ts";
+import { type CachedEntry, type CacheFill, DirCache, type DirCacheOptions } from "./dir_cache.ts";
 import { writeAll } from "../io.ts";
+import { attachRawReader } from "./raw_reader.ts";
 
 /** Options for {@linkcode LocalStorage}. */
 export interface LocalStorageOptions {
@@ -43,6 +45,51 @@ export interface LocalStorageOptions {
    * Without it, an interrupted upload leaves the bytes received so far (for REST resume).
    */
   atomicUploads?: boolean;
+  /**
+   * Keep listings of large directories between LISTs, kept true by inotify (see
+   * `dir_cache.ts`): a repeated listing re-stats only what changed. Used only where it is
+   * sound (Linux with glibc, `--allow-ffi`, a local filesystem); elsewhere it is silently off.
+   * Call {@linkcode LocalStorage.close} to release its inotify instance. Default: off.
+   */
+  listCache?: boolean | {
+    /** Directories with fewer entries are not cached. Default 256. */
+    minEntries?: number;
+    /** Directories cached at once (one inotify watch each). Default 64. */
+    maxDirectories?: number;
+    /** Entries cached at once, over all directories. Default 200,000. */
+    maxEntries?: number;
+  };
+  /**
+   * Where the "file busy" guard lives when several storages serve one tree (the workers of a
+   * multi-worker server): uploads of one real path exclude each other through it. Default: a
+   * set of this storage's own.
+   */
+  writeGuard?: {
+    /** Takes `key` (a real path): true when it was free. */
+    acquire(key: string): boolean | Promise<boolean>;
+    /** Gives `key` back. */
+    release(key: string): void;
+  };
+}
+
+/**
+ * The "file busy" guard: at most one upload per real path at a time.
+ *
+ * @example
+ * ```ts
+ * import type { WriteGuard } from "./local.ts";
+ * const held = new Set<string>();
+ * const guard: WriteGuard = {
+ *   acquire: (key) => !held.has(key) && held.add(key) !== undefined,
+ *   release: (key) => void held.delete(key),
+ * };
+ * ```
+ */
+export interface WriteGuard {
+  /** Takes `key` (a real path): true when it was free. */
+  acquire(key: string): boolean | Promise<boolean>;
+  /** Gives `key` back. */
+  release(key: string): void;
 }
 
 /** A directory held for reading: a path to read it by, and what to do after. */
@@ -51,6 +98,8 @@ interface PinnedDirectory {
   path: string;
   /** Its real path. */
   real: string;
+  /** Its device and inode, as the pinned handle saw them. */
+  id: string;
   release(): void;
 }
 
@@ -94,7 +143,7 @@ const LIST_BATCH = 16384;
  * await storage.mkdir("/incoming");
  * ```
  */
-export class LocalStorage implements Storage {
+export class LocalStorage implements Storage, Disposable {
   /** Everything: offsets, append, renames, permission bits, inode ids. Replacing a file is atomic only with `atomicUploads`. */
   readonly capabilities: StorageCapabilities;
   /** The real (symlink-free) path of the root directory. */
@@ -103,6 +152,11 @@ export class LocalStorage implements Storage {
   readonly #atomic: boolean;
   /** Real paths with an upload in progress: a second writer gets `busy`, never an interleaving. */
   readonly #writing = new Set<string>();
+  readonly #guard: WriteGuard | undefined;
+  /** Listings of large directories, when `listCache` is on and sound here (undefined: not yet). */
+  #cache: DirCache | null | undefined;
+  readonly #cacheOptions: DirCacheOptions | null;
+  #closed = false;
 
   /**
    * Serves `root`, resolved once to its real path.
@@ -116,7 +170,42 @@ export class LocalStorage implements Storage {
     this.root = real === "/" ? "" : real;
     this.#onNotCapable = options.onNotCapable;
     this.#atomic = options.atomicUploads ?? false;
+    this.#guard = options.writeGuard;
     this.capabilities = { ...FULL_CAPABILITIES, atomicReplace: this.#atomic };
+    const cache = options.listCache ?? false;
+    this.#cacheOptions = cache === false ? null : cache === true ? {} : cache;
+  }
+
+  /**
+   * The listing cache, opened with the first listing: loading libc through FFI and reading the
+   * mount table cost a millisecond or two that start-up should not pay.
+   */
+  #listCache(): DirCache | null {
+    if (this.#cacheOptions !== null && !this.#closed && this.#cache === undefined) {
+      this.#cache = DirCache.open(this.root || "/", this.#cacheOptions);
+    }
+    return this.#cache ?? null;
+  }
+
+  /** True when listings are cached (`listCache` asked for, and sound here). */
+  get listCacheActive(): boolean {
+    return this.#listCache() !== null;
+  }
+
+  /** Directories whose listing is cached right now. */
+  get cachedDirectories(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** Stops the listing cache (closes its inotify instance). Safe to call twice. */
+  close(): void {
+    this.#closed = true;
+    this.#cache?.close();
+  }
+
+  /** {@linkcode LocalStorage.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   stat(path: string): Promise<FileStat> {
@@ -136,7 +225,28 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw this.#error(error, path);
     }
+    const prefix = dir.real === "/" ? "/" : `${dir.real}/`;
+    let fill: CacheFill | null = null;
     try {
+      const cache = this.#listCache();
+      if (cache !== null) {
+        // The directory was resolved and pinned above, as for every listing: the cache only
+        // spares the stats of entries that have not changed (see dir_cache.ts).
+        const cached = cache.lookup(dir.real, dir.id, (name) => this.#probe(prefix, name));
+        if (cached !== null) {
+          for (let i = 0; i < cached.length; i++) {
+            if (i > 0 && i % LIST_BATCH === 0) {
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              options.signal?.throwIfAborted();
+            }
+            const entry = cached[i];
+            const stat = typeof entry === "string" ? this.#liveStat(prefix, entry) : entry;
+            if (stat !== null) yield stat;
+          }
+          return;
+        }
+        fill = cache.begin(dir.real, dir.id); // before the read: changes meanwhile are seen
+      }
       // Deno reads a directory's names in one call (its Rust side collects them all): the names
       // are held, but each entry is stat'ed and handed on in batches, so no array of stats and
       // no sorted copy is ever built. Names come from the pinned directory; each entry is then
@@ -148,17 +258,28 @@ export class LocalStorage implements Storage {
       } catch (error) {
         throw this.#error(error, path);
       }
-      const prefix = dir.real === "/" ? "/" : `${dir.real}/`;
       for (let i = 0; i < names.length; i++) {
         // A huge directory must not hold every other session: let them in now and then.
         if (i > 0 && i % LIST_BATCH === 0) {
           await new Promise((resolve) => setTimeout(resolve, 0));
           options.signal?.throwIfAborted();
         }
-        const entry = this.#entryStat(prefix, names[i]);
+        const name = names[i];
+        if (fill !== null) {
+          const entry = this.#probe(prefix, name.name);
+          if (entry === null) continue;
+          fill.add(entry);
+          const stat = typeof entry === "string" ? this.#liveStat(prefix, entry) : entry;
+          if (stat !== null) yield stat;
+          continue;
+        }
+        const entry = this.#entryStat(prefix, name);
         if (entry !== null) yield entry;
       }
+      fill?.commit();
+      fill = null;
     } finally {
+      fill?.abandon();
       dir.release();
     }
   }
@@ -179,10 +300,19 @@ export class LocalStorage implements Storage {
 
   async write(path: string, options: WriteOptions = {}): Promise<WriteHandle> {
     const target = await this.#run(path, () => this.#realTarget(path));
-    if (this.#writing.has(target)) throw new StorageError("busy", path);
-    this.#writing.add(target);
+    const guard = this.#guard;
+    if (guard !== undefined) {
+      if (!(await guard.acquire(target))) throw new StorageError("busy", path);
+    } else {
+      if (this.#writing.has(target)) throw new StorageError("busy", path);
+      this.#writing.add(target);
+    }
+    let released = false;
     const release = () => {
-      this.#writing.delete(target);
+      if (released) return;
+      released = true;
+      if (guard !== undefined) guard.release(target);
+      else this.#writing.delete(target);
     };
     try {
       if (!this.#atomic) {
@@ -192,7 +322,8 @@ export class LocalStorage implements Storage {
         const existing = this.#existing(path, target);
         if (existing && options.exclusive) throw new StorageError("exists", path);
         if (!existing && (options.offset ?? 0) > 0) throw new StorageError("not-found", path);
-        return this.#fileSink(() => this.#openForWrite(path, target, options), path, () => {
+        const isNew = existing === null;
+        return this.#fileSink(() => this.#openForWrite(path, target, options, isNew), path, () => {
           release();
           return Promise.resolve();
         });
@@ -339,16 +470,20 @@ export class LocalStorage implements Storage {
       try {
         const pinned = `/proc/self/fd/${fd}`;
         if (Deno.realPathSync(pinned) !== real) throw new StorageError("permission", path);
-        if (!Deno.statSync(pinned).isDirectory) throw new StorageError("not-a-directory", path);
-        return { path: pinned, real, release: () => closeSync(fd) };
+        const info = Deno.statSync(pinned);
+        if (!info.isDirectory) throw new StorageError("not-a-directory", path);
+        return { path: pinned, real, id: objectId(info), release: () => closeSync(fd) };
       } catch (error) {
         closeSync(fd);
         throw error;
       }
     }
+    const info = Deno.statSync(real);
+    if (!info.isDirectory) throw new StorageError("not-a-directory", path);
     return {
       path: real,
       real,
+      id: objectId(info),
       release: () => {
         if (Deno.realPathSync(this.root + path) !== real) {
           throw new StorageError("permission", path);
@@ -399,11 +534,26 @@ export class LocalStorage implements Storage {
     return { real, info };
   }
 
-  #openForWrite(path: string, target: string, options: WriteOptions): Deno.FsFile {
+  #openForWrite(
+    path: string,
+    target: string,
+    options: WriteOptions,
+    isNew: boolean,
+  ): Deno.FsFile {
     // The upload was checked at STOR, but the file opens only with its first byte: resolve the
     // path again now, in the same synchronous step as the open, so that nothing another session
     // renamed meanwhile (a directory swapped for a symlink to outside) can redirect it.
     this.#sameTarget(path, target);
+    if (isNew) {
+      // Still new, most likely: create it outright (O_CREAT|O_EXCL never follows a symlink),
+      // which spares a failing lstat (an exception, ~15 µs) per new file. Something there now
+      // goes the long way below, as if it had been there at STOR.
+      try {
+        return Deno.openSync(target, { write: true, createNew: true, mode: 0o644 });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      }
+    }
     const existing = this.#existing(path, target);
     if (existing === null) {
       if ((options.offset ?? 0) > 0) throw new StorageError("not-found", path);
@@ -606,6 +756,43 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /**
+   * What the cache keeps of the entry `name`: its stat, or a mark to check it live every time
+   * (a symlink, which must be resolved against the root on every listing; a file with other
+   * hard links, whose changes through another directory no watch of ours sees). Null when it is
+   * not listed at all (gone, an upload in progress, neither file nor directory).
+   */
+  #probe(prefix: string, name: string): CachedEntry | null {
+    if (name.startsWith(UPLOAD_PREFIX)) return null;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(prefix + name);
+    } catch {
+      return null;
+    }
+    if (info.isSymlink || (info.isFile && (info.nlink ?? 1) > 1)) {
+      return name;
+    }
+    if (!info.isFile && !info.isDirectory) return null;
+    return toFileStat(name, info);
+  }
+
+  /** An entry checked on every listing, exactly as an uncached listing checks it. */
+  #liveStat(prefix: string, name: string): FileStat | null {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(prefix + name);
+    } catch {
+      return null;
+    }
+    return this.#entryStat(prefix, {
+      name,
+      isFile: info.isFile,
+      isDirectory: info.isDirectory,
+      isSymlink: info.isSymlink,
+    });
+  }
+
   #inside(real: string): boolean {
     return real === (this.root || "/") || real.startsWith(this.root + "/");
   }
@@ -618,7 +805,10 @@ export class LocalStorage implements Storage {
   }
 }
 
-/** A file's bytes as a byte stream; BYOB reads fill the caller's buffer directly. */
+/**
+ * A file's bytes as a byte stream; BYOB reads fill the caller's buffer directly. The transfer
+ * pump reads the file through the attached raw reader instead (see raw_reader.ts).
+ */
 function fileReadable(file: Deno.FsFile): ReadableStream<Uint8Array> {
   let closed = false;
   const close = () => {
@@ -628,6 +818,20 @@ function fileReadable(file: Deno.FsFile): ReadableStream<Uint8Array> {
       file.close();
     } catch { /* already closed */ }
   };
+  const readSync = (buffer: Uint8Array): number | null => {
+    try {
+      const n = file.readSync(buffer);
+      if (n === null) close();
+      return n;
+    } catch (error) {
+      close();
+      throw error;
+    }
+  };
+  return attachRawReader(fileStream(file, close), { readSync, close });
+}
+
+function fileStream(file: Deno.FsFile, close: () => void): ReadableStream<Uint8Array> {
   return new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize: DEFAULT_CHUNK,
@@ -682,6 +886,11 @@ async function copyPrefix(source: string, target: Deno.FsFile, length: number): 
 interface Identified {
   ino: number | bigint | null;
   dev: number | bigint | null;
+}
+
+/** Device and inode, as a cache key. */
+function objectId(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /** Same device and inode. */
