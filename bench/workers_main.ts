@@ -1,8 +1,9 @@
 /**
- * ftpgate with `--workers N` before main.ts has the flag: `deno run -A --unstable-net
- * bench/workers_main.ts N '<serve options as JSON>'`. Prints `ftp://127.0.0.1:PORT/` when every
+ * The worker pool with a probe for the tests: `deno run -A --unstable-net
+ * bench/workers_main.ts N '<serve options as JSON>'` (main.ts --workers N runs the same pool,
+ * without the per-worker session counts that tests/integration/workers_test.ts asks for). Prints `ftp://127.0.0.1:PORT/` when every
  * worker listens, then `{"sessionsPerWorker":[...]}` for each line read on stdin; SIGTERM (or
- * stdin closing) shuts every worker down and exits 0. Used by the benchmark and the worker tests.
+ * stdin closing) shuts every worker down and exits 0. Used by the worker tests.
  *
  * @module
  */

@@ -38,7 +38,7 @@ import { type CliConfig, CliError, givenFlags, parseCli } from "../src/cli.ts";
 import { lazyModules } from "../src/app/lazy.ts";
 import { permissionsFor } from "../src/app/plan.ts";
 import { type AppSettings, loadSettings } from "../src/app/settings.ts";
-import { V8_FLAGS } from "./v8_flags.ts";
+import { UNSTABLE_FLAGS, V8_FLAGS } from "./v8_flags.ts";
 
 const [mode, ...args] = Deno.args;
 const callerCwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
@@ -206,14 +206,15 @@ async function compileArgs(
     binary: true,
     ...(linux === undefined ? {} : { linux }),
   });
-  // Modules loaded by computed URL (src/app/lazy.ts) and the password worker are not found by
-  // deno compile on its own.
-  const includes = [...lazyModules(), "src/identity/passwords/worker.ts"]
+  // Modules loaded by computed URL (src/app/lazy.ts) and the workers (password hashing, the
+  // sessions of --workers) are not found by deno compile on its own.
+  const includes = [...lazyModules(), "src/identity/passwords/worker.ts", "src/workers/worker.ts"]
     .flatMap((path) => ["--include", resolve(repo, path)]);
   return [
     "compile",
     "--no-prompt",
     ...V8_FLAGS,
+    ...UNSTABLE_FLAGS,
     ...flags,
     ...includes,
     ...(target === undefined ? [] : ["--target", target]),
@@ -283,6 +284,7 @@ if (mode === "run" || mode === "plan") {
     "run",
     "--no-prompt",
     ...V8_FLAGS,
+    ...UNSTABLE_FLAGS,
     ...(await permissions(settings)),
     main,
     ...all,

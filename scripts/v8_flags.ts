@@ -11,3 +11,9 @@
 
 /** The flags, ready to pass to `deno run` or `deno compile`. */
 export const V8_FLAGS: readonly string[] = ["--v8-flags=--max-semi-space-size=1"];
+
+/**
+ * Unstable Deno APIs ftpgate uses: `reusePort` for `--workers` (every worker listens on the
+ * port, the kernel spreads connections). Given always, so a binary can be run with `--workers`.
+ */
+export const UNSTABLE_FLAGS: readonly string[] = ["--unstable-net"];

@@ -16,6 +16,7 @@ import { parseFaults } from "./faults/parse.ts";
 import type { OpsOptions } from "./ops/mod.ts";
 import { parsePortRange, resolveOptions, type ServeOptions } from "./options.ts";
 import type { ConfigLayer } from "./config/merge.ts";
+import { MAX_WORKERS, type WorkerCount } from "./config/types.ts";
 import { envName, envNames, FLAGS, helpText } from "./app/flags.ts";
 import { VERSION as PACKAGE_VERSION } from "./version.ts";
 
@@ -57,6 +58,8 @@ export interface CliConfig {
   readyFile: string | undefined;
   /** Shut down after this many milliseconds. */
   exitAfterMs: number | undefined;
+  /** `--workers`: isolates sharing the port (undefined: 1). */
+  workers?: WorkerCount;
   /** Exit 0 after this many milliseconds without a session (`--exit-when-idle`). */
   exitWhenIdleMs?: number;
   /** Shut down when stdin reaches end of file. */
@@ -172,6 +175,7 @@ export function parseCli(
       : false,
     allowFxp: flag("allow-fxp"),
     allowActive: !flag("no-active"),
+    listCache: !flag("no-list-cache"),
     atomicUploads: flag("atomic-uploads"),
   };
   const pasvPorts = text("pasv-ports");
@@ -275,6 +279,8 @@ export function parseCli(
   };
   const idle = seconds("exit-when-idle");
   if (idle !== undefined) config.exitWhenIdleMs = idle;
+  const workers = text("workers");
+  if (workers !== undefined) config.workers = parseWorkerCount(label("workers"), workers);
   if (configFile !== undefined) config.configFile = configFile;
   if (Object.keys(ops).length > 0) config.ops = ops;
   if (Object.keys(s3).length > 0) config.s3 = s3;
@@ -558,6 +564,7 @@ const LAYER_FIELDS: [flags: string[], read: (c: CliConfig, get: GetRaw) => CliLa
   })],
   [["allow-fxp"], (_, get) => ({ serve: { allowFxp: get("allow-fxp") === true } })],
   [["no-active"], (_, get) => ({ serve: { allowActive: get("no-active") !== true } })],
+  [["no-list-cache"], (_, get) => ({ serve: { listCache: get("no-list-cache") !== true } })],
   [["atomic-uploads"], (_, get) => ({ serve: { atomicUploads: get("atomic-uploads") === true } })],
   [["pasv-ports"], (c) => ({ serve: { passivePorts: c.serve.passivePorts } })],
   [["pasv-address"], (c) => ({ serve: { passiveAddress: c.serve.passiveAddress } })],
@@ -580,6 +587,7 @@ const LAYER_FIELDS: [flags: string[], read: (c: CliConfig, get: GetRaw) => CliLa
   [["transcript"], (c) => ({ serve: { transcript: c.serve.transcript } })],
   [["ready-file"], (c) => ({ run: { readyFile: c.readyFile } })],
   [["exit-after"], (c) => ({ run: { exitAfterMs: c.exitAfterMs } })],
+  [["workers"], (c) => ({ run: { workers: c.workers } })],
   [["exit-when-idle"], (c) => ({ run: { exitWhenIdleMs: c.exitWhenIdleMs } })],
   [["stdin-lifeline"], (c) => ({ run: { stdinLifeline: c.stdinLifeline } })],
   [["parent-lifeline"], (c) => ({ run: { parentLifeline: c.parentLifeline } })],
@@ -767,6 +775,16 @@ function wholeNumber(label: string, text: string | undefined): number | undefine
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new CliError(`${label}: expected a whole number, got "${text}"`);
   return Number(text);
+}
+
+/** `--workers`: a count from 1 to 64, or `auto` (one per core, resolved at start). */
+function parseWorkerCount(label: string, text: string): WorkerCount {
+  if (text === "auto") return "auto";
+  const count = wholeNumber(label, text) ?? 0;
+  if (count < 1 || count > MAX_WORKERS) {
+    throw new CliError(`${label}: expected 1 to ${MAX_WORKERS} or auto, got "${text}"`);
+  }
+  return count;
 }
 
 function milliseconds(label: string, text: string | undefined): number | undefined {

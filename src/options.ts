@@ -104,6 +104,12 @@ export interface ServeOptions {
   allowActive?: boolean;
   /** Write uploads to a hidden temporary file and rename it into place on success. Default false. */
   atomicUploads?: boolean;
+  /**
+   * Keep listings of large local directories, kept true by inotify (storage/dir_cache.ts), so
+   * that a repeated LIST/MLSD stats only what changed. It needs FFI to glibc (`--allow-ffi`),
+   * and is silently off without it. Default true.
+   */
+  listCache?: boolean;
   /** On shutdown, how long running transfers may continue before they are aborted. Default 10 s. */
   shutdownGraceMs?: number;
   /**
@@ -189,6 +195,7 @@ export interface ResolvedOptions {
   allowFxp: boolean;
   allowActive: boolean;
   atomicUploads: boolean;
+  listCache: boolean;
   shutdownGraceMs: number;
   tls: TlsSource | undefined;
   implicitTlsPort: number | undefined;
@@ -276,6 +283,7 @@ export function resolveOptions(options: ServeOptions): ResolvedOptions {
     allowFxp: options.allowFxp ?? false,
     allowActive: options.allowActive ?? true,
     atomicUploads: options.atomicUploads ?? false,
+    listCache: options.listCache ?? true,
     shutdownGraceMs: options.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
     tls: options.tls,
     implicitTlsPort: options.implicitTlsPort,

@@ -18,13 +18,18 @@
  *   when a PASV address is a host name;
  * - env: the FTPGATE_* variables the CLI reads, the AWS_* ones for an S3 root, and those the
  *   config file names (`password_env`, ...);
- * - run: the upload hook's program, when one is configured.
+ * - run: the upload hook's program, when one is configured;
+ * - ffi: glibc only (its known paths, src/storage/libc.ts), on Linux with a local root and the
+ *   listing cache on: the cache reads inotify through it. FFI code is not bound by the other
+ *   permissions, so `--no-list-cache` (`list_cache: false`) drops the grant for operators who
+ *   want the sandbox whole.
  *
  * @module
  */
 
 import type { OpsOptions } from "./ops/mod.ts";
 import type { TlsSource } from "./tls/context.ts";
+import { LIBC_PATHS } from "./storage/libc.ts";
 
 /** A user's tree, as far as permissions go. */
 interface PermissionUser {
@@ -46,11 +51,12 @@ export interface PermissionInput {
     transcript?: boolean | string;
     users?: readonly PermissionUser[];
     anonymous?: unknown;
+    listCache?: boolean;
   };
   /** `--ready-file` of a `CliConfig`. */
   readyFile?: string | undefined;
   /** The ready file of the app's settings. */
-  run?: { readyFile?: string };
+  run?: { readyFile?: string; workers?: number | "auto" };
   /** The operations parts. */
   ops?: OpsOptions;
   /** The config file (read at start and on SIGHUP). */
@@ -144,6 +150,9 @@ export function permissionFlags(
   if (write.length > 0) flags.push(`--allow-write=${write.map(escapeList).join(",")}`);
   if (envNames.length > 0) flags.push(`--allow-env=${unique(envNames).join(",")}`);
   if (extra.program !== undefined) flags.push(`--allow-run=${escapeList(extra.program)}`);
+  if (linux && roots.read.length > 0 && config.serve.listCache !== false) {
+    flags.push(`--allow-ffi=${LIBC_PATHS.join(",")}`);
+  }
   return flags;
 }
 
@@ -156,6 +165,7 @@ export function needsSource(config: PermissionInput): boolean {
   const ops = config.ops ?? {};
   return config.serve.tls !== undefined || config.configFile !== undefined ||
     Object.keys(ops).length > 0 || config.authHttp !== undefined ||
+    (config.run?.workers ?? 1) !== 1 ||
     (config.serve.users ?? []).some((user) => user.passwordHash !== undefined) ||
     [config.serve.root, ...allRoots(config).map((root) => root.path)].some(isS3);
 }

@@ -97,6 +97,7 @@ export const RESTART_OPTIONS = [
   "requireTlsSessionReuse",
   "transcript",
   "faults",
+  "listCache",
 ] as const;
 
 /** What reconfigure() refuses: the restart options, and what only serve() takes. */
@@ -729,7 +730,7 @@ export function serve(options: ServeOptions = {}, internals: ServeInternals = {}
     const local = new LocalStorage(root, {
       onNotCapable: warnNotCapable(root),
       atomicUploads: resolved.atomicUploads,
-      listCache: true,
+      listCache: resolved.listCache,
       ...(internals.shared ? { writeGuard: internals.shared.writes } : {}),
     });
     opened.push(local);

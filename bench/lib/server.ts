@@ -24,12 +24,13 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** The command line, without the port: the server as shipped. */
-export function serverArgs(root: string): string[] {
+/** The command line, without the port: the server as shipped (`--workers` adds `--unstable-net`). */
+export function serverArgs(root: string, denoFlags: readonly string[] = []): string[] {
   return [
     "run",
     "-A",
     ...V8_FLAGS, // as `deno task start` and the compiled binary run
+    ...denoFlags,
     "main.ts",
     "--root",
     root,
@@ -47,31 +48,6 @@ export function serverArgs(root: string): string[] {
 }
 
 /**
- * `--workers N` (src/workers/pool.ts) through bench/workers_main.ts, with the options of
- * {@linkcode serverArgs}, until main.ts has the flag. It stops when stdin closes.
- */
-function workerArgs(root: string, workers: number): string[] {
-  const options = {
-    root,
-    port: 0,
-    hostname: "127.0.0.1",
-    users: [{ name: USER, password: PASSWORD }],
-    maxSessions: 5000,
-    maxSessionsPerIp: 5000,
-    idleTimeoutMs: 600_000,
-  };
-  return [
-    "run",
-    "-A",
-    "--unstable-net",
-    ...V8_FLAGS,
-    "bench/workers_main.ts",
-    String(workers),
-    JSON.stringify(options),
-  ];
-}
-
-/**
  * Starts ftpgate on a free port and waits for its ready line (`ftp://127.0.0.1:PORT/`).
  * `--stdin-lifeline` makes it exit by itself should the benchmark die without cleaning up.
  */
@@ -82,11 +58,12 @@ export async function startServer(
 ): Promise<BenchServer> {
   const child = spawn(
     Deno.execPath(),
-    workers > 1 ? workerArgs(root, workers) : [
-      ...serverArgs(root),
+    [
+      ...serverArgs(root, workers > 1 ? ["--unstable-net"] : []),
       "--port",
       "0",
       "--stdin-lifeline",
+      ...(workers > 1 ? ["--workers", String(workers)] : []),
     ],
     { cwd: repo, stdin: true },
   );

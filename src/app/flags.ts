@@ -136,6 +136,10 @@ export const FLAGS: Record<string, Flag> = {
   },
   "allow-fxp": { kind: "boolean", help: "Allow PORT/EPRT to hosts other than the client" },
   "no-active": { kind: "boolean", help: "Refuse active mode (PORT/EPRT)" },
+  "no-list-cache": {
+    kind: "boolean",
+    help: "Stat every entry of every listing (no inotify cache, no FFI grant)",
+  },
   "atomic-uploads": {
     kind: "boolean",
     help: "Upload to a hidden temporary file, rename into place on success",
@@ -278,6 +282,12 @@ export const FLAGS: Record<string, Flag> = {
     kind: "string",
     value: "PATH",
     help: "When listening, write a JSON ready line here (and print it; - prints only)",
+  },
+  "workers": {
+    kind: "string",
+    value: "N|auto",
+    help: "Run sessions in N isolates sharing the port (Linux; auto: one per core)",
+    default: "1",
   },
   "exit-after": { kind: "seconds", value: "S", help: "Shut down after this long" },
   "exit-when-idle": {

@@ -22,6 +22,7 @@ const PARTS = {
   validate: "./validate.ts",
   checkConfig: "./check_config.ts",
   hashPassword: "../identity/passwords/hash_password_command.ts",
+  workers: "../workers/pool.ts",
 } as const;
 
 /** A part's name. */

@@ -8,7 +8,7 @@
  */
 
 import { log } from "../log.ts";
-import type { FtpServer } from "../server.ts";
+import type { AppServer } from "./start.ts";
 
 /** What to watch. */
 export interface Lifelines {
@@ -20,7 +20,7 @@ export interface Lifelines {
 }
 
 /** Starts the watchers; returns the function that stops them (at exit). */
-export function watchLifelines(server: FtpServer, lifelines: Lifelines): () => void {
+export function watchLifelines(server: AppServer, lifelines: Lifelines): () => void {
   const stops: (() => void)[] = [];
   if (lifelines.exitAfterMs !== undefined) {
     const timer = setTimeout(() => {
@@ -43,7 +43,7 @@ export function watchLifelines(server: FtpServer, lifelines: Lifelines): () => v
  * so a connection still in its TLS handshake does not count yet, and one refused with 421
  * never does.
  */
-function watchIdle(server: FtpServer, idleMs: number): () => void {
+function watchIdle(server: AppServer, idleMs: number): () => void {
   let open = server.sessionCount;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = () => {
@@ -77,7 +77,7 @@ function watchIdle(server: FtpServer, idleMs: number): () => void {
  * subreaper), and our parent PID changes. Checked once a second, off the event loop's books,
  * against the parent we had when the process started (it may be gone by the time we listen).
  */
-function watchParent(server: FtpServer, parent: number): () => void {
+function watchParent(server: AppServer, parent: number): () => void {
   const timer = setInterval(() => {
     if (Deno.ppid === parent) return;
     clearInterval(timer);
@@ -89,7 +89,7 @@ function watchParent(server: FtpServer, parent: number): () => void {
 }
 
 /** --stdin-lifeline: a test runner that dies closes our stdin; we follow it. */
-async function watchStdin(server: FtpServer): Promise<void> {
+async function watchStdin(server: AppServer): Promise<void> {
   const buffer = new Uint8Array(1024);
   try {
     while ((await Deno.stdin.read(buffer)) !== null) { /* ignore input */ }

@@ -7,7 +7,12 @@
  */
 
 import { type CliConfig, CliError, type CliS3Settings, flagMessage } from "../cli.ts";
-import type { ConfigAuthHttp, ConfigS3Settings, ConfigServeOptions } from "../config/types.ts";
+import type {
+  ConfigAuthHttp,
+  ConfigS3Settings,
+  ConfigServeOptions,
+  WorkerCount,
+} from "../config/types.ts";
 import type { LogFormat, LogLevelName } from "../log.ts";
 import type { OpsOptions } from "../ops/mod.ts";
 import { resolveOptions } from "../options.ts";
@@ -40,6 +45,7 @@ export interface AppSettings {
     exitWhenIdleMs?: number;
     stdinLifeline: boolean;
     parentLifeline: boolean;
+    workers?: WorkerCount;
   };
   /** The user made up by `--user random`. */
   randomUser?: { name: string; password: string };
@@ -72,6 +78,7 @@ export function settingsFromCli(config: CliConfig): AppSettings {
       ...(config.exitWhenIdleMs === undefined ? {} : { exitWhenIdleMs: config.exitWhenIdleMs }),
       stdinLifeline: config.stdinLifeline,
       parentLifeline: config.parentLifeline ?? false,
+      ...(config.workers === undefined ? {} : { workers: config.workers }),
     },
     ...(config.randomUser ? { randomUser: config.randomUser } : {}),
     ...readyUser(config),

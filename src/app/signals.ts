@@ -7,7 +7,7 @@
  */
 
 import { log } from "../log.ts";
-import type { FtpServer } from "../server.ts";
+import type { AppServer } from "./start.ts";
 
 /**
  * A signal repeated within this time is the same event delivered twice: `deno task` forwards
@@ -34,7 +34,7 @@ function hungUp(): boolean {
  * one is not); `exit` for the third stopping signal.
  */
 export function handleSignals(
-  server: FtpServer,
+  server: AppServer,
   reload: () => void,
   exit: (code: number) => void,
 ): () => void {

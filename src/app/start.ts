@@ -14,9 +14,11 @@
 import type { HttpIdentityProvider } from "../identity/http.ts";
 import type { OpsHandle } from "../ops/mod.ts";
 import { type FtpServer, serve } from "../server.ts";
+import type { WorkerPool } from "../workers/pool.ts";
+import { CliError } from "../cli.ts";
 import { loadPart } from "./lazy.ts";
 import { S3Roots } from "./roots.ts";
-import { buildServeOptions } from "./serve_options.ts";
+import { buildServeOptions, type BuiltOptions } from "./serve_options.ts";
 import type { AppSettings } from "./settings.ts";
 
 /**
@@ -47,9 +49,12 @@ function needsValidation(settings: AppSettings): boolean {
     settings.ops.http !== undefined;
 }
 
+/** The server of a running application: one in this isolate, or `--workers N` of them. */
+export type AppServer = FtpServer | WorkerPool;
+
 /** A running application. */
 export interface App {
-  readonly server: FtpServer;
+  readonly server: AppServer;
   /** The operations parts, when any is configured. */
   readonly ops: OpsHandle | undefined;
   /** The `s3://` roots in use. */
@@ -75,6 +80,8 @@ export async function startApp(settings: AppSettings): Promise<App> {
   }
   // FTPS modules (node:tls and friends) load only when asked for: ~30 ms off a plain start.
   if (settings.serve.tls) await loadPart<typeof import("../tls/mod.ts")>("tls");
+  // Settings a pool cannot share are refused before any root or hook is opened.
+  if (typeof settings.run.workers === "number") workerCount(settings, () => 1);
   const roots = new S3Roots();
   let built;
   try {
@@ -83,10 +90,15 @@ export async function startApp(settings: AppSettings): Promise<App> {
     await roots.close();
     throw await startError(error, settings);
   }
-  let server: FtpServer;
+  let server: AppServer;
   try {
-    server = serve(built.options);
+    server = await startServer(settings, built.options);
   } catch (error) {
+    if (error instanceof CliError) {
+      built.identity?.close();
+      await roots.close();
+      throw error;
+    }
     built.identity?.close();
     await roots.close();
     throw await startError(error, settings);
@@ -117,4 +129,59 @@ export async function startApp(settings: AppSettings): Promise<App> {
     },
   };
   return app;
+}
+
+/**
+ * How many isolates serve: `run.workers`, with `auto` as the cores here. Throws `CliError`
+ * when settings that cannot be shared ask for more than one (before anything is opened).
+ */
+function workerCount(settings: AppSettings, cores: () => number): number {
+  const asked = settings.run.workers ?? 1;
+  const count = asked === "auto" ? cores() : asked;
+  if (count === 1) return 1;
+  const shared = sharedProblem(settings);
+  if (shared !== undefined) throw new CliError(`--workers ${asked}: ${shared}`);
+  return count;
+}
+
+/**
+ * One server in this isolate, or (`count` > 1) a pool of `count` isolates on one port
+ * (src/workers/pool.ts). A pool needs its options as plain data, so it serves local
+ * directories and `memory:` (which keeps one worker) only: an `s3://` root or an `auth.http`
+ * hook is an object of this isolate that cannot be handed to another.
+ */
+async function startServer(
+  settings: AppSettings,
+  options: BuiltOptions["options"],
+): Promise<AppServer> {
+  if (settings.run.workers === undefined || settings.run.workers === 1) return serve(options);
+  const { autoWorkerCount, runWorkers } = await loadPart<typeof import("../workers/pool.ts")>(
+    "workers",
+  );
+  const count = workerCount(settings, autoWorkerCount);
+  if (count === 1) return serve(options);
+  // Without --unstable-net, Deno exits the process (code 70) at the first reusePort listen
+  // instead of throwing; the unstable network APIs are absent then, which tells it in advance.
+  if (!("listenDatagram" in Deno)) {
+    throw new CliError(
+      `--workers ${settings.run.workers}: run deno with --unstable-net (SO_REUSEPORT); ` +
+        "deno task start and the compiled binary have it",
+    );
+  }
+  return await runWorkers(options, count, { log: settings.logging });
+}
+
+/** Why these settings cannot be served by several isolates, or undefined. */
+function sharedProblem(settings: AppSettings): string | undefined {
+  if (Deno.build.os !== "linux") return "needs Linux (SO_REUSEPORT)";
+  if (settings.authHttp !== undefined) return "cannot be combined with auth.http";
+  const s3 = (root: unknown) => typeof root === "string" && /^s3:\/\//i.test(root);
+  const users = settings.serve.users ?? [];
+  if (
+    s3(settings.serve.root) ||
+    users.some((user) => s3(user.root) || (user.mounts ?? []).some((mount) => s3(mount.root)))
+  ) {
+    return "serves local directories only (an s3:// root stays in one isolate)";
+  }
+  return undefined;
 }

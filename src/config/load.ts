@@ -118,6 +118,7 @@ function mapRun(config: ConfigFile, checks: Checks): ConfigRun {
   if (given.exit_when_idle !== undefined) run.exitWhenIdleMs = ms(given.exit_when_idle);
   if (given.stdin_lifeline !== undefined) run.stdinLifeline = given.stdin_lifeline;
   if (given.parent_lifeline !== undefined) run.parentLifeline = given.parent_lifeline;
+  if (given.workers !== undefined) run.workers = given.workers;
   return run;
 }
 

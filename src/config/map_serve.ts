@@ -27,6 +27,7 @@ export async function mapServe(config: ConfigFile, checks: Checks): Promise<Conf
   if (config.anonymous !== undefined) serve.anonymous = mapAnonymous(config, checks);
   if (config.allow_fxp !== undefined) serve.allowFxp = config.allow_fxp;
   if (config.allow_active !== undefined) serve.allowActive = config.allow_active;
+  if (config.list_cache !== undefined) serve.listCache = config.list_cache;
   if (config.atomic_uploads !== undefined) serve.atomicUploads = config.atomic_uploads;
   mapTls(config, serve, checks);
   mapLimits(config, serve);

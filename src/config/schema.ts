@@ -18,6 +18,7 @@ import { z } from "npm:zod@4.6.7";
 import { PERMISSIONS } from "../identity/rules.ts";
 import { ACTIVITY_TYPES } from "../ops/activity.ts";
 import { cidrProblem, parseAddress } from "../net/cidr.ts";
+import { MAX_WORKERS } from "./types.ts";
 
 const MAX_MS = 2 ** 31 - 1;
 
@@ -268,6 +269,9 @@ export const ConfigSchema = z.strictObject({
   anonymous: anonymous.optional(),
   allow_fxp: flag("Allow PORT/EPRT to hosts other than the client.").optional(),
   allow_active: flag("Allow active mode (PORT/EPRT). Default true.").optional(),
+  list_cache: flag(
+    "Cache listings of large directories, kept true by inotify (needs FFI to glibc). Default true.",
+  ).optional(),
   atomic_uploads: flag("Upload to a hidden temporary file, rename into place on success.")
     .optional(),
   transfers: z.strictObject({
@@ -319,6 +323,12 @@ export const ConfigSchema = z.strictObject({
     exit_when_idle: seconds("Exit 0 after this long with no session.").optional(),
     stdin_lifeline: flag("Shut down when stdin closes (parent died).").optional(),
     parent_lifeline: flag("Shut down when the parent process exits.").optional(),
+    workers: z.union([z.literal("auto"), z.int().min(1).max(MAX_WORKERS)], {
+      error: `expected a whole number from 1 to ${MAX_WORKERS} or "auto"`,
+    }).meta({
+      description:
+        "Run sessions in this many isolates sharing the port (Linux; auto: one per core).",
+    }).optional(),
   }, { error: "expected a run object" }).optional(),
   faults: z.array(z.string({ error: "expected a fault spec" }), {
     error: "expected a list of fault specs",

@@ -56,7 +56,15 @@ export interface ConfigRun {
   stdinLifeline?: boolean;
   /** `run.parent_lifeline` (`--parent-lifeline`). */
   parentLifeline?: boolean;
+  /** `run.workers` (`--workers`): isolates sharing the port. */
+  workers?: WorkerCount;
 }
+
+/** How many isolates serve sessions: a count, or `auto` (one per core). */
+export type WorkerCount = number | "auto";
+
+/** The most workers `--workers` accepts (more isolates than cores only cost memory). */
+export const MAX_WORKERS = 64;
 
 /** The `s3` block of a config file: the settings `openS3Storage` takes (credentials resolved). */
 export type ConfigS3Settings = Pick<

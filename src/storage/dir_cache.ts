@@ -42,6 +42,7 @@
  * @module
  */
 
+import { openLibc } from "./libc.ts";
 import type { FileStat } from "./storage.ts";
 
 /** Filesystems where every change to a directory on this machine raises an inotify event. */
@@ -96,18 +97,11 @@ type Library = Deno.DynamicLibrary<typeof SYMBOLS>;
 type Libc = Library["symbols"];
 
 /**
- * libc through FFI, when this process may use it (Linux, glibc, `--allow-ffi`). Each cache
- * opens its own handle and closes it with itself (a library left loaded is a leak to Deno).
+ * libc through FFI, when this process may use it (Linux, glibc, `--allow-ffi` for it). Each
+ * cache opens its own handle and closes it with itself (a library left loaded is a leak to Deno).
  */
 function loadLibc(): Library | null {
-  try {
-    if (
-      Deno.build.os === "linux" && Deno.permissions.querySync({ name: "ffi" }).state === "granted"
-    ) {
-      return Deno.dlopen("libc.so.6", SYMBOLS);
-    }
-  } catch { /* musl, or no libc.so.6: no cache */ }
-  return null;
+  return openLibc(SYMBOLS);
 }
 
 /** Options for {@linkcode DirCache}. */

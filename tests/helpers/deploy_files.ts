@@ -103,17 +103,25 @@ export interface Grants {
   write: string[];
   env: string[];
   run: string[] | "all" | undefined;
+  ffi: string[] | "all" | undefined;
 }
 
 /** Reads the `--allow-*` flags of a Deno command line. */
 export function grantsOf(words: readonly string[]): Grants {
-  const grants: Grants = { net: undefined, read: [], write: [], env: [], run: undefined };
+  const grants: Grants = {
+    net: undefined,
+    read: [],
+    write: [],
+    env: [],
+    run: undefined,
+    ffi: undefined,
+  };
   for (const word of words) {
-    const match = /^--allow-(net|read|write|env|run)(?:=(.*))?$/.exec(word);
+    const match = /^--allow-(net|read|write|env|run|ffi)(?:=(.*))?$/.exec(word);
     if (match === null) continue;
-    const kind = match[1] as "net" | "read" | "write" | "env" | "run";
+    const kind = match[1] as "net" | "read" | "write" | "env" | "run" | "ffi";
     const values = match[2] === undefined ? "all" : match[2].split(",");
-    if (kind === "net" || kind === "run") grants[kind] = values;
+    if (kind === "net" || kind === "run" || kind === "ffi") grants[kind] = values;
     else if (values === "all") throw new Error(`--allow-${kind} without a list`);
     else grants[kind].push(...values);
   }

@@ -550,6 +550,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 export function startServerProcess(
   root: string,
   extra: string[] = [],
+  denoFlags: readonly string[] = [],
 ): Promise<ServerProcess & { port: number }> {
   return ServerProcess.start([
     "--root",
@@ -561,7 +562,7 @@ export function startServerProcess(
     "--log-level",
     "error",
     ...extra,
-  ]);
+  ], denoFlags);
 }
 
 /** ftpgate's main.ts running as a child process. */
@@ -587,12 +588,15 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   /**
-   * Starts `deno run -A main.ts ARGS --ready-file -` and waits for the JSON ready line. The
-   * port is in `port`.
+   * Starts `deno run -A DENO_FLAGS main.ts ARGS --ready-file -` and waits for the JSON ready
+   * line. The port is in `port`.
    */
-  static async start(args: string[]): Promise<ServerProcess & { port: number }> {
+  static async start(
+    args: string[],
+    denoFlags: readonly string[] = [],
+  ): Promise<ServerProcess & { port: number }> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", MAIN, ...args, "--ready-file", "-"],
+      args: ["run", "-A", "--no-prompt", ...denoFlags, MAIN, ...args, "--ready-file", "-"],
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "piped",

@@ -120,7 +120,9 @@ Deno.test("deploy/Dockerfile compiles as deno task compile does, with the hash w
   // optional parts by computed URL (src/app/lazy.ts): deno compile follows neither, so without
   // --include the binary could not verify a hash, read its config file or start TLS.
   const includes = words.flatMap((word, i) => words[i - 1] === "--include" ? [word] : []);
-  for (const module of ["src/identity/passwords/worker.ts", ...lazyModules()]) {
+  for (
+    const module of ["src/identity/passwords/worker.ts", "src/workers/worker.ts", ...lazyModules()]
+  ) {
     ok(includes.includes(module), `--include ${module}`);
     ok((await Deno.stat(`${REPO}${module}`)).isFile);
   }
@@ -161,6 +163,7 @@ Deno.test("deploy/Dockerfile compiles as deno task compile does, with the hash w
   for (const name of theirs.env) ok(coversEnv(mine.env, name), `env ${name}`);
   equal(mine.net, "all", "passive listeners bind where clients reach us; S3; hooks");
   equal(mine.run, undefined, "the image runs no programs");
+  deepEqual(mine.ffi, theirs.ffi, "FFI to glibc only (the listing cache), as the task grants");
 });
 
 Deno.test("deploy/Dockerfile runs as a fixed non-root user, exposes 21 and the passive range, checks /healthz", async () => {

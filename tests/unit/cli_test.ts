@@ -61,8 +61,10 @@ Deno.test("parseCli() returns the defaults for no arguments", () => {
     anonymous: "read",
     allowFxp: false,
     allowActive: true,
+    listCache: true,
     atomicUploads: false,
   });
+  equal(config.workers, undefined, "one isolate unless asked");
   equal(config.logFormat, "text");
   equal(config.logLevel, "info");
   equal(config.help, false);
@@ -106,6 +108,7 @@ Deno.test("parseCli() reads every flag", () => {
     "3600",
     "--allow-fxp",
     "--no-active",
+    "--no-list-cache",
     "--atomic-uploads",
     "--shutdown-grace",
     "2",
@@ -122,6 +125,7 @@ Deno.test("parseCli() reads every flag", () => {
     anonymous: "read",
     allowFxp: true,
     allowActive: false,
+    listCache: false,
     atomicUploads: true,
     passivePorts: { from: 50000, to: 50100 },
     passiveAddress: "203.0.113.7",
@@ -710,4 +714,13 @@ Deno.test("parseCli() with --config keeps apart what the environment and the fla
   // With a config file the certificate may be the file's: checked after merging.
   equal(parseCli(["--config", "/c.jsonc", "--require-tls"]).serve.requireTls, true);
   throws(() => parseCli(["--require-tls"]), cliError(/TLS options need/));
+});
+
+Deno.test("parseCli() reads --workers as a count from 1 to 64 or auto", () => {
+  equal(parseCli(["--workers", "2"]).workers, 2);
+  equal(parseCli(["--workers=auto"]).workers, "auto");
+  equal(parseCli([], (name) => name === "FTPGATE_WORKERS" ? "4" : undefined).workers, 4);
+  for (const bad of ["0", "65", "two", "-1", "1.5"]) {
+    throws(() => parseCli(["--workers", bad]), CliError, "expected 1 to 64 or auto");
+  }
 });

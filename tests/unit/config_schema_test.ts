@@ -38,6 +38,7 @@ Deno.test("configJsonSchema() refuses unknown keys and names every top-level sec
     "faults",
     "http",
     "limits",
+    "list_cache",
     "listen",
     "logging",
     "on_upload",

@@ -1,5 +1,6 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import type { CliConfig } from "../../src/cli.ts";
+import { LIBC_PATHS } from "../../src/storage/libc.ts";
 import {
   type ExtraPaths,
   needsSource,
@@ -124,13 +125,21 @@ Deno.test("permissionFlags() grants read access to TLS certificate and key files
   );
 });
 
-Deno.test("permissionFlags() on Linux also grants read on /proc/self/fd (listing by open handle)", () => {
+Deno.test("permissionFlags() on Linux also grants read on /proc/self/fd (listing by open handle) and FFI to glibc only (the listing cache)", () => {
   deepEqual(permissionFlags(config(), [], { linux: true }), [
     "--allow-net",
     "--allow-read=/srv/ftp,/proc/self/fd",
     "--allow-write=/srv/ftp",
+    `--allow-ffi=${LIBC_PATHS.join(",")}`,
   ]);
+  // No local root: nothing to list through inotify. No cache: no FFI at all.
   deepEqual(permissionFlags(config({ root: "memory:" }), [], { linux: true }), ["--allow-net"]);
+  deepEqual(permissionFlags(config({ listCache: false }), [], { linux: true }), [
+    "--allow-net",
+    "--allow-read=/srv/ftp,/proc/self/fd",
+    "--allow-write=/srv/ftp",
+  ]);
+  for (const path of LIBC_PATHS) ok(path.startsWith("/") && path.endsWith("/libc.so.6"));
 });
 
 Deno.test("permissionFlags() grants the ready file and its temporary file, not their directory", () => {
