@@ -22,7 +22,7 @@ export interface SelfSignedCertificate {
 const VALIDITY_MS = 30 * 24 * 3600 * 1000;
 
 /**
- * Generates a self-signed certificate.
+ * Generates a self-signed certificate. `serialBytes` (16 random bytes by default) is for tests.
  *
  * @example
  * ```ts
@@ -33,13 +33,17 @@ const VALIDITY_MS = 30 * 24 * 3600 * 1000;
 export function generateSelfSigned(
   commonName: string = "ftpgate",
   now: Date = new Date(),
+  serialBytes: Uint8Array = randomBytes(16),
 ): SelfSignedCertificate {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const spki = new Uint8Array(publicKey.export({ type: "spki", format: "der" }));
   const ecdsaWithSha256 = sequence(oid([1, 2, 840, 10045, 4, 3, 2]));
   const name = sequence(set(sequence(oid([2, 5, 4, 3]), tlv(0x0c, utf8(commonName)))));
-  const serial = randomBytes(16);
-  serial[0] &= 0x7f; // a positive INTEGER
+  // DER INTEGERs are minimal and signed: the top bit clear (positive) and the first byte not
+  // zero (a leading 0x00 before a byte below 0x80 is "illegal padding" to OpenSSL 3, which then
+  // refuses the certificate: one start in 512 failed that way before).
+  const serial = new Uint8Array(serialBytes);
+  serial[0] = (serial[0] & 0x7f) | 0x40;
   const subjectAltName = sequence(
     tlv(0x82, utf8("localhost")),
     tlv(0x87, new Uint8Array([127, 0, 0, 1])),

@@ -17,6 +17,7 @@ import {
   stopCli,
 } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
+import { LIBC_PATHS } from "../../src/storage/libc.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
@@ -76,7 +77,10 @@ Deno.test("deno task compile's command line: the grants of the flags and config,
     "--allow-net=127.0.0.1",
     `--allow-read=${root},${Deno.build.os === "linux" ? "/proc/self/fd," : ""}${config}`,
     `--allow-write=${root}`,
+    // The listing cache's inotify, through glibc only (src/storage/libc.ts).
+    ...(Deno.build.os === "linux" ? [`--allow-ffi=${LIBC_PATHS.join(",")}`] : []),
   ]);
+  ok(args.includes("--unstable-net"), "--workers can be used with the binary");
   const env = permissionFlags(args).find((flag) => flag.startsWith("--allow-env="))!;
   ok(env.slice("--allow-env=".length).split(",").every((name) => name.startsWith("FTPGATE_")));
   ok(
@@ -86,6 +90,7 @@ Deno.test("deno task compile's command line: the grants of the flags and config,
   const includes = args.flatMap((arg, i) => args[i - 1] === "--include" ? [arg] : []);
   ok(includes.includes(`${REPO}src/identity/passwords/worker.ts`), "the password worker");
   ok(includes.includes(`${REPO}src/config/load.ts`), "the config loader (loaded by URL)");
+  ok(includes.includes(`${REPO}src/workers/worker.ts`), "the session worker of --workers");
   deepEqual(args.slice(-3), ["--output", `${REPO}dist/ftpgate`, `${REPO}main.ts`]);
   // Without flags: the default root of deploy/ftpgate.service.
   const plain = (await launchPlan([], dir.path)).compile;

@@ -28,6 +28,7 @@ Deno.test("resolveOptions() fills in every default", () => {
     allowFxp: false,
     allowActive: true,
     atomicUploads: false,
+    listCache: true,
     shutdownGraceMs: 10_000,
     tls: undefined,
     implicitTlsPort: undefined,
