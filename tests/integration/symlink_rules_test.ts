@@ -55,6 +55,7 @@ for step in steps:
             lines = []
             reply = ftp.retrlines(step[1], lines.append)
             out.append([reply[:3], "\\n".join(sorted(lines))])
+            ftp.voidcmd("TYPE I")  # retrlines switched to TYPE A
         elif kind in ("stor", "appe"):
             reply = ftp.storbinary(kind.upper() + " " + step[1], io.BytesIO(step[2].encode()))
             out.append([reply[:3], ""])
@@ -62,7 +63,7 @@ for step in steps:
             reply = ftp.sendcmd(step[1])
             out.append([reply[:3], reply])
     except ftplib.all_errors as e:
-        out.append([str(e)[:3], ""])
+        out.append([str(e)[:3], str(e)])
 ftp.quit()
 result(out)
 `,
@@ -85,7 +86,8 @@ function serverWithLinks(rules: PathRule[] | undefined): TestServer {
 const codes = (replies: [string, string][]) => replies.map(([code]) => code);
 
 Deno.test({
-  name: "a symlink in the tree does not step around a drop box: nothing is read or looked at through it",
+  name:
+    "a symlink in the tree does not step around a drop box: nothing is read or looked at through it",
   ignore,
   async fn() {
     await using t = serverWithLinks(RULES);
@@ -113,9 +115,11 @@ Deno.test({
       "226",
       "226",
     ], JSON.stringify(replies));
-    // A drop box answers alike for a name it holds and one it does not.
-    equal(replies[6][1], replies[7][1]);
-    equal(replies[12][1], replies[13][1]);
+    // Refused as a rule refuses, and alike for a name the drop box holds and one it does not.
+    for (const [, text] of replies.slice(0, 14)) match(text, /^550 .*Permission denied/);
+    const unnamed = (text: string) => text.replace(/"[^"]*"/, "PATH");
+    equal(unnamed(replies[6][1]), unnamed(replies[7][1]));
+    equal(unnamed(replies[12][1]), unnamed(replies[13][1]));
     equal(replies[14][1], "hi");
     deepEqual(replies[15][1].split("\n"), [
       "/pub/latest",
@@ -127,7 +131,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a symlink into a drop box takes new files only: no overwrite, append, delete, rename or mkdir there",
+  name:
+    "a symlink into a drop box takes new files only: no overwrite, append, delete, rename or mkdir there",
   ignore,
   async fn() {
     await using t = serverWithLinks(RULES);
@@ -182,7 +187,9 @@ Deno.test({
       ["stor", "keep.txt", "changed"],
       ["cmd", "DELE keep.txt"],
       ["cmd", "MKD sub"],
+      // RNFR only looks (list is granted there); the rename itself is refused.
       ["cmd", "RNFR keep.txt"],
+      ["cmd", "RNTO renamed.txt"],
       ["cmd", "CDUP"],
       ["stor", "ro/other.txt", "no"],
     ]);
@@ -198,6 +205,7 @@ Deno.test({
       "550",
       "550",
       "550",
+      "350",
       "550",
       "250",
       "550",
@@ -205,7 +213,7 @@ Deno.test({
     match(replies[1][1], /"\/pub\/ro"/);
     equal(replies[2][1], "keep");
     equal(replies[3][1], "keep.txt");
-    match(replies[4][1], /;keep\.txt$/m);
+    match(replies[4][1], /; keep\.txt$/m);
     match(replies[5][1], / keep\.txt$/);
     deepEqual(Array.from(Deno.readDirSync(`${t.root}/ro`)).map((entry) => entry.name), [
       "keep.txt",
@@ -215,21 +223,33 @@ Deno.test({
 });
 
 Deno.test({
-  name: "DELE and RNFR/RNTO of a symlink act on the link itself, not on the drop box it points to",
+  name: "DELE and RNFR/RNTO of a symlink act on the link itself, not on the directory it points to",
   ignore,
   async fn() {
     await using t = serverWithLinks(RULES);
     const replies = await session(t, [
+      // RNFR looks at what it renames: not possible through a link into a drop box.
       ["cmd", "RNFR /pub/latest"],
-      ["cmd", "RNTO /pub/moved"],
-      ["retr", "/pub/moved/secret.txt"],
-      ["cmd", "DELE /pub/moved"],
+      ["cmd", "DELE /pub/latest"],
       ["cmd", "DELE /pub/secret-link"],
+      // A link to the read-only directory moves; the directory and its rules stay.
+      ["cmd", "RNFR /pub/ro"],
+      ["cmd", "RNTO /pub/moved"],
+      ["retr", "/pub/moved/keep.txt"],
+      ["stor", "/pub/moved/new.txt", "no"],
+      ["cmd", "DELE /pub/moved/keep.txt"],
     ]);
-    deepEqual(codes(replies), ["350", "250", "550", "250", "250"], JSON.stringify(replies));
+    deepEqual(
+      codes(replies),
+      ["550", "250", "250", "350", "250", "226", "550", "550"],
+      JSON.stringify(replies),
+    );
+    equal(replies[5][1], "keep");
     const pub = Array.from(Deno.readDirSync(`${t.root}/pub`)).map((entry) => entry.name).sort();
-    deepEqual(pub, ["readme.txt", "ro"]);
+    deepEqual(pub, ["moved", "readme.txt"]);
+    equal(Deno.readLinkSync(`${t.root}/pub/moved`), "../ro");
     equal(Deno.readTextFileSync(`${t.root}/inbox/secret.txt`), "dropped");
+    equal(Deno.readTextFileSync(`${t.root}/ro/keep.txt`), "keep");
   },
 });
 
