@@ -8,6 +8,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type PathRule, PERMISSIONS } from "../../src/mod.ts";
 import { python } from "../helpers/clients.ts";
 import { PASSWORD, startServer, type TestServer, USER } from "../helpers/server.ts";
+import { tempDir } from "../helpers/files.ts";
 import { needs } from "../helpers/tools.ts";
 
 const ignore = needs("python3");
@@ -265,5 +266,52 @@ Deno.test({
     ]);
     deepEqual(replies, [["226", "dropped"], ["226", "/pub/latest/secret.txt"], ["226", ""]]);
     equal(Deno.readTextFileSync(`${t.root}/ro/new.txt`), "ok");
+  },
+});
+
+Deno.test({
+  name:
+    "a symlink from one mount into another mount's directory is judged by that mount's rules (with a quota)",
+  ignore,
+  async fn() {
+    // /drop is mounted from a directory that also lies inside the root mount's directory: a link
+    // in the root mount, or the directory's own name there, reaches it without the mount's path.
+    const root = tempDir();
+    try {
+      Deno.mkdirSync(`${root}/drop-data`);
+      Deno.mkdirSync(`${root}/pub`);
+      Deno.writeTextFileSync(`${root}/drop-data/secret.txt`, "dropped");
+      Deno.writeTextFileSync(`${root}/pub/a.txt`, "a");
+      Deno.symlinkSync("../drop-data", `${root}/pub/to-drop`);
+      await using t = startServer({
+        root,
+        users: [{
+          name: USER,
+          password: PASSWORD,
+          mounts: [{ path: "/", root }, { path: "/drop", root: `${root}/drop-data` }],
+          rules: [{ path: "/", allow: PERMISSIONS }, { path: "/drop", allow: ["upload"] }],
+          limits: { quotaBytes: 1_000_000 },
+        }],
+      });
+      const replies = await session(t, [
+        ["retr", "/drop/secret.txt"],
+        ["retr", "/pub/to-drop/secret.txt"],
+        ["retr", "/drop-data/secret.txt"],
+        ["list", "NLST /pub/to-drop"],
+        ["stor", "/pub/to-drop/new.txt", "new"],
+        ["stor", "/pub/to-drop/secret.txt", "over"],
+        ["retr", "/pub/a.txt"],
+      ]);
+      deepEqual(
+        codes(replies),
+        ["550", "550", "550", "550", "226", "550", "226"],
+        JSON.stringify(replies),
+      );
+      equal(replies[6][1], "a");
+      equal(Deno.readTextFileSync(`${root}/drop-data/new.txt`), "new");
+      equal(Deno.readTextFileSync(`${root}/drop-data/secret.txt`), "dropped");
+    } finally {
+      Deno.removeSync(root, { recursive: true });
+    }
   },
 });
