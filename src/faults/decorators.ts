@@ -94,9 +94,14 @@ class FaultyStorage implements Storage {
   readonly #inner: Storage;
   readonly #faults: Faults;
 
+  readonly realVirtualPath?: Storage["realVirtualPath"];
+
   constructor(inner: Storage, faults: Faults) {
     this.#inner = inner;
     this.#faults = faults;
+    if (inner.realVirtualPath !== undefined) {
+      this.realVirtualPath = (path, options) => inner.realVirtualPath!(path, options);
+    }
   }
 
   get capabilities() {

@@ -13,6 +13,9 @@
  * nobody.) Too many sessions is still told as such (421): only the user's own sessions can fill
  * them, and an honest user needs to know why.
  *
+ * The admitted storage also judges the user's rules at the real path of what it touches (see
+ * `real_path_rules.ts`), when the rules are not the same everywhere.
+ *
  * @module
  */
 
@@ -25,6 +28,7 @@ import { Code } from "../protocol/codes.ts";
 import { QuotaStorage, QuotaUsage } from "../storage/quota.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { Identity } from "./identity.ts";
+import { withRealPathRules } from "./real_path_rules.ts";
 
 interface UserState {
   throttle?: Throttle;
@@ -72,19 +76,22 @@ export class Admissions {
     if (max !== undefined && this.#sessionsOf(identity.name) >= max) {
       return refuse(Code.SERVICE_UNAVAILABLE, "Too many sessions for this user; try later.", true);
     }
+    // Rules are judged where a path really leads, too (a symlink inside the root must not carry
+    // a client out of a drop box's rule): outermost, so that nothing is counted or opened for
+    // a refused operation. A user with uniform rules keeps the storage as it is.
+    const storage = withRealPathRules(this.#quotaStorage(identity), identity.rules);
+    return { identity: storage === identity.storage ? identity : { ...identity, storage } };
+  }
+
+  /** The identity's storage under its quota, or the storage itself without one. */
+  #quotaStorage(identity: Identity): Storage {
     const { quotaBytes, quotaFiles } = identity.limits ?? {};
-    if (quotaBytes === undefined && quotaFiles === undefined) return { identity };
-    const usage = this.#usageOf(identity);
+    if (quotaBytes === undefined && quotaFiles === undefined) return identity.storage;
     const limits = {
       ...(quotaBytes === undefined ? {} : { bytes: quotaBytes }),
       ...(quotaFiles === undefined ? {} : { files: quotaFiles }),
     };
-    return {
-      identity: {
-        ...identity,
-        storage: new QuotaStorage(identity.storage, limits, usage),
-      },
-    };
+    return new QuotaStorage(identity.storage, limits, this.#usageOf(identity));
   }
 
   /** The user's bandwidth buckets, shared by the user's sessions; undefined without limits. */

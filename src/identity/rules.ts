@@ -2,7 +2,11 @@
  * Per-path permissions: what a user may do where. Pure: no I/O.
  *
  * The vocabulary is the one of the command table. Each command names the permission it needs and
- * checks it on the path it resolved (so `..`, symlinks and mounts cannot step around a rule):
+ * checks it on the path it resolved, so `..` and mounts cannot step around a rule. A symbolic
+ * link inside the root (which the jail allows while it stays inside) gives a place a second
+ * name; for a user whose rules are not the same everywhere, the admitted storage therefore
+ * checks each operation's permission at the path's real location too (`real_path_rules.ts`):
+ * a link into a drop box lets files in where the drop box would, and shows or gives out nothing.
  *
  * | permission  | commands |
  * |-------------|----------|

@@ -208,6 +208,34 @@ export class LocalStorage implements Storage, Disposable {
     this.close();
   }
 
+  /**
+   * Where `path` really is, as a virtual path: its real path (through the jail's own resolution,
+   * so a link out of the root is `permission`) relative to the root; for a missing final
+   * component (a name about to be created, a dangling link) the real parent plus the name.
+   *
+   * @example
+   * ```ts
+   * import { LocalStorage } from "./local.ts";
+   * const root = Deno.makeTempDirSync();
+   * Deno.mkdirSync(`${root}/inbox`);
+   * Deno.mkdirSync(`${root}/pub`);
+   * Deno.symlinkSync("../inbox", `${root}/pub/latest`);
+   * await new LocalStorage(root).realVirtualPath("/pub/latest/new.txt"); // "/inbox/new.txt"
+   * ```
+   */
+  realVirtualPath(path: string): Promise<string> {
+    return this.#run(path, () => {
+      let real: string;
+      try {
+        real = this.#realExisting(path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound) || path === "/") throw error;
+        real = this.#realTarget(path);
+      }
+      return real === (this.root || "/") ? "/" : real.slice(this.root.length);
+    });
+  }
+
   stat(path: string): Promise<FileStat> {
     return this.#run(path, () => {
       const real = this.#realExisting(path);

@@ -27,6 +27,7 @@ import type {
   WriteOptions,
 } from "./storage.ts";
 import { baseName, isWithin, resolvePath, splitPath } from "./vpath.ts";
+import { LocalStorage } from "./local.ts";
 
 /** One back end under a virtual path. */
 export interface Mount {
@@ -67,6 +68,17 @@ export class MountTable implements Storage {
   /** Longest path first. */
   readonly #mounts: readonly Mount[];
   readonly #created = new Date();
+  /** Local mounts by the real directory they serve, longest first (built on first use). */
+  #localRoots: readonly { root: string; mount: Mount }[] | undefined;
+  /**
+   * Where `path` really is (see {@linkcode Storage.realVirtualPath}): asked of the mount that
+   * holds it, with the mount's path put back in front. A link that leaves one mount for the real
+   * directory of another (possible when that directory lies inside the first one's root) is
+   * told by the other mount's path, whose rules are the ones meant for those files. Present only
+   * when some mount can tell (a local directory); a path no back end holds (a synthetic
+   * directory leading to a mount) is where it is named.
+   */
+  readonly realVirtualPath?: (path: string, options?: OperationOptions) => Promise<string>;
 
   /** Throws `TypeError` for a relative or duplicate mount path. */
   constructor(mounts: readonly Mount[]) {
@@ -88,6 +100,9 @@ export class MountTable implements Storage {
       }
     }
     this.capabilities = Object.freeze(union);
+    if (normalized.some((mount) => mount.storage.realVirtualPath !== undefined)) {
+      this.realVirtualPath = (path, options) => this.#realVirtualPath(path, options);
+    }
   }
 
   /** The mounts, longest path first. */
@@ -210,6 +225,44 @@ export class MountTable implements Storage {
   chmod(path: string, mode: number, options?: OperationOptions): Promise<void> {
     if (this.#isMountPoint(path)) return Promise.reject(new StorageError("permission", path));
     return this.#call(path, true, (storage, inner) => storage.chmod(inner, mode, options));
+  }
+
+  async #realVirtualPath(path: string, options?: OperationOptions): Promise<string> {
+    const located = this.#locate(path);
+    const storage = located?.mount.storage;
+    if (located === null || storage?.realVirtualPath === undefined) return path;
+    let inner: string;
+    try {
+      inner = await storage.realVirtualPath(located.inner, options);
+    } catch (error) {
+      if (error instanceof StorageError && error.kind === "not-found" && this.#leadsToMount(path)) {
+        return path;
+      }
+      throw this.#outer(error, located, path);
+    }
+    return this.#owner(located.mount, inner);
+  }
+
+  /**
+   * The virtual path of `inner` (a path inside `mount`), by the mount that serves its real
+   * directory: the local mount with the longest root that holds it and still serves it at that
+   * path (not shadowed there by a deeper mount).
+   */
+  #owner(mount: Mount, inner: string): string {
+    const outer = (base: Mount, rest: string) =>
+      base.path === "/" ? rest : rest === "/" ? base.path : base.path + rest;
+    if (!(mount.storage instanceof LocalStorage)) return outer(mount, inner);
+    const real = mount.storage.root + (inner === "/" ? "" : inner);
+    this.#localRoots ??= this.#mounts
+      .flatMap((m) => m.storage instanceof LocalStorage ? [{ root: m.storage.root, mount: m }] : [])
+      .sort((a, b) => b.root.length - a.root.length);
+    for (const { root, mount: candidate } of this.#localRoots) {
+      const holds = root === "" || real === root || real.startsWith(root + "/");
+      if (!holds) continue;
+      const path = outer(candidate, real.slice(root.length) || "/");
+      if (this.#locate(path)?.mount === candidate) return path;
+    }
+    return outer(mount, inner);
   }
 
   /** The mount that holds `path`, or null when none does (a synthetic directory). */

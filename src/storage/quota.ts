@@ -259,10 +259,16 @@ export class QuotaStorage implements Storage {
   readonly #limits: QuotaLimits;
   readonly #usage: QuotaUsage;
 
+  /** The inner back end's, when it has one (the quota does not move anything). */
+  readonly realVirtualPath?: (path: string, options?: OperationOptions) => Promise<string>;
+
   constructor(inner: Storage, limits: QuotaLimits, usage: QuotaUsage) {
     this.#inner = inner;
     this.#limits = limits;
     this.#usage = usage;
+    if (inner.realVirtualPath !== undefined) {
+      this.realVirtualPath = (path, options) => inner.realVirtualPath!(path, options);
+    }
   }
 
   /** What the user's tree holds now. */

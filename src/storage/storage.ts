@@ -160,6 +160,14 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
   /** A composite's capabilities at one path; absent for a back end that is the same everywhere. */
   capabilitiesAt?(path: string): StorageCapabilities;
+  /**
+   * Where `path` really is, as a virtual path of this tree: what a symbolic link inside the root
+   * leads to (`/pub/latest` → `/inbox` for a link `pub/latest -> ../inbox`). A missing final
+   * component is the real parent plus the name; a missing parent is `not-found`. Absent for a
+   * back end without links (memory, object stores): every path is where it is named. Per-path
+   * rules use it so that a link cannot carry a client from one rule into another.
+   */
+  realVirtualPath?(path: string, options?: OperationOptions): Promise<string>;
   /** Facts about one path. */
   stat(path: string, options?: OperationOptions): Promise<FileStat>;
   /**
