@@ -271,6 +271,21 @@ function permissions(ctx: CommandContext, dir: string): (entry: FileStat, path: 
       : fact(entry.type, path, rules.at(path));
 }
 
+/**
+ * Where the rules judge `path`: its real location when a symbolic link inside the tree leads
+ * elsewhere and the rules are not the same everywhere (see identity/real_path_rules.ts, which
+ * refuses the operations themselves; this keeps the perm facts in step with it).
+ */
+async function judgedPath(ctx: CommandContext, path: string): Promise<string> {
+  const storage = storageOf(ctx);
+  if (storage.realVirtualPath === undefined || identityOf(ctx).rules.uniformBelow("/")) return path;
+  try {
+    return await storage.realVirtualPath(path, { signal: ctx.signal });
+  } catch {
+    return path; // the operation itself reports what is wrong with the path
+  }
+}
+
 async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
   requireDataChannel(ctx);
   const storage = storageOf(ctx);
@@ -283,7 +298,8 @@ async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
   if (self.type !== "dir") throw new StorageError("not-a-directory", path);
   const parent = await storage.stat(parentPath(path), { signal });
   const facts = ctx.state.mlstFacts;
-  const perm = permissions(ctx, path);
+  const judged = await judgedPath(ctx, path);
+  const perm = permissions(ctx, judged);
   async function* rows(): AsyncGenerator<{ entry: FileStat; name: string; role: EntryRole }> {
     yield { entry: self, name: ".", role: "cdir" };
     yield { entry: parent, name: "..", role: "pdir" };
@@ -293,10 +309,10 @@ async function mlsd(ctx: CommandContext, arg: string): Promise<void> {
   }
   const format = (row: { entry: FileStat; name: string; role: EntryRole }) => {
     const entryPath = row.role === "entry"
-      ? joinPath(path, row.name)
+      ? joinPath(judged, row.name)
       : row.role === "cdir"
-      ? path
-      : parentPath(path);
+      ? judged
+      : parentPath(judged);
     return formatFacts(row.entry, row.name, facts, perm(row.entry, entryPath), row.role);
   };
   sendListing(ctx, "MLSD", path, () => lineStream(rows(), format, listingEol(ctx)));
@@ -310,7 +326,7 @@ async function mlst(ctx: CommandContext, arg: string): Promise<Reply> {
     stat,
     path,
     ctx.state.mlstFacts,
-    permissions(ctx, path)(stat, path),
+    await judgedPath(ctx, path).then((judged) => permissions(ctx, judged)(stat, judged)),
     "entry",
   );
   // RFC 3659 §7.2: the fact line of an MLST reply starts with a space.

@@ -215,6 +215,10 @@ Deno.test({
     equal(replies[2][1], "keep");
     equal(replies[3][1], "keep.txt");
     match(replies[4][1], /; keep\.txt$/m);
+    // The perm facts say what the rules of the real directory allow: read, no write (RFC 3659
+    // §7.5.5), as MLSD of /ro itself says; through the link they said "adfrw" before.
+    const permOf = (listing: string) => /perm=([a-z]*);[^\n]*keep\.txt/i.exec(listing)?.[1];
+    equal(permOf(replies[4][1]), "r", replies[4][1]);
     match(replies[5][1], / keep\.txt$/);
     deepEqual(Array.from(Deno.readDirSync(`${t.root}/ro`)).map((entry) => entry.name), [
       "keep.txt",
