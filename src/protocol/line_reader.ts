@@ -54,6 +54,8 @@ export class LineReader {
   #afterCR = false;
   /** An interrupt was reported for the line being read. */
   #interrupted = false;
+  /** Called when the next read of the source returns (see {@linkcode LineReader.nextRead}). */
+  #readWaiters: (() => void)[] = [];
   readonly maxLength: number;
 
   constructor(source: ByteReader, maxLength = 4096, chunkSize = 512) {
@@ -89,11 +91,22 @@ export class LineReader {
     return this.#pendingLength > 0 || (unread > 0 && !lateLF);
   }
 
+  /**
+   * Resolves when the next read of the source returns (with bytes, end of stream or an error):
+   * for a caller that must know a read happened, not what it brought.
+   */
+  nextRead(): Promise<void> {
+    return new Promise((resolve) => this.#readWaiters.push(resolve));
+  }
+
   /** Resolves to the next line, or null at end of stream. */
   async readLine(): Promise<LineResult | null> {
     for (;;) {
       if (this.#start === this.#end) {
         const n = await this.#source.read(this.#chunk);
+        if (this.#readWaiters.length > 0) {
+          for (const wake of this.#readWaiters.splice(0)) wake();
+        }
         if (n === null) return null;
         // A read may return 0 bytes without meaning end of stream (Deno's Reader contract).
         if (n === 0) continue;

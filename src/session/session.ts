@@ -34,6 +34,11 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 const STUCK_ABORT_MS = 5_000;
 /** Commands read ahead while a transfer runs, at most (each waits its turn). */
 const MAX_WAITING_COMMANDS = 4;
+/**
+ * How long an interrupt's answer waits for the read after it to return (see "interrupt"): a
+ * read that has not returned by then is waiting for bytes not yet sent, which will wake it.
+ */
+const INTERRUPT_SETTLE_MS = 20;
 /** How long a closing session waits for its last reply to be written. */
 const CLOSE_WRITE_TIMEOUT_MS = 1_000;
 /** How long a closing session keeps reading (and discarding) after its FIN, at most. */
@@ -70,6 +75,8 @@ export class Session {
   #longLines = 0;
   /** An interrupt was answered as ABOR: the ABOR line that follows it gets no second reply. */
   #swallowAbor = false;
+  /** The next line, already being read (after an interrupt). */
+  #nextLine: ReturnType<LineReader["readLine"]> | undefined;
   /** Commands waiting for a running transfer, and the chain that runs them in order. */
   #waiting = 0;
   #queue: Promise<void> = Promise.resolve();
@@ -151,7 +158,8 @@ export class Session {
       await this.replies.reply(Code.SERVICE_READY, this.services.options.banner);
       this.services.sessionStarted();
       for (;;) {
-        const line = await this.#reader.readLine();
+        const line = await (this.#nextLine ?? this.#reader.readLine());
+        this.#nextLine = undefined;
         if (line === null) break;
         // A closing session reads on and discards until the client closes (lingering close).
         if (this.closed) continue;
@@ -190,6 +198,17 @@ export class Session {
       case "interrupt": {
         // Answered now as the ABOR it announces; the ABOR line itself is dropped when it comes.
         this.#swallowAbor = true;
+        // But first the next read is made, and allowed to return: the urgent DM that follows
+        // IAC IP makes Linux end a read at the urgent mark, and after such a short read Deno's
+        // reactor (tokio) forgets that more bytes are waiting. Bytes already queued then stay
+        // unread until new ones arrive. Were the 226 sent first, the client's next command
+        // could arrive before that short read and wait there for ever (1 ABOR in ~600 under
+        // load hung so); sent after it, the command arrives later and wakes the read.
+        const next = this.#reader.readLine();
+        next.catch(() => {}); // awaited by the read loop, after this reply
+        this.#nextLine = next;
+        // (The delay's timer, if the read wins, ends on its own within the settle time.)
+        await Promise.race([this.#reader.nextRead(), this.delay(INTERRUPT_SETTLE_MS)]);
         const aborted = await this.transfers.abort();
         return await this.replies.reply(
           Code.TRANSFER_COMPLETE,

@@ -33,7 +33,7 @@ ftp.sock.sendall(b"ABOR\\r\\n")`,
 function script(style: string, file: string): string {
   return `
 ftp = connect(debug=0)
-ftp.sock.settimeout(30)  # generous: CI runs many suites at once on 2 cores
+ftp.sock.settimeout(10)  # a hang shows as a timeout in its round, before the 30 s kill
 ftp.voidcmd("TYPE I")
 outcomes = []
 for round in range(${ROUNDS}):
