@@ -12,6 +12,7 @@ import { envNames } from "../cli.ts";
 import { absolute, dirname } from "../config/checks.ts";
 import { parseJsonc } from "../config/jsonc.ts";
 import { splitCommand } from "../ops/argv.ts";
+import { HOOK_BASE_ENV_NAMES } from "../ops/on_upload.ts";
 import { permissionFlags } from "../permissions.ts";
 import { S3_ENV_NAMES, s3NetHost } from "../storage/s3/settings.ts";
 import { isPassiveName } from "./passive.ts";
@@ -43,14 +44,16 @@ export async function permissionsFor(
   // Prefix grants (Deno 2): every FTPGATE_ variable, the AWS_ ones for S3, and what the config
   // file names besides (a `password_env` called FTPGATE_BOB_PASSWORD is covered already).
   const prefixes = ["FTPGATE_", ...(s3Roots.length > 0 ? ["AWS_"] : [])];
+  const program = uploadProgram(settings);
   const env = [
     ...prefixes.map((prefix) => `${prefix}*`),
     ...settings.envRead.filter((name) => !prefixes.some((prefix) => name.startsWith(prefix))),
+    // The hook runs in a cleared environment (no FTPGATE_* secrets): it gets these back.
+    ...(program === undefined ? [] : HOOK_BASE_ENV_NAMES),
   ];
   // The CLI reads only FTPGATE_ names, the S3 back end only AWS_ ones (checked, not assumed).
   if (!envNames().every((name) => name.startsWith("FTPGATE_"))) throw new Error("env names");
   if (!S3_ENV_NAMES.every((name) => name.startsWith("AWS_"))) throw new Error("S3 env names");
-  const program = uploadProgram(settings);
   return permissionFlags(settings, env, {
     ...(context.linux === undefined ? {} : { linux: context.linux }),
     s3Hosts,

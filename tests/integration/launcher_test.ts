@@ -429,7 +429,14 @@ Deno.test({
     );
     deepEqual(granted(run, "write")?.sort(), [`${d}/alice`, `${d}/bob`, `${d}/log/xferlog`].sort());
     // Every FTPGATE_ variable, the AWS_ ones for S3, and the one the file names.
-    deepEqual(granted(run, "env"), ["FTPGATE_*", "AWS_*", "BOB_PW"]);
+    // The upload hook runs without the server's FTPGATE_* variables: it gets the usual ones back.
+    deepEqual(granted(run, "env"), [
+      "FTPGATE_*",
+      "AWS_*",
+      "BOB_PW",
+      ...["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE"],
+      ...["LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR"],
+    ]);
     deepEqual(granted(run, "run"), ["/usr/bin/true"]);
     ok(!run.some((arg) => arg.includes("bob-secret") || arg.includes("carol-secret")));
     // The relative config path is handed over absolute; the server's own flags follow.
