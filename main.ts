@@ -20,7 +20,7 @@ import { configureLogging, holdLogs } from "./src/log.ts";
 import { LazyImportError, loadPart } from "./src/app/lazy.ts";
 import { announce, removeReadyFile } from "./src/app/ready.ts";
 import { type AppSettings, loadSettings } from "./src/app/settings.ts";
-import { handleSignals } from "./src/app/signals.ts";
+import { handleSignals, holdHangups } from "./src/app/signals.ts";
 import { type App, startApp, StartError } from "./src/app/start.ts";
 import { survive } from "./src/app/survive.ts";
 
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
   if (config.version) return say(`ftpgate ${VERSION}`);
   holdLogs();
   survive();
+  const hangups = holdHangups(); // a SIGHUP during the start must not kill it
   const settings = await settingsOf(config);
   const app = await start(settings);
   const server = app.server;
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
     reload ??= import("./src/app/reload.ts").then(({ reloader }) => reloader(app, config, env));
     reload.then((run) => run());
   };
-  const unlisten = handleSignals(server, onReload, exit);
+  const unlisten = handleSignals(server, onReload, exit, hangups());
   try {
     await announce(app);
   } catch (error) {
@@ -144,7 +145,8 @@ async function main(): Promise<void> {
     server.finished,
     new Promise((resolve) => quiet.addEventListener("abort", resolve, { once: true })),
   ]);
-  await configureLogging(settings.logging.format, settings.logging.level);
+  // The settings in force: a SIGHUP in the first 100 ms may have changed the level already.
+  await configureLogging(app.settings.logging.format, app.settings.logging.level);
   const run = settings.run;
   const { watchLifelines } = await import("./src/app/lifelines.ts");
   const stopWatching = watchLifelines(server, {

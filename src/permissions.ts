@@ -79,6 +79,16 @@ export interface ExtraPaths {
   sourceDir?: string;
   /** The upload hook's program, as `--allow-run` names it. */
   program?: string;
+  /**
+   * A local root's real path (symbolic links resolved), when it differs from the path as
+   * written: the storage serves the real path, so it is granted too.
+   */
+  realPath?: (path: string) => string | undefined;
+  /**
+   * The addresses the listen host resolves to, when it is a name (`localhost`): passive
+   * listeners bind to the address the client reached, which a grant of the name does not cover.
+   */
+  listenAddresses?: string[];
 }
 
 /**
@@ -103,7 +113,7 @@ export function permissionFlags(
   extra: ExtraPaths = {},
 ): string[] {
   const { hostname, allowActive } = config.serve;
-  const roots = localRoots(config);
+  const roots = localRoots(config, extra.realPath);
   const linux = extra.linux ?? Deno.build.os === "linux";
   const tls = config.serve.tls;
   const tlsFiles = tls && "certFile" in tls ? [tls.certFile, tls.keyFile] : [];
@@ -120,6 +130,8 @@ export function permissionFlags(
     ...pinning,
     ...tlsFiles,
     ...secrets,
+    // The loader checks that the hook's working directory exists (a stat).
+    ...(ops.onUpload?.cwd === undefined ? [] : [ops.onUpload.cwd]),
     ...(config.configFile === undefined ? [] : [config.configFile]),
     ...ready,
     ...source,
@@ -139,6 +151,7 @@ export function permissionFlags(
   } else {
     const hosts = unique([
       bracket(hostname),
+      ...(extra.listenAddresses ?? []).map(bracket),
       ...(ops.http ? [bracket(ops.http.hostname ?? "127.0.0.1")] : []),
       ...(extra.s3Hosts ?? []),
       ...[ops.webhook?.url, config.authHttp?.url].filter(isString).map(urlHost),
@@ -171,13 +184,18 @@ export function needsSource(config: PermissionInput): boolean {
 }
 
 /** The local directories among the roots, to read, and to write (not read-only mounts). */
-function localRoots(config: PermissionInput): { read: string[]; write: string[] } {
+function localRoots(
+  config: PermissionInput,
+  realPath: ExtraPaths["realPath"],
+): { read: string[]; write: string[] } {
   const read: string[] = [];
   const write: string[] = [];
   for (const root of allRoots(config)) {
     if (root.path.startsWith("memory:") || isS3(root.path)) continue;
-    read.push(root.path);
-    if (!root.readOnly) write.push(root.path);
+    const real = realPath?.(root.path);
+    const paths = real === undefined || real === root.path ? [root.path] : [root.path, real];
+    read.push(...paths);
+    if (!root.readOnly) write.push(...paths);
   }
   return { read: unique(read), write: unique(write) };
 }

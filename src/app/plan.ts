@@ -12,8 +12,10 @@ import { envNames } from "../cli.ts";
 import { absolute, dirname } from "../config/checks.ts";
 import { parseJsonc } from "../config/jsonc.ts";
 import { splitCommand } from "../ops/argv.ts";
+import { HOOK_BASE_ENV_NAMES } from "../ops/on_upload.ts";
 import { permissionFlags } from "../permissions.ts";
 import { S3_ENV_NAMES, s3NetHost } from "../storage/s3/settings.ts";
+import { isIPv4 } from "../data/address.ts";
 import { isPassiveName } from "./passive.ts";
 import { isS3Root, rootsOf } from "./roots.ts";
 import type { AppSettings } from "./settings.ts";
@@ -43,22 +45,62 @@ export async function permissionsFor(
   // Prefix grants (Deno 2): every FTPGATE_ variable, the AWS_ ones for S3, and what the config
   // file names besides (a `password_env` called FTPGATE_BOB_PASSWORD is covered already).
   const prefixes = ["FTPGATE_", ...(s3Roots.length > 0 ? ["AWS_"] : [])];
+  const program = uploadProgram(settings);
   const env = [
     ...prefixes.map((prefix) => `${prefix}*`),
     ...settings.envRead.filter((name) => !prefixes.some((prefix) => name.startsWith(prefix))),
+    // The hook runs in a cleared environment (no FTPGATE_* secrets): it gets these back.
+    ...(program === undefined ? [] : HOOK_BASE_ENV_NAMES),
   ];
   // The CLI reads only FTPGATE_ names, the S3 back end only AWS_ ones (checked, not assumed).
   if (!envNames().every((name) => name.startsWith("FTPGATE_"))) throw new Error("env names");
   if (!S3_ENV_NAMES.every((name) => name.startsWith("AWS_"))) throw new Error("S3 env names");
-  const program = uploadProgram(settings);
+  const listenAddresses = await addressesOf(settings.serve.hostname);
   return permissionFlags(settings, env, {
     ...(context.linux === undefined ? {} : { linux: context.linux }),
+    realPath: realPathOf,
+    listenAddresses,
     s3Hosts,
     nameservers,
     read: secrets,
     ...(context.sourceDir === undefined ? {} : { sourceDir: context.sourceDir }),
     ...(program === undefined ? {} : { program }),
   });
+}
+
+/** A directory's real path; undefined when it cannot be resolved (the start reports that). */
+function realPathOf(path: string): string | undefined {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The addresses a listen host name (`localhost`, the machine's name) stands for: loopback for
+ * `localhost` (RFC 6761 §6.3), else the name's lines in the hosts file (the launcher has no net
+ * permission to ask a name server; a name found in neither gets the name's grant only). None
+ * for an address.
+ */
+export async function addressesOf(host: string, hostsFile = "/etc/hosts"): Promise<string[]> {
+  if (host === "" || isIPv4(host) || host.includes(":")) return [];
+  const name = host.toLowerCase().replace(/\.$/, "");
+  if (name === "localhost" || name.endsWith(".localhost")) return ["127.0.0.1", "::1"];
+  let text: string;
+  try {
+    text = await Deno.readTextFile(hostsFile);
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const line of text.split("\n")) {
+    const [address, ...names] = line.replace(/#.*/, "").trim().split(/\s+/);
+    if (address && names.some((entry) => entry.toLowerCase() === name)) {
+      found.push(address.replace(/%.*$/, "")); // a link-local zone index
+    }
+  }
+  return [...new Set(found)];
 }
 
 /** The upload hook's program (its first word). */

@@ -7,21 +7,26 @@
  * Sessions are never dropped: those logged in keep what they logged in with. A file that does
  * not load keeps the old configuration and logs why, one line per problem; so does a PASV name
  * that no longer resolves or an S3 root that cannot be opened. What needs the sockets or the
- * root again (listen address, root, TLS on or off, the ops parts, S3 settings) is logged as
- * needing a restart and left as it is.
+ * root again (listen address, root, TLS on or off, atomic uploads, the ops parts, S3 settings,
+ * `run`) is logged as needing a restart and left as it is. The log level and format apply at
+ * once.
  *
  * @module
  */
 
 import type { CliConfig } from "../cli.ts";
-import { log } from "../log.ts";
+import { configureLogging, log } from "../log.ts";
 import { type Reconfiguration, RESTART_OPTIONS } from "../server.ts";
 import { buildServeOptions } from "./serve_options.ts";
 import { type AppSettings, type Env, loadSettings } from "./settings.ts";
 import type { App } from "./start.ts";
 
-/** Options only a restart can change (as `server.reconfigure()` refuses them). */
-const FIXED = RESTART_OPTIONS;
+/**
+ * Options only a restart can change: those `server.reconfigure()` refuses, and atomicUploads,
+ * which it takes but cannot apply (every root, the users' ones too, is opened with the value of
+ * the start; reopening them would change the storage under logged-in sessions).
+ */
+const FIXED = [...RESTART_OPTIONS, "atomicUploads"] as const;
 
 /** Returns the SIGHUP handler: reloads run one at a time, and one asked for meanwhile runs after. */
 export function reloader(app: App, cli: CliConfig, env: Env): () => void {
@@ -117,6 +122,7 @@ async function reconfigure(app: App, next: AppSettings): Promise<void> {
   if (app.identity !== undefined && built.identity !== app.identity) app.retired.push(app.identity);
   app.identity = built.identity;
   // What a restart would apply stays as it runs now.
+  const before = app.settings;
   app.settings = {
     ...next,
     serve: {
@@ -126,7 +132,12 @@ async function reconfigure(app: App, next: AppSettings): Promise<void> {
     ops: app.settings.ops,
     s3: app.settings.s3,
     s3Faults: app.settings.s3Faults,
+    run: app.settings.run,
   };
+  // The log level and format apply at once (a level raised to debug is what a reload is for).
+  if (JSON.stringify(before.logging) !== JSON.stringify(next.logging)) {
+    await configureLogging(next.logging.format, next.logging.level);
+  }
   if (next.configFile !== undefined) {
     log.server.info("SIGHUP: configuration reloaded from {file}", { file: next.configFile });
   }
@@ -141,6 +152,7 @@ function needsRestart(now: AppSettings, next: AppSettings): string[] {
   }
   if (differs(now.ops, next.ops)) out.push("http, transfer_log, on_upload or webhook");
   if (differs(now.s3, next.s3)) out.push("s3");
+  if (differs(now.run, next.run)) out.push("run");
   return out;
 }
 

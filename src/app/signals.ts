@@ -37,6 +37,8 @@ export function handleSignals(
   server: AppServer,
   reload: () => void,
   exit: (code: number) => void,
+  /** A SIGHUP came while the server was starting (see {@linkcode holdHangups}): handle it now. */
+  pendingHangup = false,
 ): () => void {
   let stops = 0;
   let lastStop = -Infinity;
@@ -61,9 +63,28 @@ export function handleSignals(
   Deno.addSignalListener("SIGINT", onInt);
   if (posix) Deno.addSignalListener("SIGTERM", onTerm);
   if (posix) Deno.addSignalListener("SIGHUP", hangup);
+  if (pendingHangup) queueMicrotask(hangup);
   return () => {
     Deno.removeSignalListener("SIGINT", onInt);
     if (posix) Deno.removeSignalListener("SIGTERM", onTerm);
     if (posix) Deno.removeSignalListener("SIGHUP", hangup);
+  };
+}
+
+/**
+ * Holds SIGHUP while the server starts. Until {@linkcode handleSignals} listens, SIGHUP has its
+ * default action, which kills the process — and logrotate's postrotate and `systemctl reload`
+ * (the unit is active as soon as the process runs) send it whenever they like, while a start
+ * may take long (an S3 bucket probe with retries, an identity hook). Returns the function that
+ * stops holding and says whether one came: it is then handled as if it came just after.
+ */
+export function holdHangups(): () => boolean {
+  if (Deno.build.os === "windows") return () => false;
+  let came = false;
+  const held = () => came = true;
+  Deno.addSignalListener("SIGHUP", held);
+  return () => {
+    Deno.removeSignalListener("SIGHUP", held);
+    return came;
   };
 }

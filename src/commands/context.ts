@@ -31,7 +31,7 @@ export interface DataChannel {
   armPassive(): number;
   /** PORT/EPRT: the next transfer connects to `target`. */
   setActive(target: Endpoint): void;
-  /** ABOR with no transfer: forgets what was prepared. */
+  /** ABOR with no transfer: forgets what was prepared, closes a kept connection. */
   cancel(): void;
   /** REIN: closes the passive listener and any kept connection. */
   close(): void;

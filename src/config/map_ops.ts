@@ -5,6 +5,7 @@
  * @module
  */
 
+import { splitCommand } from "../ops/argv.ts";
 import type { OpsOptions } from "../ops/mod.ts";
 import { type Checks, isLoopbackHost, ms } from "./checks.ts";
 import type { ConfigFile } from "./schema.ts";
@@ -43,7 +44,7 @@ export function mapOps(config: ConfigFile, checks: Checks): OpsOptions {
   }
   const upload = config.on_upload;
   if (upload !== undefined) {
-    ops.onUpload = { command: upload.command };
+    ops.onUpload = { command: uploadCommand(upload.command, checks) };
     if (upload.timeout !== undefined) ops.onUpload.timeoutMs = ms(upload.timeout);
     if (upload.concurrency !== undefined) ops.onUpload.concurrency = upload.concurrency;
     if (upload.max_queue !== undefined) ops.onUpload.maxQueue = upload.max_queue;
@@ -53,6 +54,27 @@ export function mapOps(config: ConfigFile, checks: Checks): OpsOptions {
   }
   if (config.webhook !== undefined) ops.webhook = mapWebhook(config.webhook, checks);
   return ops;
+}
+
+/**
+ * The hook's command with a relative program (`hooks/scan.sh`) resolved against the file's
+ * directory, as every other path of the file ("Paths" in docs/configuration.md): spawned as
+ * written it ran only when the server happened to start there (under systemd, cwd /, never).
+ * A bare name (`clamdscan`) is still looked up in PATH. A line that cannot be split is left as
+ * it is, for the start's check to name.
+ */
+function uploadCommand(command: string | readonly string[], checks: Checks): string | string[] {
+  let words: string[];
+  try {
+    words = typeof command === "string" ? splitCommand(command) : [...command];
+  } catch {
+    return command as string;
+  }
+  const program = words[0];
+  if (program === undefined || !program.includes("/") || program.startsWith("/")) {
+    return typeof command === "string" ? command : words;
+  }
+  return [checks.resolve(program), ...words.slice(1)];
 }
 
 function mapWebhook(webhook: NonNullable<ConfigFile["webhook"]>, checks: Checks): Webhook {

@@ -9,7 +9,7 @@
 import { parseFaults } from "../faults/parse.ts";
 import { detectHashFormat } from "../identity/passwords/format.ts";
 import type { AnonymousAccess, AnonymousConfig, UserConfig } from "../identity/static.ts";
-import { parsePortRange } from "../options.ts";
+import { parsePortRange, resolveOptions } from "../options.ts";
 import { type Checks, ms } from "./checks.ts";
 import type { ConfigFile } from "./schema.ts";
 import { duplicateMounts, toUserTree } from "./tree.ts";
@@ -36,7 +36,54 @@ export async function mapServe(config: ConfigFile, checks: Checks): Promise<Conf
   if (config.logging?.transcript !== undefined) {
     serve.transcript = checks.outputFile(config.logging.transcript, ["logging", "transcript"]);
   }
+  checkLibraryRanges(config, serve, checks);
   return serve;
+}
+
+/**
+ * The library's own range checks (resolveOptions) of the numbers the file set, reported at the
+ * file's key and line in the file's unit. The schema lets some through that the library
+ * refuses (a data timeout of 0 s, a stall timeout that rounds to 0 ms, a marker interval past
+ * 2^40): without this, `check-config` passed them, and the start refused them naming the
+ * library's option ("dataTimeoutMs: ... got 0"), which the file and the docs never mention.
+ */
+function checkLibraryRanges(config: ConfigFile, serve: ConfigServeOptions, checks: Checks): void {
+  const ranged: [at: PropertyKey[], option: string, scale: number, value: unknown][] = [
+    ...LIMITS.map(([key, option, scale]) =>
+      [["limits", key], option, scale, config.limits?.[key]] as [
+        PropertyKey[],
+        string,
+        number,
+        unknown,
+      ]
+    ),
+    [
+      ["transfers", "restart_marker_interval"],
+      "restartMarkerIntervalBytes",
+      1,
+      config.transfers?.restart_marker_interval,
+    ],
+    [["listen", "port"], "port", 1, config.listen?.port],
+  ];
+  for (const [at, option, scale, value] of ranged) {
+    if (value === undefined) continue;
+    try {
+      resolveOptions({ root: "memory:", [option]: (serve as Record<string, unknown>)[option] });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : "";
+      if (!message.startsWith(`${option}: `)) continue; // not this option's: the start says it
+      const range = /expected an integer from (\d+) to (\d+)/.exec(message);
+      checks.add(
+        at,
+        range === null
+          ? message.slice(option.length + 2)
+          : scale === 1
+          ? `expected an integer from ${range[1]} to ${range[2]}, got ${value}`
+          : `expected seconds from ${Number(range[1]) / scale} to ${Number(range[2]) / scale} ` +
+            `(whole milliseconds), got ${value}`,
+      );
+    }
+  }
 }
 
 function mapPassive(config: ConfigFile, serve: ConfigServeOptions, checks: Checks): void {

@@ -103,6 +103,9 @@ export class DataSetup implements SessionDataSetup {
   cancel(): void {
     this.#passive?.cancel();
     this.#active = null;
+    // RFC 959 §4.1.3: after a completed transfer ABOR "closes the data connection (if it is
+    // open)": a connection kept by MODE B or C is open, and must not carry the next transfer.
+    this.#dropKept();
   }
 
   close(): void {

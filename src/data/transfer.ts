@@ -218,6 +218,7 @@ export class Transfer {
       if (outcome.keepsConnection) code = Code.FILE_ACTION_OK;
     } catch (error) {
       this.#discard(error);
+      await this.#endFailed();
       this.#closeConnection();
       const reply = this.#failureReply(error);
       code = reply.code;
@@ -285,6 +286,30 @@ export class Transfer {
       await waitForClose(connection, CLIENT_CLOSE_WAIT_MS, this.#controller.signal);
     }
     this.#closeConnection();
+  }
+
+  /**
+   * Ends a protected upload's connection after a refusal or a failure (552 quota, a storage
+   * error) as on success: close_notify, then the client's rest read and dropped, each within a
+   * bound. Python's ftplib ends every protected upload with `unwrap()`, which fails with
+   * SSLEOFError on a close without close_notify: the client then reported a TLS error instead
+   * of our 552, and the unread 552 became the answer to its next command. Not after ABOR or a
+   * stall (the client asked for the close, or is not there), and not for a failed download:
+   * there the close without close_notify tells a TLS client that the file is not whole.
+   */
+  async #endFailed(): Promise<void> {
+    const connection = this.#connection;
+    if (
+      connection?.finish === undefined || !this.#secure || this.#abortReason !== null ||
+      this.#plan?.direction !== "receive"
+    ) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      connection.finish().catch(() => {}),
+      new Promise((resolve) => timer = setTimeout(resolve, CLIENT_CLOSE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+    await waitForClose(connection, CLIENT_CLOSE_WAIT_MS, this.#controller.signal);
   }
 
   /** The final reply for a failed or aborted transfer. */

@@ -166,6 +166,8 @@ export class HttpIdentityProvider implements IdentityProvider {
     if (this.#opened.get(key)?.deref() === undefined) this.#opened.delete(key);
   });
   #inFlight = 0;
+  /** Counts {@linkcode clearCache} calls: an answer asked for before one is not cached. */
+  #cacheGeneration = 0;
   #cacheKey: Promise<CryptoKey> | undefined;
   #schema: Promise<SchemaModules> | undefined;
   readonly #stats: HttpIdentityStats = {
@@ -207,6 +209,7 @@ export class HttpIdentityProvider implements IdentityProvider {
   /** Forgets every cached login (SIGHUP: the user store may have changed). */
   clearCache(): void {
     this.#cache.clear();
+    this.#cacheGeneration++;
   }
 
   /** Aborts requests in flight, forgets the cache and lets the opened trees go. */
@@ -241,6 +244,7 @@ export class HttpIdentityProvider implements IdentityProvider {
     if (this.#closed.signal.aborted) {
       throw new HttpAuthError("closed", "the identity hook is closed");
     }
+    const generation = this.#cacheGeneration;
     const key = this.#cacheMs > 0
       ? await this.#keyOf(user, password, context.remoteAddress, context.secure)
       : undefined;
@@ -268,7 +272,9 @@ export class HttpIdentityProvider implements IdentityProvider {
     if (answer === null) return null;
     const identity = await this.#identityFrom(user, answer);
     if (identity === null) return null;
-    if (key !== undefined) {
+    // An answer to a request made before the cache was cleared (SIGHUP: the user store
+    // changed) may serve this login, but it is the store's old word: not cached past the clear.
+    if (key !== undefined && generation === this.#cacheGeneration) {
       this.#cache.delete(key);
       this.#cache.set(key, { identity, expires: Date.now() + this.#cacheMs });
       while (this.#cache.size > this.#maxCacheEntries) {

@@ -10,8 +10,21 @@
 import type { DataConnection } from "../data/connection.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
-/** Bytes moved between two looks at the bucket. */
+/** Bytes moved between two looks at the bucket, at most. */
 const PIECE = 64 * 1024;
+
+/**
+ * The piece for the slowest of `buckets`: at most a quarter of a second's worth. A piece waits
+ * for the bucket before it moves, and the stall timeout sees no byte move meanwhile: with
+ * 64 KiB pieces a download limited to 8 KiB/s waited 8 s per piece, and any rate below
+ * ~550 B/s was aborted as stalled at the default 120 s stall timeout — the server's own limit
+ * taken for a dead client. Quarter-second pieces keep the bytes flowing at every rate.
+ */
+function pieceFor(buckets: readonly TokenBucket[]): number {
+  let rate = Infinity;
+  for (const bucket of buckets) rate = Math.min(rate, bucket.rate);
+  return Math.max(1, Math.min(PIECE, Math.floor(rate / 4)));
+}
 
 /** The buckets that apply to one transfer: every one of them must allow a piece to go. */
 export interface Throttle {
@@ -89,7 +102,8 @@ export class ThrottledConnection implements DataConnection {
   async read(buffer: Uint8Array): Promise<number | null> {
     const buckets = this.#throttle.read;
     if (buckets === undefined) return await this.#inner.read(buffer);
-    const n = await this.#inner.read(buffer.length > PIECE ? buffer.subarray(0, PIECE) : buffer);
+    const piece = pieceFor(buckets);
+    const n = await this.#inner.read(buffer.length > piece ? buffer.subarray(0, piece) : buffer);
     if (n !== null && n > 0) await takeAll(buckets, n, this.#signal);
     return n;
   }
@@ -97,7 +111,8 @@ export class ThrottledConnection implements DataConnection {
   async write(bytes: Uint8Array): Promise<number> {
     const buckets = this.#throttle.write;
     if (buckets === undefined) return await this.#inner.write(bytes);
-    const piece = bytes.length > PIECE ? bytes.subarray(0, PIECE) : bytes;
+    const size = pieceFor(buckets);
+    const piece = bytes.length > size ? bytes.subarray(0, size) : bytes;
     await takeAll(buckets, piece.length, this.#signal);
     return await this.#inner.write(piece);
   }

@@ -19,7 +19,8 @@
  * | `FTPGATE_SHA256` | hex SHA-256 of the bytes, when the server computed it |
  * | `FTPGATE_TIME` | when the upload ended, ISO 8601 UTC |
  *
- * The program inherits the server's environment besides these, has no standard input, and its
+ * The program inherits the server's environment besides these, without the server's own
+ * `FTPGATE_*` variables (see {@linkcode hookBaseEnv}), has no standard input, and its
  * standard output is discarded; the start of its standard error is logged when it fails. It runs
  * at most `timeoutMs` (then SIGTERM, and SIGKILL two seconds later); at most `concurrency` run
  * at once, further uploads wait in a bounded queue (the oldest dropped, counted and logged, when
@@ -101,6 +102,55 @@ export function uploadEnv(
   // An environment string cannot hold NUL; no FTP path should, but a custom back end might.
   for (const [key, value] of Object.entries(env)) env[key] = value.replaceAll("\0", "\uFFFD");
   return env;
+}
+
+/**
+ * Variables a program commonly needs (to find programs, its home, its locale, its clock, a
+ * place for temporary files): all of the environment the hook gets when the server may not
+ * read the whole of it (the launcher grants these names, see app/plan.ts).
+ */
+export const HOOK_BASE_ENV_NAMES: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "LC_ALL",
+  "LC_CTYPE",
+  "LC_MESSAGES",
+  "TZ",
+  "TMPDIR",
+];
+
+/**
+ * The environment a hook starts from, before the upload's facts. Never the server's `FTPGATE_*`
+ * variables: they configure the server (FTPGATE_USERS holds every user's password in clear, the
+ * Docker and Fly examples set it), and the namespace is the upload's facts to the hook. Deno can
+ * only leave a variable out by clearing the environment, so the hook gets the rest of the
+ * server's environment when the server may read all of it, else only {@linkcode HOOK_BASE_ENV_NAMES}
+ * (those it may read).
+ *
+ * @example
+ * ```ts
+ * import { hookBaseEnv } from "./on_upload.ts";
+ * "FTPGATE_USERS" in hookBaseEnv(); // false
+ * ```
+ */
+export function hookBaseEnv(): Record<string, string> {
+  const base: Record<string, string> = {};
+  const all = Deno.permissions.querySync({ name: "env" }).state === "granted";
+  const names = all ? Object.keys(Deno.env.toObject()) : HOOK_BASE_ENV_NAMES;
+  for (const name of names) {
+    if (name.startsWith("FTPGATE_")) continue;
+    if (!all && Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      continue;
+    }
+    const value = Deno.env.get(name);
+    if (value !== undefined) base[name] = value;
+  }
+  return base;
 }
 
 /**
@@ -238,7 +288,9 @@ export class UploadHook {
     try {
       child = new Deno.Command(this.#argv[0], {
         args: this.#argv.slice(1),
-        env: uploadEnv(event),
+        // The server's FTPGATE_* settings (passwords among them) must not reach the hook.
+        clearEnv: true,
+        env: { ...hookBaseEnv(), ...uploadEnv(event) },
         cwd: this.#cwd,
         stdin: "null",
         stdout: "null",

@@ -16,7 +16,8 @@ import {
   stopCli,
 } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { waitFor } from "../helpers/protocol_helpers.ts";
+import { loginAs, RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 import { type CommandOutput, runCommand } from "../helpers/tools.ts";
 
 /** A temporary directory with `a/`, `b/` and `c/`, each holding `which.txt` naming it. */
@@ -214,4 +215,107 @@ Deno.test({
       ok(!cli.stdout().includes(secret), `${what} in the ready line`);
     }
   },
+});
+
+/** Files the server refuses at start with exit 2 (a mistake in the settings). */
+const REFUSED_AT_START: Record<string, unknown>[] = [
+  { limits: { data_timeout: 0 } }, // "dataTimeoutMs: expected an integer from 1"
+  { limits: { stall_timeout: 0.0001 } }, // rounds to 0 ms
+  { transfers: { restart_marker_interval: 2 ** 41 } }, // beyond resolveOptions' 2^40
+  { http: { port: 0, host: "0.0.0.0" } }, // reachable from other machines without a token
+  { on_upload: { command: 'scan "unbalanced' } }, // the command line cannot be split
+  { faults: ["s3-slowdown=3"] }, // an S3 fault without an s3:// root
+];
+
+Deno.test("check-config exits 2 for every file that the server refuses to start with (exit 2)", async () => {
+  // docs/configuration.md: "`ftpgate check-config FILE` validates without starting (exit 0
+  // valid, 2 invalid) ... The server refuses to start on the same problems (exit 2)". It ran
+  // only the loader, so these files printed "FILE: OK" and the server exited 2: a CI or an
+  // ExecReload that checks first was misled.
+  await using dir = localDir();
+  const failures: string[] = [];
+  for (const [i, content] of REFUSED_AT_START.entries()) {
+    const file = `${dir.path}/case${i}.jsonc`;
+    Deno.writeTextFileSync(file, JSON.stringify(content));
+    const start = await runMain(["--config", file, "--port", "0", "--exit-after", "1"]);
+    equal(start.code, 2, `start with ${JSON.stringify(content)}: ${start.stderr}`);
+    const check = await runMain(["check-config", file]);
+    if (check.code !== 2) {
+      failures.push(
+        `${JSON.stringify(content)}: check-config exit ${check.code} (${check.stdout.trim()})`,
+      );
+    }
+  }
+  equal(
+    failures.length,
+    0,
+    `check-config passed files the server refuses:\n${failures.join("\n")}`,
+  );
+});
+
+Deno.test("a start refused for a limit names the file's key and line, not the library's option", async () => {
+  // docs/configuration.md: problems are "reported one line each, with their JSON path and
+  // line" (`file:line: path: message`). limits.data_timeout = 0 (the schema accepts seconds
+  // from 0) was refused as "dataTimeoutMs: expected an integer from 1 to 2147483647, got 0": an
+  // option name that appears nowhere in the file or the docs, in milliseconds, without a line.
+  await using dir = localDir();
+  const file = `${dir.path}/ftpgate.jsonc`;
+  Deno.writeTextFileSync(file, `{\n  "limits": {\n    "data_timeout": 0\n  }\n}\n`);
+  const start = await runMain(["--config", file, "--port", "0", "--exit-after", "1"]);
+  equal(start.code, 2, start.stderr);
+  ok(!/dataTimeoutMs/.test(start.stderr), start.stderr);
+  match(
+    start.stderr,
+    new RegExp(`${file}:3: limits\\.data_timeout: expected seconds from 0\\.001`),
+  );
+});
+
+Deno.test("on_upload.command: a relative program is found beside the config file, as every other path", async () => {
+  // docs/configuration.md, "Paths": "relative paths are relative to the config file's
+  // directory, not to the working directory". The hook's program was spawned as written, so a
+  // hook kept beside the config ("hooks/scan.sh") ran only if the server happened to start in
+  // that directory — under systemd (cwd /) never: "Upload hook could not start ... NotFound".
+  await using dir = localDir();
+  Deno.mkdirSync(`${dir.path}/tree`);
+  Deno.mkdirSync(`${dir.path}/hooks`);
+  Deno.writeTextFileSync(
+    `${dir.path}/hooks/mark.sh`,
+    `#!/bin/sh\necho "$FTPGATE_PATH" > "${dir.path}/seen"\n`,
+  );
+  Deno.chmodSync(`${dir.path}/hooks/mark.sh`, 0o755);
+  const config = `${dir.path}/ftpgate.jsonc`;
+  Deno.writeTextFileSync(
+    config,
+    JSON.stringify({
+      allow_plaintext: true,
+      users: [{ name: "alice", password: "a-pw", root: "tree" }],
+      on_upload: { command: "hooks/mark.sh" },
+      limits: { login_failure_delay: 0 },
+    }),
+  );
+  // Started from another directory (startCli runs in the repository), as a service is.
+  await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
+  const line = await cli.ready();
+  {
+    await using c = await loginAs(line.port, "alice", "a-pw");
+    const data = await c.epsv();
+    await c.expect("STOR in.txt", 150);
+    await writeAllAndClose(data, new TextEncoder().encode("payload"));
+    equal((await c.read()).code, 226);
+  }
+  const seen = `${dir.path}/seen`;
+  await waitFor(
+    () => {
+      try {
+        return Deno.readTextFileSync(seen).includes("/in.txt");
+      } catch {
+        return /Upload hook could not start/.test(cli.stderr());
+      }
+    },
+    "the upload hook",
+    10_000,
+  );
+  ok(!/Upload hook could not start/.test(cli.stderr()), cli.stderr());
+  equal(Deno.readTextFileSync(seen).trim(), "/in.txt");
+  await stopCli(cli);
 });

@@ -17,7 +17,7 @@ import {
 import { localDir } from "../helpers/clients.ts";
 import { exists } from "../helpers/files.ts";
 import { parsePasv, waitFor } from "../helpers/protocol_helpers.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { loginAs, RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 
 Deno.test("--http-port serves /healthz and /metrics; the ready line names the port", async () => {
   await using cli = startCli([
@@ -383,4 +383,67 @@ Deno.test("an optional part that Deno may not read says which permission to add,
       /^ftpgate: Deno may not read ftpgate's source to load the \w+ module: run deno with --allow-read=\S+\/src\/ \(deno task start grants it\)\n$/,
     );
   }
+});
+
+Deno.test("the upload hook does not inherit the server's FTPGATE_* settings (FTPGATE_USERS holds passwords)", async () => {
+  // The server is configured through FTPGATE_* variables (src/cli.ts fromEnv),
+  // FTPGATE_USERS=name:password among them (the Docker and Fly examples set it): a hook that
+  // logs its environment, or hands it on to a scanner, would leak every password. The hook sees
+  // the FTPGATE_* variables of the upload and no other, and the rest of the environment.
+  await using dir = localDir();
+  Deno.mkdirSync(`${dir.path}/tree`);
+  const dump = `${dir.path}/hook.env`;
+  await using cli = startCli([
+    "--root",
+    `${dir.path}/tree`,
+    "--port",
+    "0",
+    "--on-upload",
+    `/bin/sh -c 'env > ${dump}'`,
+    "--ready-file",
+    "-",
+  ], { env: { FTPGATE_USERS: "alice:alice-secret-pw,bob:bob-secret-pw" } });
+  const line = await cli.ready();
+  {
+    await using c = await loginAs(line.port, "alice", "alice-secret-pw");
+    const data = await c.epsv();
+    await c.expect("STOR in.txt", 150);
+    await writeAllAndClose(data, new TextEncoder().encode("payload"));
+    equal((await c.read()).code, 226);
+  }
+  await waitFor(
+    () => {
+      try {
+        return Deno.readTextFileSync(dump).includes("FTPGATE_PATH=");
+      } catch {
+        return false;
+      }
+    },
+    "the hook's run",
+    10_000,
+  );
+  const env = Deno.readTextFileSync(dump);
+  ok(!env.includes("secret-pw"), `the hook's environment holds passwords:\n${env}`);
+  const facts = new Set([
+    "FTPGATE_EVENT",
+    "FTPGATE_PATH",
+    "FTPGATE_REAL_PATH",
+    "FTPGATE_USER",
+    "FTPGATE_ANONYMOUS",
+    "FTPGATE_SIZE",
+    "FTPGATE_BYTES",
+    "FTPGATE_OFFSET",
+    "FTPGATE_COMMAND",
+    "FTPGATE_REMOTE_ADDRESS",
+    "FTPGATE_SESSION",
+    "FTPGATE_SECURE",
+    "FTPGATE_SHA256",
+    "FTPGATE_TIME",
+  ]);
+  const others = [...env.matchAll(/^(FTPGATE_\w+)=/gm)].map((m) => m[1]).filter((name) =>
+    !facts.has(name)
+  );
+  equal(others.join(","), "", "FTPGATE_* variables that are not facts of this upload");
+  ok(/^PATH=/m.test(env), "the rest of the environment is inherited");
+  await stopCli(cli);
 });

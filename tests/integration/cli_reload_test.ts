@@ -10,7 +10,7 @@ import { type CliProcess, downloadTextAs, startCli, stopCli } from "../helpers/c
 import { localDir } from "../helpers/clients.ts";
 import { parsePasv, waitFor } from "../helpers/protocol_helpers.ts";
 import { json, startAuthHook } from "../helpers/auth_hook.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { loginAs, RawClient } from "../helpers/raw_client.ts";
 
 interface User {
   name: string;
@@ -178,4 +178,160 @@ Deno.test("auth.http through the command line: the hook decides logins; SIGHUP f
   equal(await loginCode(line.port, "erin", "e-pw"), 230);
   equal(hook.calls.length, 3, "after SIGHUP the hook is asked again");
   await stopCli(cli);
+});
+
+Deno.test("SIGHUP during a hook login: the answer it was waiting for is not cached past the reload", async () => {
+  // The operator removes erin from the user store and sends SIGHUP so that ftpgate forgets
+  // the cached logins. A login whose hook request was already in flight gets the store's old
+  // answer after the reload has cleared the cache: it may serve that login, but must not be
+  // cached (it was, and erin logged in for cache_s more without the hook being asked).
+  await using dir = localDir();
+  Deno.mkdirSync(`${dir.path}/users/erin`, { recursive: true });
+  let release!: () => void;
+  const slow = new Promise<void>((resolve) => release = resolve);
+  await using hook = startAuthHook(async ({ body }) => {
+    await slow; // the store's answer of before the change, still on its way
+    return body.password === "e-pw" ? json({ root: `${dir.path}/users/erin` }) : json({}, 401);
+  });
+  const config = `${dir.path}/ftpgate.jsonc`;
+  const text = JSON.stringify({
+    auth: { http: { url: hook.url, allowed_roots: ["users"], cache_s: 60 } },
+    limits: { login_failure_delay: 0 },
+  });
+  Deno.writeTextFileSync(config, text);
+  await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
+  const line = await cli.ready();
+  await using first = await RawClient.connect(line.port);
+  await first.expect("USER erin", 331);
+  await first.send("PASS e-pw");
+  await waitFor(() => hook.calls.length === 1, "the first hook request");
+  // erin is removed from the store; then the reload that must make ftpgate ask again.
+  hook.answer(() => new Response(null, { status: 401 }));
+  await reload(cli, config, text, /configuration reloaded/);
+  release();
+  equal((await first.read()).code, 230, "the login in flight is answered as the store said then");
+  equal(
+    await loginCode(line.port, "erin", "e-pw"),
+    530,
+    "a login after the reload must ask the hook",
+  );
+  equal(hook.calls.length, 2);
+  await stopCli(cli);
+});
+
+Deno.test("SIGHUP that turns atomic_uploads on warns that it takes a restart", async () => {
+  // The roots are opened at start with the value of then (users added later too): a reload
+  // that took atomic_uploads silently left uploads writing in place, an interrupted one still
+  // truncating the old file. It takes a restart, and the reload says so (docs/configuration.md).
+  await using dir = localDir();
+  Deno.mkdirSync(`${dir.path}/tree`);
+  Deno.writeTextFileSync(`${dir.path}/tree/report.csv`, "OLD");
+  const config = `${dir.path}/ftpgate.jsonc`;
+  const text = (atomic: boolean) =>
+    JSON.stringify({
+      allow_plaintext: true,
+      atomic_uploads: atomic,
+      users: [{ name: "alice", password: "a-pw", root: "tree" }],
+      limits: { login_failure_delay: 0 },
+    });
+  Deno.writeTextFileSync(config, text(false));
+  await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
+  const line = await cli.ready();
+  const before = cli.stderr().length;
+  await reload(cli, config, text(true), /configuration reloaded/);
+  const warned = /atomic.{0,40}restart/i.test(cli.stderr().slice(before));
+  {
+    await using c = await loginAs(line.port, "alice", "a-pw");
+    const data = await c.epsv();
+    await c.expect("STOR report.csv", 150);
+    await data.write(new TextEncoder().encode("NEW, partial"));
+    // Either the target changes (in place) or a hidden temporary file appears (atomic).
+    const target = `${dir.path}/tree/report.csv`;
+    await waitFor(
+      () =>
+        Deno.readTextFileSync(target) !== "OLD" ||
+        [...Deno.readDirSync(`${dir.path}/tree`)].some((entry) => entry.name.startsWith(".")),
+      "the upload's first bytes on disk",
+    );
+    const during = Deno.readTextFileSync(target);
+    data.close();
+    await c.read();
+    ok(warned, `no restart was asked for (the upload wrote "${during}" in place)`);
+  }
+  await stopCli(cli);
+});
+
+Deno.test("SIGHUP that changes logging.level applies it at once", async () => {
+  // The level applies at once: info records after a reload to "info" (the change was dropped
+  // without a word).
+  await using dir = localDir();
+  Deno.mkdirSync(`${dir.path}/tree`);
+  const config = `${dir.path}/ftpgate.jsonc`;
+  const text = (level: string) =>
+    JSON.stringify({
+      allow_plaintext: true,
+      users: [{ name: "alice", password: "a-pw", root: "tree" }],
+      limits: { login_failure_delay: 0 },
+      logging: { level },
+    });
+  Deno.writeTextFileSync(config, text("warning"));
+  await using cli = startCli(["--config", config, "--port", "0", "--ready-file", "-"]);
+  const line = await cli.ready();
+  const before = cli.stderr().length;
+  Deno.writeTextFileSync(`${config}.new`, text("info"));
+  Deno.renameSync(`${config}.new`, config);
+  cli.kill("SIGHUP");
+  // A reload at level warning logs nothing when it succeeds: give it time, then log in.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  equal(await loginCode(line.port, "alice", "a-pw"), 230);
+  await waitFor(
+    () => /logged in/i.test(cli.stderr().slice(before)),
+    "an info record after the reload",
+    3_000,
+  );
+  await stopCli(cli);
+});
+
+Deno.test("a SIGHUP while the server is still starting does not kill it", async () => {
+  // logrotate's postrotate (deploy/ftpgate.logrotate) and `systemctl reload` (Type=exec: the
+  // unit is active as soon as the process runs) send SIGHUP whenever they like, while a start
+  // may take long (an S3 bucket probe with retries). Until the signal handlers were installed
+  // SIGHUP had its default action: the process died. The start goes on, or fails for its own
+  // reason.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // an S3 endpoint that never answers
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of silent) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  try {
+    await using cli = startCli([
+      "--root",
+      "s3://bucket/prefix",
+      "--port",
+      "0",
+      "--user",
+      "u:pw",
+      "--ready-file",
+      "-",
+    ], {
+      env: {
+        AWS_ACCESS_KEY_ID: "id",
+        AWS_SECRET_ACCESS_KEY: "secret",
+        AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${silent.addr.port}`,
+      },
+    });
+    await waitFor(() => held.length > 0, "the bucket probe", 15_000);
+    cli.kill("SIGHUP");
+    const died = await Promise.race([
+      cli.exited,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_500)),
+    ]);
+    ok(died === null || died.signal !== "SIGHUP", "the starting server was killed by SIGHUP");
+  } finally {
+    silent.close();
+    for (const conn of held) conn.close();
+    await accepting;
+  }
 });

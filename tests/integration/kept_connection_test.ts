@@ -7,6 +7,7 @@ import type { FtpEvent } from "../../src/mod.ts";
 import { parseEpsv } from "../helpers/protocol_helpers.ts";
 import { FtpsClient, testPems } from "../helpers/tls_helpers.ts";
 import { startServer } from "../helpers/server.ts";
+import { loginAs } from "../helpers/raw_client.ts";
 
 const decoder = new TextDecoder();
 
@@ -132,5 +133,33 @@ Deno.test("MODE B: the transfer event of a clear-text kept connection is not rep
     equal(secure.join(","), "false,false", "a plain TCP transfer was logged as TLS");
   } finally {
     off();
+  }
+});
+
+Deno.test("MODE B: ABOR with no transfer running closes the kept data connection (RFC 959 §4.1.3)", async () => {
+  // RFC 959 §4.1.3 ABOR: "In the first case [the service command was already completed], the
+  // server closes the data connection (if it is open) and responds with a 226 reply". A MODE B
+  // connection kept after a RETR is an open data connection: ABOR closes it, and the next RETR
+  // without PASV/EPSV has no connection (425).
+  await using t = startServer({ files: { "a.txt": "first" } });
+  await using c = await loginAs(t.port, t.user, t.password);
+  await c.expect("MODE B", 200);
+  const data = await c.epsv();
+  try {
+    await c.expect("RETR a.txt", 150);
+    const buffer = new Uint8Array(64);
+    ok((await data.read(buffer)) !== null);
+    equal((await c.read()).code, 250, "MODE B keeps the connection");
+    equal((await c.command("ABOR")).code, 226);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await Promise.race([
+      data.read(buffer).then((n) => n === null, () => true),
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 2_000)),
+    ]);
+    clearTimeout(timer);
+    ok(closed, "the kept data connection is still open after ABOR");
+    equal((await c.command("RETR a.txt")).code, 425);
+  } finally {
+    data.close();
   }
 });

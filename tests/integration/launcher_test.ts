@@ -19,7 +19,7 @@ import {
 } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { waitFor } from "../helpers/protocol_helpers.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { loginAs, RawClient, readAll } from "../helpers/raw_client.ts";
 import { newLeaf, tlsFiles } from "../helpers/tls_helpers.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
 
@@ -93,6 +93,16 @@ async function serverExits(pid: number, what: string): Promise<void> {
 }
 
 const linux = Deno.build.os === "linux";
+
+/** The ready line, or a failure that shows why the server did not start. */
+async function readyOrWhy(task: CliProcess): Promise<ReadyLine> {
+  try {
+    return await task.ready(30_000);
+  } catch {
+    const exit = await task.wait(5_000);
+    throw new Error(`the server did not start (exit ${exit.code}):\n${exit.stderr}`);
+  }
+}
 
 Deno.test({
   name: "deno task start resolves relative paths from the caller's directory and grants them",
@@ -429,7 +439,14 @@ Deno.test({
     );
     deepEqual(granted(run, "write")?.sort(), [`${d}/alice`, `${d}/bob`, `${d}/log/xferlog`].sort());
     // Every FTPGATE_ variable, the AWS_ ones for S3, and the one the file names.
-    deepEqual(granted(run, "env"), ["FTPGATE_*", "AWS_*", "BOB_PW"]);
+    // The upload hook runs without the server's FTPGATE_* variables: it gets the usual ones back.
+    deepEqual(granted(run, "env"), [
+      "FTPGATE_*",
+      "AWS_*",
+      "BOB_PW",
+      ...["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE"],
+      ...["LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR"],
+    ]);
     deepEqual(granted(run, "run"), ["/usr/bin/true"]);
     ok(!run.some((arg) => arg.includes("bob-secret") || arg.includes("carol-secret")));
     // The relative config path is handed over absolute; the server's own flags follow.
@@ -557,5 +574,92 @@ Deno.test({
     const hash = await run(["hash-password"], "from the task\n");
     equal(hash.code, 0, hash.stderr);
     match(hash.stdout, /^\$argon2id\$v=19\$/);
+  },
+});
+
+Deno.test({
+  // The loader checks that on_upload.cwd exists (Deno.stat): without read on it, a config
+  // with on_upload.cwd exited 2 under `deno task start` ("directory cannot be checked").
+  name: "deno task start: a config with on_upload.cwd starts (the directory is granted)",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    Deno.mkdirSync(`${dir.path}/tree`);
+    Deno.mkdirSync(`${dir.path}/work`);
+    Deno.writeTextFileSync(`${dir.path}/tree/a.txt`, "hello");
+    Deno.writeTextFileSync(
+      `${dir.path}/ftpgate.jsonc`,
+      JSON.stringify({
+        listen: { host: "127.0.0.1", port: 0 },
+        allow_active: false,
+        allow_plaintext: true,
+        users: [{ name: "alice", password: "pw", root: "tree" }],
+        on_upload: { command: "/bin/true", cwd: "work" },
+      }),
+    );
+    await using task = startTask(["--config", "ftpgate.jsonc", "--ready-file", "-"], dir.path);
+    const line = await readyOrWhy(task);
+    equal(await downloadTextAs(line.port, "alice", "pw", "a.txt"), "hello");
+    await stopCli(task, 15_000);
+  },
+});
+
+Deno.test({
+  // A root that is a symbolic link is ordinary (/srv/ftp -> /data/ftp, a Docker volume, /tmp on
+  // macOS). LocalStorage serves its real path: the launcher grants the real path too (it
+  // granted the link only, and the task exited 1 with "Requires read access to <real path>").
+  name: "deno task start: a root that is a symbolic link is served",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    Deno.mkdirSync(`${dir.path}/data`);
+    Deno.writeTextFileSync(`${dir.path}/data/a.txt`, "behind a link");
+    Deno.symlinkSync(`${dir.path}/data`, `${dir.path}/pub`);
+    await using task = startTask(
+      ["--root", "pub", "--port", "0", "--user", "alice:pw", "--no-active", "--ready-file", "-"],
+      dir.path,
+    );
+    const line = await readyOrWhy(task);
+    equal(await downloadTextAs(line.port, "alice", "pw", "a.txt"), "behind a link");
+    await stopCli(task, 15_000);
+  },
+});
+
+Deno.test({
+  // With --no-active the launcher granted `--allow-net=localhost` only, but passive listeners
+  // bind to the address the client reached (127.0.0.1): every EPSV failed with NotCapable. The
+  // launcher grants the addresses the name stands for (RFC 6761 loopback, /etc/hosts).
+  name: "deno task start --host localhost --no-active: passive transfers work",
+  ignore: !linux,
+  async fn() {
+    await using dir = localDir();
+    Deno.mkdirSync(`${dir.path}/pub`);
+    Deno.writeTextFileSync(`${dir.path}/pub/a.txt`, "over EPSV");
+    await using task = startTask([
+      "--root",
+      "pub",
+      "--host",
+      "localhost",
+      "--port",
+      "0",
+      "--user",
+      "alice:pw",
+      "--no-active",
+      "--ready-file",
+      "-",
+    ], dir.path);
+    const line = await readyOrWhy(task);
+    {
+      await using c = await loginAs(line.port, "alice", "pw");
+      const reply = await c.command("EPSV");
+      equal(reply.code, 229, `EPSV: ${reply.lines.join(" | ")}`);
+      const port = Number(/\(\|\|\|(\d+)\|\)/.exec(reply.text)?.[1]);
+      const data = await Deno.connect({ hostname: "127.0.0.1", port });
+      await c.expect("RETR a.txt", 150);
+      equal(new TextDecoder().decode(await readAll(data)), "over EPSV");
+      equal((await c.read()).code, 226);
+    }
+    const exit = await stopCli(task, 15_000);
+    ok(!/NotCapable/.test(exit.stderr), exit.stderr);
   },
 });

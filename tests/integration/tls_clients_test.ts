@@ -34,6 +34,7 @@ import {
   newLeaf,
   servedFingerprint,
   startCli,
+  testPems,
   type TlsFiles,
   tlsFiles,
 } from "../helpers/tls_helpers.ts";
@@ -1020,5 +1021,48 @@ Deno.test({
           `${(size / seconds / 1e6).toFixed(0)} MB/s`,
       );
     }
+  },
+});
+
+Deno.test({
+  name:
+    "python3 ftplib FTP_TLS: an upload refused midway (552 quota) gets 552, and the session goes on",
+  ignore: needs("python3"),
+  async fn() {
+    // ftplib's storbinary() ends a protected upload with conn.unwrap(): a refused upload's data
+    // connection closed without close_notify made it fail with SSLEOFError instead of reading
+    // "552 Quota exceeded", and the unread 552 answered its next command (here NOOP). The
+    // server sends close_notify on the failure path too (bounded), so the client stays in step.
+    const pems = await testPems();
+    await using t = startServer({
+      tls: { cert: pems.cert, key: pems.key },
+      tlsSniffMs: 0,
+      users: [{ name: "q", password: "q-pw", limits: { quotaBytes: 100_000 } }],
+    });
+    const { result } = await python<{ stor: string; next: string }>(
+      { ...t, user: "q", password: "q-pw" },
+      `
+import ssl
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ftp = ftplib.FTP_TLS(context=ctx, timeout=10)
+ftp.connect(HOST, PORT)
+ftp.login(USER, PASSWORD)
+ftp.prot_p()
+try:
+    ftp.storbinary("STOR big.bin", io.BytesIO(b"x" * 300000))
+    stor = "stored"
+except ftplib.all_errors as e:
+    stor = type(e).__name__ + ": " + str(e)
+try:
+    nxt = ftp.voidcmd("NOOP")
+except ftplib.all_errors as e:
+    nxt = type(e).__name__ + ": " + str(e)
+result({"stor": stor, "next": nxt})
+`,
+    );
+    equal(result.stor.replace(/^error_perm: /, "").slice(0, 3), "552", result.stor);
+    equal(result.next.slice(0, 3), "200", `the reply to NOOP: ${result.next}`);
   },
 });

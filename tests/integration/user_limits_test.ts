@@ -8,8 +8,8 @@ import { equal, match, ok } from "node:assert/strict";
 import { serve } from "../../src/mod.ts";
 import { assertExit, curl, localDir, python } from "../helpers/clients.ts";
 import { tempDir } from "../helpers/files.ts";
-import { RawClient } from "../helpers/raw_client.ts";
-import { type TestServer, testServerAs } from "../helpers/server.ts";
+import { loginAs, RawClient, readAll } from "../helpers/raw_client.ts";
+import { randomBytes, startServer, type TestServer, testServerAs } from "../helpers/server.ts";
 import { needs } from "../helpers/tools.ts";
 
 const MiB = 1024 * 1024;
@@ -235,4 +235,28 @@ result(out)
     );
     match(result.login, /^230 /);
   },
+});
+
+Deno.test("a download throttled below a piece per stall timeout is slowed, not aborted as stalled", async () => {
+  // ThrottledConnection (src/limits/throttled.ts) waits for a whole piece before writing it, and
+  // the stall clock sees no byte move meanwhile: 64 KiB pieces at 8 KiB/s waited ~6 s each, so
+  // a 3 s stall timeout aborted the download with 426 after sending nothing. The limit is the
+  // server's own choice, not a stalled client: 226 and the whole file, at about the rate.
+  const file = randomBytes(64 * 1024);
+  await using t = startServer({
+    files: { "f.bin": file },
+    users: [{ name: "slow", password: "pw", limits: { downloadBytesPerSecond: 8 * 1024 } }],
+    stallTimeoutMs: 3_000,
+  });
+  await using c = await loginAs(t.port, "slow", "pw");
+  const data = await c.epsv();
+  await c.expect("RETR f.bin", 150);
+  const started = performance.now();
+  const got = await readAll(data, 30_000);
+  const done = await c.read(30_000);
+  equal(done.code, 226, done.lines.join(" | "));
+  equal(got.length, file.length);
+  // 64 KiB at 8 KiB/s, less the 16 KiB burst: about 6 s.
+  const seconds = (performance.now() - started) / 1000;
+  ok(seconds > 4.5 && seconds < 12, `${seconds.toFixed(1)} s`);
 });

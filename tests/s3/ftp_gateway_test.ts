@@ -14,7 +14,9 @@ import { assertBytes, assertExit, curl, ftpUrl, localDir, python } from "../help
 import { loginAs, RawClient, readAll } from "../helpers/raw_client.ts";
 import { concat, randomBytes, type TestServer } from "../helpers/server.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
-import { report } from "../helpers/hardening_helpers.ts";
+import { writeAll } from "../../src/io.ts";
+import { startCli } from "../helpers/cli_helpers.ts";
+import { processRss, report } from "../helpers/hardening_helpers.ts";
 import { startRelay } from "./proxy.ts";
 import { noRgw, rgw, rgwSettings, s3Get, serveS3, testBucket } from "./rgw.ts";
 import { openS3Storage } from "../../src/storage/s3/mod.ts";
@@ -515,7 +517,7 @@ s3Test("SITE CHMOD answers 502 on S3 (no permission bits)", async () => {
 });
 
 s3Test(
-  "ALLO's size goes with the next STOR: S3 picks a part size that fits it in 10,000 parts",
+  "ALLO's size goes with the next STOR: S3 grows its parts with the bytes, to fit 10,000 parts",
   async () => {
     await using bucket = await testBucket("allo", { partSize: 5 * MiB });
     const parts: number[] = [];
@@ -530,24 +532,80 @@ s3Test(
     await using c = await RawClient.connect(t.port);
     await c.login(t.user, t.password);
     await c.expect("TYPE I", 200);
-    const file = randomBytes(20 * MiB, 5);
-    // Without ALLO: 5 MiB parts, so 4 of them.
+    const file = randomBytes(128 * MiB, 5);
+    // Without ALLO: 5 MiB parts, so 26 of them.
     await c.upload("STOR plain.bin", file);
-    equal(Math.max(...parts), 4);
-    // 60 GiB announced: 60 GiB / 10,000 parts rounds up to 7 MiB parts, so 3 of them.
+    equal(Math.max(...parts), 26);
+    // 60 GiB announced: the parts stay at 5 MiB until 16 times that came in (ALLO alone buys
+    // no memory), then grow with the bytes received (6, 7, 8 MiB here): 24 parts.
     parts.length = 0;
     await c.expect(`ALLO ${60 * 1024 * MiB}`, 202);
     await c.upload("STOR big.bin", file);
-    equal(Math.max(...parts), 3);
+    equal(Math.max(...parts), 24);
     // It applied once: the next upload is back to 5 MiB parts; and a LIST between drops it.
     parts.length = 0;
     await c.upload("STOR again.bin", file);
-    equal(Math.max(...parts), 4);
+    equal(Math.max(...parts), 26);
     parts.length = 0;
     await c.expect(`ALLO ${60 * 1024 * MiB}`, 202);
     await c.download("LIST");
     await c.upload("STOR after-list.bin", file);
-    equal(Math.max(...parts), 4);
+    equal(Math.max(...parts), 26);
     assertBytes(await c.download("RETR big.bin"), file, "read back");
   },
 );
+
+Deno.test({
+  name: "ALLO of a huge size does not make the S3 gateway hold the upload in memory",
+  ignore: noRgw || Deno.build.os !== "linux",
+  async fn() {
+    // ALLO's size raises the S3 part size so that the upload fits in 10,000 parts, and a part
+    // is buffered whole before it is sent. When the hint set the part size at once, any user
+    // who may upload could send "ALLO 50000000000000" and have the server hold everything
+    // received, up to 5 GiB per part (× 5), instead of part_size × (max_parts_in_flight + 1)
+    // = 40 MiB: 96 MiB sent grew the server by ~170 MiB. Parts now grow with the bytes received
+    // (nextPartSize), so ALLO alone buys no memory.
+    await using bucket = await testBucket("review2-allo-memory");
+    await using cli = startCli([
+      "--root",
+      `s3://${rgw!.bucket}/${bucket.prefix}`,
+      "--port",
+      "0",
+      "--user",
+      "up:pw",
+      "--log-level",
+      "error",
+      "--ready-file",
+      "-",
+    ], {
+      env: {
+        AWS_ACCESS_KEY_ID: rgw!.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: rgw!.secretAccessKey,
+        AWS_ENDPOINT_URL_S3: rgw!.endpoint,
+        AWS_REGION: rgw!.region,
+      },
+    });
+    const line = await cli.ready(30_000);
+    const chunk = new Uint8Array(MiB).fill(0x5a);
+    const upload = async (name: string, allo: string | null, mib: number) => {
+      await using c = await loginAs(line.port, "up", "pw");
+      if (allo !== null) await c.expect(`ALLO ${allo}`, 202);
+      const data = await c.epsv();
+      await c.expect(`STOR ${name}`, 150);
+      const before = processRss(line.pid);
+      for (let i = 0; i < mib; i++) await writeAll(data, chunk);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const grown = processRss(line.pid) - before;
+      data.close();
+      equal((await c.read(60_000)).code, 226);
+      await c.expect(`DELE ${name}`, 250);
+      return grown / MiB;
+    };
+    // A plain upload first: buffers and part uploads at the configured size are in the baseline.
+    await upload("warm.bin", null, 64);
+    const grown = await upload("huge.bin", "50000000000000", 96);
+    ok(grown < 48, `after ALLO the server grew by ${Math.round(grown)} MiB for a 96 MiB upload`);
+    cli.kill("SIGTERM");
+    await cli.wait(15_000);
+  },
+});

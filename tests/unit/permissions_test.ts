@@ -7,6 +7,7 @@ import {
   permissionFlags as flagsFor,
   type PermissionInput,
 } from "../../src/permissions.ts";
+import { addressesOf } from "../../src/app/plan.ts";
 
 /** The flags for a non-Linux target unless the test says otherwise: exact lists stay short. */
 function permissionFlags(
@@ -269,4 +270,39 @@ Deno.test("needsSource() is true exactly when a part loads from src/ at run time
     permissionFlags(base, [], { linux: false, sourceDir: "/opt/ftpgate/src" }),
     ["--allow-net", "--allow-read=/srv/ftp", "--allow-write=/srv/ftp"],
   );
+});
+
+Deno.test("permissionFlags() grants a root's real path, the hook's cwd and a listen name's addresses", () => {
+  const flags = permissionFlags(
+    {
+      serve: { root: "/srv/ftp", hostname: "localhost", allowActive: false },
+      ops: { onUpload: { command: "/bin/true", cwd: "/var/lib/hook" } },
+    },
+    [],
+    {
+      linux: false,
+      realPath: (path) => path === "/srv/ftp" ? "/data/ftp" : path,
+      listenAddresses: ["127.0.0.1", "::1"],
+      program: "/bin/true",
+    },
+  );
+  deepEqual(flags.slice(0, 3), [
+    "--allow-net=localhost,127.0.0.1,[::1]",
+    "--allow-read=/srv/ftp,/data/ftp,/var/lib/hook",
+    "--allow-write=/srv/ftp,/data/ftp",
+  ]);
+});
+
+Deno.test("addressesOf() is loopback for localhost, the hosts file's lines for a name", async () => {
+  const hosts = Deno.makeTempFileSync();
+  try {
+    Deno.writeTextFileSync(hosts, "127.0.1.1 box box.example # me\n192.0.2.7\tfiles\n");
+    deepEqual(await addressesOf("localhost", hosts), ["127.0.0.1", "::1"]);
+    deepEqual(await addressesOf("BOX", hosts), ["127.0.1.1"]);
+    deepEqual(await addressesOf("files", hosts), ["192.0.2.7"]);
+    deepEqual(await addressesOf("unknown", hosts), []);
+    deepEqual(await addressesOf("127.0.0.1", hosts), []);
+  } finally {
+    Deno.removeSync(hosts);
+  }
 });

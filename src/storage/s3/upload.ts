@@ -41,7 +41,10 @@ export interface UploadPlan {
   exclusive: boolean;
   partSize: number;
   maxPartsInFlight: number;
-  /** Expected total size (ALLO): raises the part size so that it fits in 10,000 parts. */
+  /**
+   * Expected total size (ALLO): lets the part size grow, with the bytes received, so that it
+   * fits in 10,000 parts.
+   */
   sizeHint?: number;
   signal?: AbortSignal;
   /** Called once when the upload is finished, failed or aborted. */
@@ -51,11 +54,44 @@ export interface UploadPlan {
 /** Smallest first buffer: a tiny file does not allocate a whole part. */
 const INITIAL_BUFFER = 64 * 1024;
 
-/** The part size for an upload of about `sizeHint` bytes: the configured one, or larger. */
+/**
+ * The part size for an upload of about `sizeHint` bytes: the configured one, or larger — the
+ * most a part may grow to as the upload goes on (see {@linkcode nextPartSize}). Sized for 90%
+ * of the 10,000 parts: the ramp up to it uses some parts of a smaller size.
+ */
 export function partSizeFor(partSize: number, sizeHint?: number): number {
-  if (sizeHint === undefined || sizeHint <= partSize * MAX_PARTS) return partSize;
+  const parts = MAX_PARTS * 0.9;
+  if (sizeHint === undefined || sizeHint <= partSize * parts) return partSize;
   const mib = 1024 * 1024;
-  return Math.min(MAX_PART_SIZE, Math.ceil(sizeHint / MAX_PARTS / mib) * mib);
+  return Math.min(MAX_PART_SIZE, Math.ceil(sizeHint / parts / mib) * mib);
+}
+
+/**
+ * Received bytes per byte of part: a part grows past the configured size only once the client
+ * has sent this many times its size.
+ */
+const RAMP = 16;
+
+/**
+ * The size of the next part, once `received` bytes have come in: the configured size, growing
+ * towards `target` (ALLO's) only with the bytes actually received. ALLO is the client's word:
+ * trusting it at once let anyone who may upload send "ALLO 50000000000000" and have the server
+ * buffer 5 GiB parts (× parts in flight) of whatever followed. Grown this way an upload holds
+ * at most about `(maxPartsInFlight + 1) / 16` of what it received beyond the configured bound,
+ * and an honest huge upload still fits in 10,000 parts (the ramp takes a few hundred).
+ *
+ * @example
+ * ```ts
+ * import { nextPartSize } from "./upload.ts";
+ * const MiB = 1024 * 1024;
+ * nextPartSize(8 * MiB, 5 * 1024 * MiB, 100 * MiB); // 8 MiB: nothing much received yet
+ * nextPartSize(8 * MiB, 5 * 1024 * MiB, 1024 * MiB); // 64 MiB
+ * ```
+ */
+export function nextPartSize(partSize: number, target: number, received: number): number {
+  if (target <= partSize) return partSize;
+  const mib = 1024 * 1024;
+  return Math.min(target, Math.max(partSize, Math.ceil(received / RAMP / mib) * mib));
 }
 
 /** Opens the sink for one upload. */
@@ -66,7 +102,12 @@ export function createUploadSink(objects: S3Objects, plan: UploadPlan): Writable
 class UploadSink implements UnderlyingSink<Uint8Array> {
   readonly #objects: S3Objects;
   readonly #plan: UploadPlan;
-  readonly #partSize: number;
+  /** The largest part this upload may use (ALLO may raise it above the configured one). */
+  readonly #targetPartSize: number;
+  /** The size of the part being filled. */
+  #partSize: number;
+  /** Bytes taken into part buffers so far (the kept prefix included). */
+  #received = 0;
   /** Aborts every request of this upload (on abort or failure). */
   readonly #stop = new AbortController();
   readonly #signal: AbortSignal;
@@ -89,7 +130,8 @@ class UploadSink implements UnderlyingSink<Uint8Array> {
   constructor(objects: S3Objects, plan: UploadPlan) {
     this.#objects = objects;
     this.#plan = plan;
-    this.#partSize = partSizeFor(plan.partSize, plan.sizeHint);
+    this.#targetPartSize = partSizeFor(plan.partSize, plan.sizeHint);
+    this.#partSize = plan.partSize;
     this.#signal = plan.signal
       ? AbortSignal.any([plan.signal, this.#stop.signal])
       : this.#stop.signal;
@@ -124,6 +166,7 @@ class UploadSink implements UnderlyingSink<Uint8Array> {
       const n = Math.min(chunk.length - offset, this.#buffer.length - this.#filled);
       this.#buffer.set(chunk.subarray(offset, offset + n), this.#filled);
       this.#filled += n;
+      this.#received += n;
       offset += n;
     }
   }
@@ -229,6 +272,11 @@ class UploadSink implements UnderlyingSink<Uint8Array> {
     }
     const buffer = this.#buffer;
     const body = buffer.subarray(0, this.#filled);
+    const size = nextPartSize(this.#plan.partSize, this.#targetPartSize, this.#received);
+    if (size !== this.#partSize) {
+      this.#partSize = size;
+      this.#spare.length = 0; // buffers of the old size
+    }
     this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#partSize);
     this.#filled = 0;
     const sent: Promise<void> = this.#objects
@@ -274,6 +322,7 @@ class UploadSink implements UnderlyingSink<Uint8Array> {
     this.#ensureRoom(keep);
     this.#buffer.set(bytes, 0);
     this.#filled = keep;
+    this.#received = keep;
   }
 
   /** Aborts the requests in flight and the multipart upload: no parts are left behind. */
