@@ -16,6 +16,7 @@
 import { FtpError, StorageError, toReply } from "../errors.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
+import { quotePath } from "../protocol/reply.ts";
 import type { SessionState } from "../session/state.ts";
 import { capabilitiesAt } from "../storage/storage.ts";
 import { type BackgroundProgress, runInBackground } from "./background.ts";
@@ -193,8 +194,8 @@ function report(ctx: CommandContext, job: HashJob, user: string, detail: string,
   );
 }
 
-function notAFile(given: string, code: number): Reply {
-  return reply(code, `${given}: not a regular file.`);
+function notAFile(path: string, code: number): Reply {
+  return reply(code, `${quotePath(path)}: not a regular file.`);
 }
 
 function hash(ctx: CommandContext, arg: string): void {
@@ -221,7 +222,7 @@ function hash(ctx: CommandContext, arg: string): void {
       return { start: requested.start, end: Math.min(requested.end ?? size, size) };
     },
     // Draft §3.5: 553 for a directory, "not a defined operation".
-    directory: notAFile(arg, Code.NAME_NOT_ALLOWED),
+    directory: notAFile(path, Code.NAME_NOT_ALLOWED),
     done: (range, hex) => reply(Code.FILE_STATUS, hashReplyText(state.algorithm, range, hex, arg)),
   });
 }
@@ -248,7 +249,7 @@ function xCommand(verb: string, algorithm: HashAlgorithm) {
         }
         return { start: requested.start, end: requested.end! };
       },
-      directory: notAFile(parsed.path, Code.FILE_UNAVAILABLE),
+      directory: notAFile(path, Code.FILE_UNAVAILABLE),
       // One line, as Serv-U and GlobalSCAPE answer; lower case, as sha256sum prints.
       done: (_range, hex) => reply(Code.FILE_ACTION_OK, hex),
     });
