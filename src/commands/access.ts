@@ -9,6 +9,7 @@ import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
 import { resolvePath } from "../storage/vpath.ts";
 import type { CommandContext, Reply } from "./context.ts";
+import { resetHashSettings } from "./hash.ts";
 import { type CommandTable, reply } from "./spec.ts";
 
 const BANNED = "Too many failed logins from your address; try again later.";
@@ -84,6 +85,7 @@ function acct(ctx: CommandContext): Reply {
 
 function rein(ctx: CommandContext): Reply {
   ctx.state.reinitialize();
+  resetHashSettings(ctx.state);
   ctx.data.close();
   return reply(Code.SERVICE_READY, "Service ready for new user.");
 }

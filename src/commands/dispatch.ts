@@ -9,7 +9,9 @@
 import { toReply } from "../errors.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
+import { backgroundCommand } from "./background.ts";
 import type { CommandContext } from "./context.ts";
+import { dropRange, hasPendingRange } from "./hash.ts";
 import { syntaxOf } from "./info.ts";
 import type { CommandRegistry } from "./registry.ts";
 
@@ -37,13 +39,35 @@ export async function dispatch(
   // refused.
   if (verb === "REST") ctx.state.takeRestOffset();
   if (verb === "ALLO") ctx.state.takeAllocation();
+  // A command running beside the loop (HASH) answers before the next one runs: ABOR stops it
+  // first (its 426, then our 226), STAT without argument reports on it, the rest wait for it.
+  const background = backgroundCommand(ctx);
+  if (background !== undefined && verb === "ABOR" && ctx.transfer === null) {
+    background.abort();
+    await background.done;
+    return await ctx.reply(Code.TRANSFER_COMPLETE, "ABOR successful.");
+  }
+  if (background !== undefined && !(verb === "STAT" && arg === "")) await background.done;
   try {
+    // RANG is implemented for HASH only (FEAT has no RANG STREAM): a transfer after it would
+    // move the whole file where the client asked for part of it, and a STOR would truncate.
+    if (RANGED_TRANSFERS.has(verb) && hasPendingRange(ctx.state)) {
+      return await ctx.reply(
+        Code.PARAMETER_NOT_IMPLEMENTED,
+        `RANG applies to HASH only; ${verb} refused and the range dropped.`,
+      );
+    }
     await run(ctx, commands, verb, arg);
   } finally {
     if (!KEEPS_REST.has(verb)) ctx.state.takeRestOffset();
     if (!KEEPS_ALLOCATION.has(verb)) ctx.state.takeAllocation();
+    // draft-bryan-ftp-range §4.3: RANG applies to the command right after it, like REST.
+    if (verb !== "RANG") dropRange(ctx.state);
   }
 }
+
+/** Transfer commands that RANG would change (draft-bryan-ftp-range §4.3), refused after one. */
+const RANGED_TRANSFERS: ReadonlySet<string> = new Set(["RETR", "STOR", "APPE", "STOU"]);
 
 /**
  * Commands after which a REST offset still applies: REST itself, and the data connection's

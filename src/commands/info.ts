@@ -10,6 +10,7 @@ import { Code } from "../protocol/codes.ts";
 import type { StorageCapabilities } from "../storage/storage.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import { siteChmod } from "./files.ts";
+import { hashFeatureOf, optsHash } from "./hash.ts";
 import { type CommandTable, reply } from "./spec.ts";
 
 function syst(): Reply {
@@ -38,6 +39,8 @@ export function features(ctx: CommandContext): string[] {
     ...tls,
     "EPRT",
     "EPSV",
+    // draft-bryan-ftpext-hash §3.1: every algorithm, the selected one marked.
+    hashFeatureOf(ctx.state),
     "HOST",
     "MDTM",
     ...(capabilities.setMtime ? ["MFMT"] : []),
@@ -79,6 +82,7 @@ function opts(ctx: CommandContext, arg: string): Reply {
     if (level[1] !== undefined) ctx.state.deflateLevel = Number(level[1]);
     return reply(Code.OK, `MODE Z LEVEL set to ${ctx.state.deflateLevel}.`);
   }
+  if (name === "HASH") return optsHash(ctx, value);
   if (name === "MLST") {
     const available = new Set(availableFacts(sessionCapabilities(ctx)));
     const facts = new Set([...parseMlstOptions(value)].filter((fact) => available.has(fact)));
@@ -149,7 +153,7 @@ export const INFO_COMMANDS: CommandTable = {
     run: opts,
     auth: false,
     arg: "required",
-    help: "OPTS <sp> UTF8 ON | MLST facts | MODE Z LEVEL n",
+    help: "OPTS <sp> UTF8 ON | MLST facts | HASH [algorithm] | MODE Z LEVEL n",
   },
   HELP: { run: help, auth: false, help: "HELP [<sp> command]" },
   SITE: { run: site, arg: "required", help: "SITE <sp> CHMOD|HELP" },

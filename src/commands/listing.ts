@@ -20,7 +20,9 @@ import { Code } from "../protocol/codes.ts";
 import { quotePath } from "../protocol/reply.ts";
 import type { FileStat, StorageCapabilities } from "../storage/storage.ts";
 import { baseName, isWithin, joinPath, parentPath } from "../storage/vpath.ts";
+import { backgroundCommand } from "./background.ts";
 import type { CommandContext, Reply } from "./context.ts";
+import { selectedHashAlgorithm } from "./hash.ts";
 import {
   authorize,
   capabilities,
@@ -361,9 +363,19 @@ function serverStatus(ctx: CommandContext): Reply {
         STRUCTURE_NAMES[state.structure]
       }; MODE: ${MODE_NAMES[state.mode]}`,
       ` Data connection: ${ctx.data.mode}`,
+      ` HASH algorithm: ${selectedHashAlgorithm(state)}`,
+      ...hashingStatus(ctx),
       "End of status.",
     ],
   };
+}
+
+/** STAT while a HASH or an X-command runs beside the loop: how far it got. */
+function hashingStatus(ctx: CommandContext): string[] {
+  const running = backgroundCommand(ctx);
+  if (running === undefined) return [];
+  const total = running.total === undefined ? "" : ` of ${running.total}`;
+  return [` ${running.verb} of ${quotePath(running.path)}: ${running.bytes}${total} bytes hashed`];
 }
 
 const STRUCTURE_NAMES = { F: "File", R: "Record", P: "Page" } as const;

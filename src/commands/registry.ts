@@ -8,6 +8,7 @@
 import { ACCESS_COMMANDS } from "./access.ts";
 import type { CommandLookup } from "./context.ts";
 import { FILE_COMMANDS } from "./files.ts";
+import { HASH_COMMANDS } from "./hash.ts";
 import { INFO_COMMANDS } from "./info.ts";
 import { LISTING_COMMANDS } from "./listing.ts";
 import { NAVIGATION_COMMANDS } from "./navigation.ts";
@@ -75,6 +76,7 @@ export const COMMANDS: CommandRegistry = registry(buildTable([
   PARAMETER_COMMANDS,
   TRANSFER_COMMANDS,
   FILE_COMMANDS,
+  HASH_COMMANDS,
   LISTING_COMMANDS,
   INFO_COMMANDS,
   SECURITY_COMMANDS,
