@@ -12,9 +12,10 @@
  *
  * One Python process per MODE × STRU (eight TYPEs, 36 files each), one server per test.
  */
-import { deepEqual, equal } from "node:assert/strict";
-import { python } from "../helpers/clients.ts";
-import { startServer } from "../helpers/server.ts";
+import { deepEqual, equal, match } from "node:assert/strict";
+import { assertBytes, python } from "../helpers/clients.ts";
+import { RawClient } from "../helpers/raw_client.ts";
+import { randomBytes, startServer } from "../helpers/server.ts";
 import { needs } from "../helpers/tools.ts";
 
 const CLIENT = Deno.readTextFileSync(new URL("../helpers/rfc959_client.py", import.meta.url));
@@ -186,3 +187,32 @@ result(run_matrix(${JSON.stringify(mode)}, ${JSON.stringify(stru)}, ${JSON.strin
     });
   }
 }
+
+Deno.test("what is refused is refused with a reason: STRU P, TYPE L 7, TYPE I N, MODE Z off; a binary file that is not records", async () => {
+  await using t = startServer({ files: { "plain.bin": randomBytes(1000, 3) } });
+  await using c = await RawClient.connect(t.port);
+  await c.login(t.user, t.password);
+  // RFC 959 §5.4: 504 "Command not implemented for that parameter"; 501 for a syntax error
+  // (a format control belongs to TYPE A and E only, §3.1.1.5).
+  match((await c.expect("STRU P", 504)).lines.join(""), /STRU P not supported/);
+  match((await c.expect("TYPE L 7", 504)).lines.join(""), /only L 8/);
+  await c.expect("TYPE I N", 501);
+  match((await c.expect("MODE Z", 504)).lines.join(""), /not enabled/);
+  // Every combination of what is accepted has a meaning (RFC 959 §3.4: block mode allows record
+  // structure with any type, compressed mode has a filler for image data and EOR escapes), so
+  // TYPE I + STRU R + MODE C is accepted; only a stored file that holds no records cannot be
+  // sent that way, which RETR answers (451, a RETR reply of §5.4; 504 is not one).
+  await c.expect("TYPE I", 200);
+  await c.expect("STRU R", 200);
+  await c.expect("MODE C", 200);
+  const data = await c.epsv();
+  const opening = await c.command("RETR plain.bin");
+  const final = opening.code === 150 ? await c.read() : opening;
+  data.close();
+  equal(final.code, 451);
+  match(final.lines.join(""), /not stored in record format/);
+  // The session goes on.
+  await c.expect("STRU F", 200);
+  await c.expect("MODE S", 200);
+  assertBytes(await c.download("RETR plain.bin"), randomBytes(1000, 3), "plain.bin");
+});
