@@ -24,8 +24,10 @@
  *   retr PORT USER PASS COUNT FMT       one session, COUNT × (EPSV, RETR sprintf(FMT, i))
  *   retrb PORT USER PASS COUNT FMT      one session in MODE B, one EPSV, COUNT × RETR over the
  *                                       kept data connection: blocks to the EOF descriptor, 250
- *   retrz PORT USER PASS PATH S|Z       one RETR of PATH in MODE S or MODE Z (zlib inflate into
- *                                       a 1 MiB buffer); reports file and wire bytes, client CPU
+ *   retrz PORT USER PASS PATH S|Z [LEVEL]
+ *                                       one RETR of PATH in MODE S or MODE Z (OPTS MODE Z LEVEL
+ *                                       LEVEL first if given; zlib inflate into a 1 MiB buffer);
+ *                                       reports file and wire bytes, client CPU
  *   stor PORT USER PASS COUNT FMT SIZE  one session, COUNT × (EPSV, STOR sprintf(FMT, i)) of SIZE
  *   rest PORT USER PASS PATH OFFSET SECONDS
  *                                       one session, (EPSV, REST OFFSET, RETR PATH) for SECONDS
@@ -737,8 +739,8 @@ static double cpu_self(void) {
 }
 
 static int mode_retrz(int argc, char **argv) {
-  if (argc != 5 || (strcmp(argv[4], "S") != 0 && strcmp(argv[4], "Z") != 0)) {
-    die("usage: retrz PORT USER PASS PATH S|Z");
+  if (argc < 5 || argc > 6 || (strcmp(argv[4], "S") != 0 && strcmp(argv[4], "Z") != 0)) {
+    die("usage: retrz PORT USER PASS PATH S|Z [LEVEL]");
   }
   set_user(argv);
   int deflate = argv[4][0] == 'Z';
@@ -750,6 +752,10 @@ static int mode_retrz(int argc, char **argv) {
 #endif
     send_cmd(c, "MODE Z");
     expect(c, read_reply(c), 200, 200, "MODE Z");
+    if (argc == 6) {
+      send_cmd(c, "OPTS MODE Z LEVEL %d", atoi(argv[5]));
+      expect(c, read_reply(c), 200, 200, "OPTS MODE Z LEVEL");
+    }
   }
   int data = epsv(c);
   double cpu = cpu_self();

@@ -277,10 +277,16 @@ async function textDownload(
   context: Context,
   server: BenchServer,
   mode: "S" | "Z",
+  level?: number,
 ): Promise<TextDownload> {
   const pid = server.pid;
   const cpuBefore = await cpuSeconds(pid);
-  const out = await client(context, "retrz", [...login(server), PATHS.text, mode]);
+  const out = await client(context, "retrz", [
+    ...login(server),
+    PATHS.text,
+    mode,
+    ...(level === undefined ? [] : [String(level)]),
+  ]);
   const cpu = (await cpuSeconds(pid)) - cpuBefore;
   const result = fields(out);
   check(result.bytes, context.sizes.textBytes, `bytes after MODE ${mode}`);
@@ -290,7 +296,7 @@ async function textDownload(
 
 const modeZ: Metric = {
   name: "mode-z",
-  title: "RETR of a text file in MODE Z (deflate, level 6) against MODE S",
+  title: "RETR of a text file in MODE Z (deflate, level 6 and 1) against MODE S",
   limitSeconds: 120,
   needs: ["text"],
   server: "metric",
@@ -299,6 +305,7 @@ const modeZ: Metric = {
     const mib = context.sizes.textBytes / MiB;
     const stream = await textDownload(context, server!, "S");
     const deflate = await textDownload(context, server!, "Z");
+    const fast = await textDownload(context, server!, "Z", 1);
     return [
       {
         key: "s_mbps",
@@ -319,6 +326,24 @@ const modeZ: Metric = {
         label: "MODE Z bytes on the wire",
         unit: "% of file",
         value: 100 * deflate.wire / deflate.bytes,
+      },
+      {
+        key: "z1_mbps",
+        label: "MODE Z level 1 throughput",
+        unit: "MB/s",
+        value: mbps(fast.bytes, fast.seconds),
+      },
+      {
+        key: "z1_cpu",
+        label: "MODE Z level 1 server CPU",
+        unit: "ms/MiB",
+        value: 1000 * fast.cpu / mib,
+      },
+      {
+        key: "z1_wire",
+        label: "MODE Z level 1 on the wire",
+        unit: "% of file",
+        value: 100 * fast.wire / fast.bytes,
       },
       {
         key: "z_client_cpu",
