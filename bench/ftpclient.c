@@ -10,7 +10,8 @@
  * transfer, a refused connection) is printed on stderr with the last reply and exits 1.
  * Each mode is bounded by alarm(): a hung server kills the client, never the benchmark.
  *
- * Build: gcc -O2 -pthread -o ftpclient ftpclient.c
+ * Build: gcc -O2 -pthread -o ftpclient ftpclient.c -lz
+ * (without zlib.h: add -DFTPCLIENT_NO_ZLIB; the retrz mode then does MODE S only)
  *
  * Modes (PORT is on 127.0.0.1):
  *   sink                                listen on a free port (prints `port N`), accept one
@@ -21,6 +22,12 @@
  *                                       FILE with sendfile(), PUT reads the body to nowhere; for
  *                                       the curl-bound ceiling
  *   retr PORT USER PASS COUNT FMT       one session, COUNT × (EPSV, RETR sprintf(FMT, i))
+ *   retrb PORT USER PASS COUNT FMT      one session in MODE B, one EPSV, COUNT × RETR over the
+ *                                       kept data connection: blocks to the EOF descriptor, 250
+ *   retrz PORT USER PASS PATH S|Z [LEVEL]
+ *                                       one RETR of PATH in MODE S or MODE Z (OPTS MODE Z LEVEL
+ *                                       LEVEL first if given; zlib inflate into a 1 MiB buffer);
+ *                                       reports file and wire bytes, client CPU
  *   stor PORT USER PASS COUNT FMT SIZE  one session, COUNT × (EPSV, STOR sprintf(FMT, i)) of SIZE
  *   rest PORT USER PASS PATH OFFSET SECONDS
  *                                       one session, (EPSV, REST OFFSET, RETR PATH) for SECONDS
@@ -48,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -55,6 +63,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef FTPCLIENT_NO_ZLIB
+#include <zlib.h>
+#endif
 
 #define BULK (1 << 20)
 #define LINE 8192
@@ -641,6 +652,157 @@ static int mode_startup(int argc, char **argv) {
   return 0;
 }
 
+/* ---- MODE B (RFC 959 §3.4.2) ------------------------------------------------------------ */
+
+/* A buffered reader of a data connection that stays open from one file to the next. */
+typedef struct {
+  int fd;
+  char *buf;
+  size_t start, end, cap;
+} reader_t;
+
+/* Reads more into the buffer (moving what is left to its start); dies at EOF. */
+static void reader_fill(reader_t *r) {
+  if (r->start > 0) {
+    memmove(r->buf, r->buf + r->start, r->end - r->start);
+    r->end -= r->start;
+    r->start = 0;
+  }
+  for (;;) {
+    ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die("data read: %s", strerror(errno));
+    if (n == 0) die("data connection closed before the EOF block");
+    r->end += (size_t)n;
+    return;
+  }
+}
+
+/*
+ * Reads one file's blocks, up to and including the block whose descriptor has EOF (64);
+ * returns its data bytes. Each block is a descriptor byte and a 16-bit count, then count bytes;
+ * a restart marker block (descriptor 16) carries marker text, not data.
+ */
+static long long read_blocks(reader_t *r) {
+  long long bytes = 0;
+  for (;;) {
+    while (r->end - r->start < 3) reader_fill(r);
+    unsigned char *header = (unsigned char *)r->buf + r->start;
+    int descriptor = header[0];
+    size_t count = ((size_t)header[1] << 8) | header[2];
+    r->start += 3;
+    if (descriptor & 0x0f) die("block descriptor 0x%02x has undefined bits", descriptor);
+    while (count > 0) {
+      if (r->start == r->end) reader_fill(r);
+      size_t take = r->end - r->start < count ? r->end - r->start : count;
+      if (!(descriptor & 16)) bytes += (long long)take;
+      r->start += take;
+      count -= take;
+    }
+    if (descriptor & 64) return bytes;
+  }
+}
+
+static int mode_retrb(int argc, char **argv) {
+  if (argc != 5) die("usage: retrb PORT USER PASS COUNT FMT");
+  set_user(argv);
+  int count = atoi(argv[3]);
+  ctrl_t *c = session();
+  send_cmd(c, "MODE B");
+  expect(c, read_reply(c), 200, 200, "MODE B");
+  reader_t r = {epsv(c), xmalloc(BULK), 0, 0, BULK};
+  long long bytes = 0;
+  char path[4096];
+  double start = now();
+  for (int i = 0; i < count; i++) {
+    snprintf(path, sizeof path, argv[4], i);
+    send_cmd(c, "RETR %s", path);
+    expect(c, read_reply(c), 125, 150, "RETR");
+    bytes += read_blocks(&r);
+    /* RFC 959 §4.2: 250, not 226, since the data connection stays open. */
+    expect(c, read_reply(c), 250, 250, "RETR completion");
+  }
+  double seconds = now() - start;
+  close(r.fd);
+  quit(c);
+  printf("ops %d seconds %.6f bytes %lld\n", count, seconds, bytes);
+  return 0;
+}
+
+/* ---- MODE Z (draft-preston-ftpext-deflate: a zlib stream per transfer) ------------------ */
+
+static double cpu_self(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+         (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
+static int mode_retrz(int argc, char **argv) {
+  if (argc < 5 || argc > 6 || (strcmp(argv[4], "S") != 0 && strcmp(argv[4], "Z") != 0)) {
+    die("usage: retrz PORT USER PASS PATH S|Z [LEVEL]");
+  }
+  set_user(argv);
+  int deflate = argv[4][0] == 'Z';
+  char *in = xmalloc(BULK);
+  ctrl_t *c = session();
+  if (deflate) {
+#ifdef FTPCLIENT_NO_ZLIB
+    die("built without zlib (FTPCLIENT_NO_ZLIB): MODE Z needs zlib1g-dev");
+#endif
+    send_cmd(c, "MODE Z");
+    expect(c, read_reply(c), 200, 200, "MODE Z");
+    if (argc == 6) {
+      send_cmd(c, "OPTS MODE Z LEVEL %d", atoi(argv[5]));
+      expect(c, read_reply(c), 200, 200, "OPTS MODE Z LEVEL");
+    }
+  }
+  int data = epsv(c);
+  double cpu = cpu_self();
+  double start = now();
+  send_cmd(c, "RETR %s", argv[3]);
+  expect(c, read_reply(c), 125, 150, "RETR");
+  long long wire = 0, bytes = 0;
+  if (!deflate) {
+    bytes = wire = drain(data, in, BULK);
+  } else {
+#ifndef FTPCLIENT_NO_ZLIB
+    char *out = xmalloc(BULK);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK) die("inflateInit failed");
+    int status = Z_OK;
+    for (;;) {
+      ssize_t n = read(data, in, BULK);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) die("data read: %s", strerror(errno));
+      if (n == 0) break;
+      wire += n;
+      z.next_in = (unsigned char *)in;
+      z.avail_in = (unsigned)n;
+      while (z.avail_in > 0 && status != Z_STREAM_END) {
+        z.next_out = (unsigned char *)out;
+        z.avail_out = BULK;
+        status = inflate(&z, Z_NO_FLUSH);
+        if (status != Z_OK && status != Z_STREAM_END) die("inflate: %d", status);
+        bytes += BULK - z.avail_out;
+      }
+      if (z.avail_in > 0) die("bytes after the end of the zlib stream");
+    }
+    if (status != Z_STREAM_END) die("the zlib stream did not end");
+    inflateEnd(&z);
+    free(out);
+#endif
+  }
+  close(data);
+  expect(c, read_reply(c), 226, 226, "RETR completion");
+  double seconds = now() - start;
+  cpu = cpu_self() - cpu;
+  quit(c);
+  printf("bytes %lld wire %lld seconds %.6f client_cpu %.6f\n", bytes, wire, seconds, cpu);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) die("usage: ftpclient MODE ARGS... (see the comment at the top of ftpclient.c)");
   signal(SIGPIPE, SIG_IGN);
@@ -653,6 +815,8 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "sendfile") == 0) return mode_sendfile(argc, argv);
   if (strcmp(mode, "http") == 0) return mode_http(argc, argv);
   if (strcmp(mode, "retr") == 0) return mode_retr(argc, argv);
+  if (strcmp(mode, "retrb") == 0) return mode_retrb(argc, argv);
+  if (strcmp(mode, "retrz") == 0) return mode_retrz(argc, argv);
   if (strcmp(mode, "stor") == 0) return mode_stor(argc, argv);
   if (strcmp(mode, "rest") == 0) return mode_rest(argc, argv);
   if (strcmp(mode, "list") == 0) return mode_list(argc, argv);

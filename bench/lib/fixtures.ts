@@ -15,6 +15,8 @@ export interface Sizes {
   /** Small files for small-retr and small-stor. */
   smallFiles: number;
   smallBytes: number;
+  /** The text file of `mode-z` (MODE Z against MODE S). */
+  textBytes: number;
   /** The file every concurrent session downloads, and how many sessions. */
   mediumBytes: number;
   concurrentSessions: number;
@@ -37,6 +39,7 @@ export const FULL: Sizes = {
   listEntries: 10_000,
   smallFiles: 2_000,
   smallBytes: 4096,
+  textBytes: 100 * MiB,
   mediumBytes: 16 * MiB,
   concurrentSessions: 64,
   idleSessions: 1_000,
@@ -52,6 +55,7 @@ export const QUICK: Sizes = {
   listEntries: 1_000,
   smallFiles: 200,
   smallBytes: 4096,
+  textBytes: 16 * MiB,
   mediumBytes: 4 * MiB,
   concurrentSessions: 16,
   idleSessions: 200,
@@ -67,11 +71,12 @@ export const PATHS = {
   list: "list",
   small: "small",
   medium: "m16.bin",
+  text: "text.log",
   uploads: "uploads",
 } as const;
 
 /** One fixture a metric needs. */
-export type FixtureName = "big" | "list" | "small" | "medium";
+export type FixtureName = "big" | "list" | "small" | "medium" | "text";
 
 /** Creates fixtures under `root` the first time they are asked for. */
 export class Fixtures {
@@ -111,6 +116,9 @@ export class Fixtures {
       case "medium":
         await writeRandom(this.path(PATHS.medium), s.mediumBytes);
         return `${PATHS.medium}: ${s.mediumBytes / MiB} MiB of random bytes`;
+      case "text":
+        await writeText(this.path(PATHS.text), s.textBytes);
+        return `${PATHS.text}: ${s.textBytes / MiB} MiB of log-like text`;
       case "list": {
         const dir = this.path(PATHS.list);
         await Deno.mkdir(dir, { recursive: true });
@@ -158,5 +166,44 @@ async function writeRandom(path: string, size: number): Promise<void> {
     fillRandom(chunk);
     await writeAll(file, chunk);
     written += chunk.length;
+  }
+}
+
+/**
+ * `size` bytes of log-like text (timestamps, levels, words, numbers; ~80 bytes a line), which
+ * deflate shrinks about 4×, as it does real server logs: random bytes would measure nothing
+ * but deflate's worst case, and a repeated line nothing but its best.
+ */
+async function writeText(path: string, size: number): Promise<void> {
+  const words = ("session transfer upload download listing directory client server passive " +
+    "connection accepted closed timeout retry quota bytes file record block marker deflate")
+    .split(" ");
+  const levels = ["INFO", "INFO", "INFO", "WARN", "DEBUG", "ERROR"];
+  let seed = 12345;
+  const next = (n: number) => {
+    // xorshift32: reproducible, fast
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const encoder = new TextEncoder();
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  let written = 0;
+  let second = 0;
+  while (written < size) {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      second += next(3);
+      const time = new Date(Date.UTC(2026, 0, 1) + second * 1000).toISOString();
+      const text = Array.from({ length: 4 + next(6) }, () => words[next(words.length)]).join(" ");
+      lines.push(
+        `${time} ${levels[next(levels.length)]} [s${next(5000)}] ${text} n=${next(1_000_000)}`,
+      );
+    }
+    const chunk = encoder.encode(lines.join("\n") + "\n");
+    const part = chunk.subarray(0, Math.min(chunk.length, size - written));
+    await writeAll(file, part);
+    written += part.length;
   }
 }

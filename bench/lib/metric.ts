@@ -34,7 +34,10 @@ export interface Context {
   client(): Promise<string>;
   /** When the current metric's time is up (ms since epoch). */
   deadline: number;
-  /** Ceiling figures measured earlier in this run, by key (medians). */
+  /**
+   * Medians measured earlier in this run: the ceiling's by key, and every metric's as
+   * `metric:key` (small-retr-b compares with `small-retr:files`).
+   */
   ceilings: Map<string, number>;
   /** Prints a progress line. */
   say(line: string): void;
@@ -50,6 +53,8 @@ export interface Metric {
   needs: readonly FixtureName[];
   /** "metric": one server for all rounds; "round": a fresh one per round; "none": no server. */
   server: "metric" | "round" | "none";
+  /** Flags added to the server's command line for this metric only (`--mode-z`). */
+  serverFlags?: readonly string[];
   round(context: Context, server: BenchServer | null, round: number): Promise<Figure[]>;
 }
 

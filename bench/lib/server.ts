@@ -55,6 +55,7 @@ export async function startServer(
   repo: string,
   root: string,
   workers = 1,
+  extraFlags: readonly string[] = [],
 ): Promise<BenchServer> {
   const child = spawn(
     Deno.execPath(),
@@ -64,6 +65,7 @@ export async function startServer(
       "0",
       "--stdin-lifeline",
       ...(workers > 1 ? ["--workers", String(workers)] : []),
+      ...extraFlags,
     ],
     { cwd: repo, stdin: true },
   );

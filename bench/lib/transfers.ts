@@ -234,6 +234,127 @@ const smallRetr: Metric = {
   },
 };
 
+const smallRetrBlock: Metric = {
+  name: "small-retr-b",
+  title: "Many 4 KiB RETRs over one session in MODE B, on one kept data connection",
+  limitSeconds: 120,
+  needs: ["small"],
+  server: "metric",
+  async round(context, server) {
+    const { smallFiles, smallBytes } = context.sizes;
+    const out = await client(context, "retrb", [
+      ...login(server!),
+      String(smallFiles),
+      `${PATHS.small}/${SMALL_FORMAT}`,
+    ]);
+    const result = fields(out);
+    check(result.bytes, smallFiles * smallBytes, "bytes received");
+    const rate = result.ops / result.seconds;
+    const streamRate = context.ceilings.get("small-retr:files");
+    return [
+      { key: "files", label: "4 KiB downloads in MODE B", unit: "files/s", value: rate },
+      ...(streamRate === undefined ? [] : [{
+        key: "vs_mode_s",
+        label: "× MODE S (small-retr)",
+        unit: "×",
+        value: rate / streamRate,
+      }]),
+    ];
+  },
+};
+
+/** What one `retrz` download reports, and the server's CPU seconds over it. */
+interface TextDownload {
+  bytes: number;
+  wire: number;
+  seconds: number;
+  clientCpu: number;
+  cpu: number;
+}
+
+/** One RETR of the text file in MODE S or Z with the C client; server CPU from /proc. */
+async function textDownload(
+  context: Context,
+  server: BenchServer,
+  mode: "S" | "Z",
+  level?: number,
+): Promise<TextDownload> {
+  const pid = server.pid;
+  const cpuBefore = await cpuSeconds(pid);
+  const out = await client(context, "retrz", [
+    ...login(server),
+    PATHS.text,
+    mode,
+    ...(level === undefined ? [] : [String(level)]),
+  ]);
+  const cpu = (await cpuSeconds(pid)) - cpuBefore;
+  const result = fields(out);
+  check(result.bytes, context.sizes.textBytes, `bytes after MODE ${mode}`);
+  const { bytes, wire, seconds } = result;
+  return { bytes, wire, seconds, clientCpu: result.client_cpu, cpu };
+}
+
+const modeZ: Metric = {
+  name: "mode-z",
+  title: "RETR of a text file in MODE Z (deflate, level 6 and 1) against MODE S",
+  limitSeconds: 120,
+  needs: ["text"],
+  server: "metric",
+  serverFlags: ["--mode-z"],
+  async round(context, server) {
+    const mib = context.sizes.textBytes / MiB;
+    const stream = await textDownload(context, server!, "S");
+    const deflate = await textDownload(context, server!, "Z");
+    const fast = await textDownload(context, server!, "Z", 1);
+    return [
+      {
+        key: "s_mbps",
+        label: "MODE S throughput",
+        unit: "MB/s",
+        value: mbps(stream.bytes, stream.seconds),
+      },
+      { key: "s_cpu", label: "MODE S server CPU", unit: "ms/MiB", value: 1000 * stream.cpu / mib },
+      {
+        key: "z_mbps",
+        label: "MODE Z throughput (file bytes)",
+        unit: "MB/s",
+        value: mbps(deflate.bytes, deflate.seconds),
+      },
+      { key: "z_cpu", label: "MODE Z server CPU", unit: "ms/MiB", value: 1000 * deflate.cpu / mib },
+      {
+        key: "z_wire",
+        label: "MODE Z bytes on the wire",
+        unit: "% of file",
+        value: 100 * deflate.wire / deflate.bytes,
+      },
+      {
+        key: "z1_mbps",
+        label: "MODE Z level 1 throughput",
+        unit: "MB/s",
+        value: mbps(fast.bytes, fast.seconds),
+      },
+      {
+        key: "z1_cpu",
+        label: "MODE Z level 1 server CPU",
+        unit: "ms/MiB",
+        value: 1000 * fast.cpu / mib,
+      },
+      {
+        key: "z1_wire",
+        label: "MODE Z level 1 on the wire",
+        unit: "% of file",
+        value: 100 * fast.wire / fast.bytes,
+      },
+      {
+        key: "z_client_cpu",
+        label: "MODE Z client CPU (inflate)",
+        unit: "ms/MiB",
+        value: 1000 * deflate.clientCpu / mib,
+      },
+    ];
+  },
+};
+
 const smallStor: Metric = {
   name: "small-stor",
   title: "Many 4 KiB STORs over one session (EPSV + STOR each)",
@@ -313,6 +434,8 @@ export const TRANSFER_METRICS: Metric[] = [
   stor,
   rest,
   smallRetr,
+  smallRetrBlock,
   smallStor,
+  modeZ,
   concurrent,
 ];

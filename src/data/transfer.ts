@@ -20,6 +20,7 @@ import {
   type TransferParameters,
 } from "./pipeline.ts";
 import { pump, PumpError } from "./pump.ts";
+import { CodecError } from "./representation/errors.ts";
 import { MarkSender } from "./mark_sender.ts";
 
 /** What a transfer moves, and where. */
@@ -325,6 +326,10 @@ export class Transfer {
       return { code: Code.TRANSFER_ABORTED, text: "Transfer aborted.", unexpected: false };
     }
     if (error instanceof PumpError) {
+      // A codec's own failure (framing RFC 959 does not define: 451; a stream cut short before
+      // its EOF: 426) names what was wrong; "connection closed" would blame the peer's close
+      // for a connection this server closes because it cannot follow the framing.
+      if (error.cause instanceof CodecError) return replyFor(error.cause);
       const networkSide = this.#plan?.direction === "send" ? "sink" : "source";
       if (error.side === networkSide) {
         return {
