@@ -209,11 +209,9 @@ export class Session {
         this.#nextLine = next;
         // (The delay's timer, if the read wins, ends on its own within the settle time.)
         await Promise.race([this.#reader.nextRead(), this.delay(INTERRUPT_SETTLE_MS)]);
-        const aborted = await this.transfers.abort();
-        return await this.replies.reply(
-          Code.TRANSFER_COMPLETE,
-          aborted ? "ABOR successful." : "No transfer to abort.",
-        );
+        // As the ABOR command itself, so that it stops whatever runs: a transfer, or a command
+        // running beside the loop (HASH).
+        return await this.#command("ABOR");
       }
     }
     if (this.#swallowAbor) {

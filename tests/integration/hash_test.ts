@@ -254,6 +254,26 @@ Deno.test("ABOR during a HASH of a 512 MiB file answers 426 and 226 at once; STA
   equal((await c.expect("ABOR", 226)).text, "No transfer to abort.");
 });
 
+Deno.test("ABOR announced by Telnet IP (lftp, BSD ftp) stops a running HASH too: 426, then 226", async () => {
+  await using t = startServer({ files: { "small.txt": "small" } });
+  sparseFile(`${t.root}/huge.bin`, 512 * MiB);
+  await using c = await loginAs(t.port, USER, PASSWORD);
+  await c.send("HASH huge.bin");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // IAC IP alone first (the server answers an interrupt as soon as it arrives), then IAC DM
+  // (inline here: no urgent data needed) and the ABOR line.
+  await c.sendRaw(new Uint8Array([0xff, 0xf4]));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await c.sendRaw(new Uint8Array([0xff, 0xf2]));
+  await c.send("ABOR");
+  const aborted = await c.read();
+  const done = await c.read();
+  deepEqual([aborted.code, done.code], [426, 226], `${aborted.text} / ${done.text}`);
+  equal(done.text, "ABOR successful.");
+  // The ABOR line after the interrupt gets no second reply: the next answer is the NOOP's.
+  equal((await c.expect("NOOP", 200)).code, 200);
+});
+
 Deno.test("a HASH of a 1 GiB file keeps the server's peak RSS bounded (no whole-file buffer)", async () => {
   const root = tempDir();
   try {
