@@ -137,6 +137,10 @@ async function reconfigure(app: App, next: AppSettings): Promise<void> {
   // The log level and format apply at once (a level raised to debug is what a reload is for).
   if (JSON.stringify(before.logging) !== JSON.stringify(next.logging)) {
     await configureLogging(next.logging.format, next.logging.level);
+    // With --workers, each worker isolate logs for itself.
+    if ("configureLogging" in app.server) {
+      app.server.configureLogging(next.logging.format, next.logging.level);
+    }
   }
   if (next.configFile !== undefined) {
     log.server.info("SIGHUP: configuration reloaded from {file}", { file: next.configFile });

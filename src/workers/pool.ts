@@ -85,6 +85,8 @@ export interface WorkerPool extends AsyncDisposable, OpsHost {
   ready(signal: AbortSignal): Promise<ReadyResult>;
   /** Re-reads the TLS certificate in every worker. */
   reloadTls(): void;
+  /** The log format and level of every worker (SIGHUP; this isolate's is the caller's). */
+  configureLogging(format: LogFormat, level: LogLevelName): void;
   /** As {@linkcode FtpServer.reconfigure}, in every worker (and for the limits kept here). */
   reconfigure(changes: Reconfiguration): void;
 }
@@ -192,6 +194,7 @@ class SinglePool implements WorkerPool {
   reloadTls(): void {
     this.#server.reloadTls();
   }
+  configureLogging(): void {} // one server, in this isolate: the caller configured it
   reconfigure(changes: Reconfiguration): void {
     this.#server.reconfigure(changes);
   }
@@ -483,6 +486,10 @@ class MultiPool implements WorkerPool {
 
   reloadTls(): void {
     for (const member of this.#members) this.#post(member, { type: "reloadTls" });
+  }
+
+  configureLogging(format: LogFormat, level: LogLevelName): void {
+    for (const member of this.#members) this.#post(member, { type: "logging", format, level });
   }
 
   reconfigure(changes: Reconfiguration): void {

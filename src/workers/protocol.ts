@@ -32,6 +32,7 @@ export type ToWorker =
   | { type: "shutdown"; graceMs?: number }
   | { type: "status"; id: number }
   | { type: "reloadTls" }
+  | { type: "logging"; format: LogFormat; level: LogLevelName }
   | { type: "reconfigure"; changes: Reconfiguration };
 
 /** Worker → main isolate. */

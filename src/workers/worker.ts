@@ -133,6 +133,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         server?.reloadTls();
       } catch { /* the worker keeps its old certificate, as a single server does */ }
       return;
+    case "logging":
+      void configureLogging(message.format, message.level);
+      return;
     case "reconfigure":
       try {
         server?.reconfigure(message.changes);

@@ -121,3 +121,47 @@ Deno.test("main.ts --workers 2 with a memory: root keeps one server and serves",
   server.kill("SIGTERM");
   ok((await server.exited(15_000)).success);
 });
+
+Deno.test("main.ts with run.workers 2: a SIGHUP that changes logging.level applies it in every worker", async () => {
+  const root = tempDir("ftpgate-workers-cli-");
+  try {
+    const config = `${root}/ftpgate.json`;
+    const write = (level: string) =>
+      Deno.writeTextFileSync(
+        config,
+        JSON.stringify({
+          root: `${root}/tree`,
+          listen: { port: 0 },
+          users: [{ name: USER, password: PASSWORD }],
+          logging: { level },
+          run: { workers: 2 },
+          allow_plaintext: true,
+        }),
+      );
+    Deno.mkdirSync(`${root}/tree`);
+    write("warning");
+    await using server = await ServerProcess.start(["--config", config], ["--unstable-net"]);
+    const sessions = async () => {
+      // Enough connections that both workers take some (SO_REUSEPORT hashes by client port).
+      for (let i = 0; i < 8; i++) equal((await curl(server.port, ["--list-only"])).code, 0);
+    };
+    await sessions();
+    ok(!/opened from/.test(server.stderr), "no info lines at level warning");
+    write("info");
+    server.kill("SIGHUP");
+    const deadline = Date.now() + 10_000;
+    while (!/configuration reloaded/.test(server.stderr) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await sessions();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const opened = server.stderr.match(/Session (\d+) opened from/g) ?? [];
+    // Session numbers are odd in the first worker and even in the second (sessionIds step 2).
+    const numbers = opened.map((line) => Number(/Session (\d+)/.exec(line)![1]));
+    ok(numbers.some((n) => n % 2 === 1) && numbers.some((n) => n % 2 === 0), opened.join("\n"));
+    server.kill("SIGTERM");
+    equal((await server.exited(15_000)).code, 0);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
