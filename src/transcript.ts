@@ -1,9 +1,10 @@
 /**
  * Session transcripts: every command received and every reply sent, in order, so that a test can
  * assert what its client said. Kept in memory (bounded) and, on the command line, appended to a
- * JSON-lines file. Transcripts contain passwords as sent: they are a testing aid. So the file is
- * the server user's alone (mode 0600; one that exists already is made so, and one that cannot
- * be — another user's — is refused), like vsftpd's and proftpd's logs of the protocol.
+ * JSON-lines file. A PASS or ACCT argument is recorded as `****`: a transcript is handed to test
+ * reports and CI artefacts, where no secret belongs. The file is still the server user's alone
+ * (mode 0600; one that exists already is made so, and one that cannot be — another user's — is
+ * refused), like vsftpd's and proftpd's logs of the protocol: it holds user names and paths.
  *
  * @module
  */
@@ -38,7 +39,7 @@ export class Transcript {
 
   /** Records one entry. */
   record(session: number, direction: TranscriptEntry["direction"], text: string): void {
-    const entry = { time: Date.now(), session, direction, text };
+    const entry = { time: Date.now(), session, direction, text: masked(direction, text) };
     if (this.#entries.length >= this.#limit) this.#entries.shift();
     this.#entries.push(entry);
     this.#file?.writeSync(this.#encoder.encode(JSON.stringify(entry) + "\n"));
@@ -55,6 +56,13 @@ export class Transcript {
       this.#file?.close();
     } catch { /* closed */ }
   }
+}
+
+/** The command with the argument of PASS or ACCT replaced by `****` (verbs are case-blind). */
+function masked(direction: TranscriptEntry["direction"], text: string): string {
+  if (direction !== "command") return text;
+  const match = /^\s*(pass|acct)(?:\s|$)/i.exec(text);
+  return match === null ? text : `${match[1].toUpperCase()} ****`;
 }
 
 /**

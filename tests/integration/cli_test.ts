@@ -297,14 +297,14 @@ Deno.test("--transcript FILE appends every command and reply as JSON lines", asy
     "r 220 ftpgate",
     "c USER t",
     "r 331 Please ",
-    "c PASS secret",
+    "c PASS ****",
     "r 230 Login s",
     "c MKD box",
     'r 257 "/box" ',
     "c QUIT",
     "r 221 Goodbye",
   ]);
-  equal(entries[3].text, "PASS secret pass", "the password as sent");
+  equal(entries[3].text, "PASS ****", "never the password");
   equal(new Set(entries.map((e) => e.session)).size, 1);
 });
 
