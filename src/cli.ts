@@ -37,6 +37,8 @@ export interface CliS3Settings {
   partSize?: number;
   /** `--s3-max-rename-keys`. */
   maxRenameKeys?: number;
+  /** `--s3-list-cache`, in milliseconds (the flag is in seconds). */
+  listCacheMs?: number;
 }
 
 /** What one source (the environment, or the flags) set explicitly, shaped for `mergeConfig()`. */
@@ -448,6 +450,8 @@ function parseS3(
     if (keys < 1) throw new CliError(`${label("s3-max-rename-keys")}: must be at least 1`);
     s3.maxRenameKeys = keys;
   }
+  const listCache = text("s3-list-cache");
+  if (listCache !== undefined) s3.listCacheMs = milliseconds(label("s3-list-cache"), listCache)!;
   return s3;
 }
 
@@ -631,6 +635,7 @@ const LAYER_FIELDS: [flags: string[], read: (c: CliConfig, get: GetRaw) => CliLa
   [["s3-path-style"], (c) => ({ s3: { pathStyle: c.s3?.pathStyle } })],
   [["s3-part-size"], (c) => ({ s3: { partSize: c.s3?.partSize } })],
   [["s3-max-rename-keys"], (c) => ({ s3: { maxRenameKeys: c.s3?.maxRenameKeys } })],
+  [["s3-list-cache"], (c) => ({ s3: { listCacheMs: c.s3?.listCacheMs } })],
 ];
 
 type GetRaw = (name: string) => Value | undefined;

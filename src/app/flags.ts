@@ -195,6 +195,12 @@ export const FLAGS: Record<string, Flag> = {
     help: "Most keys a directory rename copies (more: 550)",
     default: "10000",
   },
+  "s3-list-cache": {
+    kind: "seconds",
+    value: "S",
+    help: "Serve a directory's listing from memory this long (other instances' changes show late)",
+    default: "0 (off)",
+  },
   "http-port": {
     kind: "integer",
     value: "N",

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { withListingTtl } from "../storage/ttl_listing.ts";
 import type { MountConfig, UserConfig } from "../identity/static.ts";
 import type { Storage } from "../storage/storage.ts";
 import { loadPart } from "./lazy.ts";
@@ -95,7 +96,7 @@ export class S3Roots {
           ...settings.s3,
           ...(settings.s3Faults.length > 0 ? { faults: parseS3Faults(settings.s3Faults) } : {}),
         })
-      );
+      ).then((s3) => withListingTtl(s3, settings.s3.listCacheMs ?? 0));
       this.#open.set(url, storage);
       // A failed open is not kept: the next reload tries again.
       storage.catch(() => this.#open.delete(url));

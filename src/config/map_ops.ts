@@ -111,6 +111,7 @@ export function mapS3(s3: NonNullable<ConfigFile["s3"]>, checks: Checks): Config
   if (s3.part_size !== undefined) out.partSize = s3.part_size;
   if (s3.max_parts_in_flight !== undefined) out.maxPartsInFlight = s3.max_parts_in_flight;
   if (s3.max_rename_keys !== undefined) out.maxRenameKeys = s3.max_rename_keys;
+  if (s3.list_cache !== undefined) out.listCacheMs = ms(s3.list_cache);
   if (s3.rename_concurrency !== undefined) out.renameConcurrency = s3.rename_concurrency;
   if (s3.timeout !== undefined) out.timeoutMs = ms(s3.timeout);
   if (s3.max_attempts !== undefined) out.maxAttempts = s3.max_attempts;

@@ -402,6 +402,9 @@ export const ConfigSchema = z.strictObject({
       .optional(),
     max_parts_in_flight: count(1, "Parts of one upload sent at once.").optional(),
     max_rename_keys: count(1, "Most keys a directory rename copies.").optional(),
+    list_cache: seconds(
+      "Serve a directory's listing from memory this long; 0: off (the default).",
+    ).optional(),
     rename_concurrency: count(1, "Copies a directory rename runs at once.").optional(),
     timeout: seconds("Time allowed for one request.").optional(),
     max_attempts: count(1, "Attempts for a retryable request.").optional(),

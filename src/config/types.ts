@@ -75,6 +75,7 @@ export type ConfigS3Settings = Pick<
   | "partSize"
   | "maxPartsInFlight"
   | "maxRenameKeys"
+  | "listCacheMs"
   | "renameConcurrency"
   | "timeoutMs"
   | "maxAttempts"

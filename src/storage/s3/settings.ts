@@ -67,6 +67,11 @@ export interface S3Settings {
    */
   maxRenameKeys?: number;
   /**
+   * Keep directory listings this long (storage/ttl_listing.ts; applied by the app around the
+   * storage): another instance's changes show after at most this. 0 (the default): off.
+   */
+  listCacheMs?: number;
+  /**
    * Copies (and deletes) a directory rename runs at once.
    * @default 16
    */
