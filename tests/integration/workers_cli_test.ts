@@ -12,7 +12,8 @@ import { runCommand } from "../helpers/tools.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-function curl(port: number, args: string[]) {
+/** curl as the test user, on `path` of the server at `port`. */
+function curl(port: number, args: string[], path = "") {
   return runCommand("curl", [
     "--silent",
     "--show-error",
@@ -21,7 +22,7 @@ function curl(port: number, args: string[]) {
     "--user",
     `${USER}:${PASSWORD}`,
     ...args,
-    `ftp://127.0.0.1:${port}/`,
+    `ftp://127.0.0.1:${port}/${path}`,
   ], { timeoutMs: 15_000 });
 }
 
@@ -48,15 +49,7 @@ Deno.test("main.ts --workers 2: two workers listen on one port, serve uploads an
         Deno.renameSync(`${root}/${source.split("/").pop()}`, `${root}/file-${i}.txt`);
       }
       for (let i = 0; i < 6; i++) {
-        const download = await runCommand("curl", [
-          "--silent",
-          "--show-error",
-          "--max-time",
-          "10",
-          "--user",
-          `${USER}:${PASSWORD}`,
-          `ftp://127.0.0.1:${server.port}/file-${i}.txt`,
-        ], { timeoutMs: 15_000 });
+        const download = await curl(server.port, [], `file-${i}.txt`);
         equal(download.code, 0, download.stderr);
         equal(download.stdout, body);
       }
