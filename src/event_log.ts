@@ -3,11 +3,94 @@
  * one record each, with the session, the address and the user. A subscriber like any other
  * (metrics and webhooks are others); the core emits events and writes no such lines itself.
  *
+ * From the same events it keeps who each open session is (address, logged-in user), so that
+ * every other record of a session gets the three as well (log.ts adds what a record lacks).
+ *
  * @module
  */
 
 import type { EventHub, FtpEvent } from "./events.ts";
-import { log } from "./log.ts";
+import { addLogContext, log, type LogContext } from "./log.ts";
+
+/** An open session, as the log knows it; `hub` tells apart servers in one process. */
+interface OpenSession extends LogContext {
+  hub: EventHub;
+}
+
+/** Open sessions by id (ids are per server, so an id may name one session of each server). */
+const open = new Map<number, OpenSession[]>();
+/**
+ * Failed logins whose fail2ban line (written where failures are counted, with the address and
+ * the user name only) has not come yet, oldest first; one per session at most.
+ */
+const failures: LogContext[] = [];
+let removeResolver: (() => void) | undefined;
+let hubs = 0;
+
+function sessionsOf(id: number): OpenSession[] {
+  let list = open.get(id);
+  if (list === undefined) open.set(id, list = []);
+  return list;
+}
+
+function forget(hub: EventHub, id: number): void {
+  const list = open.get(id)?.filter((entry) => entry.hub !== hub) ?? [];
+  if (list.length === 0) open.delete(id);
+  else open.set(id, list);
+  const pending = failures.findIndex((entry) => entry.session === id);
+  if (pending >= 0) failures.splice(pending, 1);
+}
+
+/** Keeps the registry of one hub's sessions up to date; runs before the event's own line. */
+function track(hub: EventHub, event: FtpEvent): void {
+  switch (event.type) {
+    case "session-opened":
+      sessionsOf(event.session).push({
+        hub,
+        session: event.session,
+        remote: event.remote,
+        user: null,
+      });
+      return;
+    case "session-closed":
+      return forget(hub, event.session);
+    case "login": {
+      const entry = open.get(event.session)?.find((entry) => entry.hub === hub);
+      // USER logs the session out before PASS is checked: after a failure nobody is logged in.
+      if (entry !== undefined) entry.user = event.ok ? event.user : null;
+      if (event.ok) return;
+      const earlier = failures.findIndex((failure) => failure.session === event.session);
+      if (earlier >= 0) failures.splice(earlier, 1);
+      failures.push({ session: event.session, remote: event.remote, user: event.user });
+      if (failures.length > 1000) failures.shift();
+      return;
+    }
+  }
+}
+
+/**
+ * The context of a record: by its session id (checked against its address when it has one), or
+ * for a record with an address and a user name but no session (the failed-login line, a refused
+ * login), the session that failed that login, else the only session open from that address.
+ * Records with an address only (a refused connection, before any session) get none.
+ */
+function resolve(properties: Readonly<Record<string, unknown>>): LogContext | undefined {
+  const { session, remote, user } = properties;
+  if (typeof session === "number") {
+    const matching = (open.get(session) ?? []).filter((entry) =>
+      remote === undefined || entry.remote === remote
+    );
+    return matching.length === 1 ? matching[0] : undefined;
+  }
+  if (session !== undefined || typeof remote !== "string" || typeof user !== "string") return;
+  const failed = failures.findIndex((entry) => entry.remote === remote && entry.user === user);
+  if (failed >= 0) {
+    const [entry] = failures.splice(failed, 1);
+    return { session: entry.session, remote, user: null };
+  }
+  const from = [...open.values()].flat().filter((entry) => entry.remote === remote);
+  return from.length === 1 ? { session: from[0].session, remote, user: from[0].user } : undefined;
+}
 
 /** Passive-port exhaustion is logged at most this often, with how often it happened. */
 const EXHAUSTION_LOG_INTERVAL_MS = 10_000;
@@ -16,7 +99,10 @@ const EXHAUSTION_LOG_INTERVAL_MS = 10_000;
 export function logEvents(events: EventHub): () => void {
   let exhaustedSince = 0;
   let exhaustedCount = 0;
-  return events.on((event: FtpEvent) => {
+  removeResolver ??= addLogContext(resolve);
+  hubs++;
+  const off = events.on((event: FtpEvent) => {
+    track(events, event);
     switch (event.type) {
       case "session-opened":
         return log.session.info("Session {session} opened from {remote} port {port}", {
@@ -57,7 +143,7 @@ export function logEvents(events: EventHub): () => void {
           substituted: event.substituted,
         };
         const message =
-          "{command} {path} by {user} from {remote}: {bytes} bytes from offset {offset} in {ms} ms, {result} ({code})" +
+          "Session {session}: {command} {path} by {user} from {remote}: {bytes} bytes from offset {offset} in {ms} ms, {result} ({code})" +
           (event.substituted ? ", {substituted} characters without an EBCDIC code as SUB" : "");
         if (event.error !== undefined) return log.transfer.error(message + ": {error}", properties);
         return log.transfer.info(message, properties);
@@ -98,4 +184,14 @@ export function logEvents(events: EventHub): () => void {
       }
     }
   });
+  return () => {
+    off();
+    for (const [id, list] of open) {
+      if (list.some((entry) => entry.hub === events)) forget(events, id);
+    }
+    if (--hubs === 0) {
+      removeResolver?.();
+      removeResolver = undefined;
+    }
+  };
 }

@@ -55,7 +55,68 @@ function flush(): void {
   }
 }
 
-function emit(category: Category, level: Level, message: string, properties?: Properties) {
+/**
+ * Who a record is about: the session, the client's address and the logged-in user (null before
+ * a login). Every record of a session carries all three (issue 13), even those written by code
+ * that knows only one of them (the fail2ban line knows the address and the user name).
+ */
+export interface LogContext {
+  session: number;
+  remote: string;
+  user: string | null;
+}
+
+/** Finds the context of a record from its properties, or undefined when it has none. */
+export type LogContextResolver = (properties: Readonly<Properties>) => LogContext | undefined;
+
+const resolvers = new Set<LogContextResolver>();
+
+/**
+ * Adds a source of {@linkcode LogContext} (event_log.ts keeps one from the server's events);
+ * returns the function that removes it.
+ *
+ * @example
+ * ```ts
+ * import { addLogContext } from "./log.ts";
+ * const remove = addLogContext((p) =>
+ *   p.session === 1 ? { session: 1, remote: "192.0.2.1", user: "bob" } : undefined
+ * );
+ * remove();
+ * ```
+ */
+export function addLogContext(resolver: LogContextResolver): () => void {
+  resolvers.add(resolver);
+  return () => void resolvers.delete(resolver);
+}
+
+const CONTEXT_KEYS = ["session", "remote", "user"] as const;
+
+/**
+ * The record with its context: the three keys in the properties (for JSON lines), and the ones
+ * its message does not show appended to it as `[session=3 remote=192.0.2.1 user=bob]` (for text
+ * lines, rendered and escaped like every value). Appended, never prefixed: the fail2ban filter
+ * reads the address at a fixed place near the start of the failed-login line.
+ */
+function withContext(message: string, properties?: Properties): [string, Properties | undefined] {
+  if (resolvers.size === 0) return [message, properties];
+  const given = properties ?? {};
+  let context: LogContext | undefined;
+  for (const resolve of resolvers) {
+    context = resolve(given);
+    if (context !== undefined) break;
+  }
+  if (context === undefined) return [message, properties];
+  const out: Properties = { ...given };
+  const shown: string[] = [];
+  for (const key of CONTEXT_KEYS) {
+    if (out[key] === undefined) out[key] = context[key];
+    if (out[key] !== null && !message.includes(`{${key}}`)) shown.push(`${key}={${key}}`);
+  }
+  return [shown.length === 0 ? message : `${message} [${shown.join(" ")}]`, out];
+}
+
+function emit(category: Category, level: Level, text: string, given?: Properties) {
+  const [message, properties] = withContext(text, given);
   if (loggers !== undefined && !holding) return loggers[category][level](message, properties);
   if (queue.length >= QUEUE_LIMIT) queue.shift();
   queue.push([category, level, message, properties]);

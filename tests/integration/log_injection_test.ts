@@ -87,9 +87,11 @@ Deno.test("--log-format json stays valid JSON lines with hostile user names and 
   const records = log.trimEnd().split("\n").map((line) => JSON.parse(line));
   const failed = records.find((record) => record.message.startsWith("Login failed"));
   equal(failed?.properties.user, HOSTILE_USER, "the raw value survives, JSON-escaped");
+  // The session's number comes after the user name (log.ts adds it; the prefix stays fixed).
   equal(
     failed?.message,
-    'Login failed from 127.0.0.1: user "\\x1b[2J\\x1b[Hevil\\x7f\\x9b31m\\u202e\\u2028x"',
+    'Login failed from 127.0.0.1: user "\\x1b[2J\\x1b[Hevil\\x7f\\x9b31m\\u202e\\u2028x" ' +
+      `[session=${failed?.properties.session}]`,
   );
   const stored = records.find((record) => record.logger === "ftpgate.transfer");
   equal(stored?.properties.path, `/${HOSTILE_PATH}`);

@@ -161,7 +161,9 @@ Deno.test("changes to the tree are logged with who, what and the result; REST of
   ok(!rendered.some((line) => line.includes('""')), rendered.join("\n"));
   await waitFor(() => transfers(events).length === 1, "the transfer event");
   equal(transfers(events)[0].offset, 2);
-  const transferLine = logs.records.map(logMessage).find((line) => line.startsWith("RETR "));
+  const transferLine = logs.records.map(logMessage).find((line) =>
+    /^Session \d+: RETR /.test(line)
+  );
   match(transferLine ?? "", /from offset 2/);
 });
 

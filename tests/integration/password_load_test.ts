@@ -4,7 +4,9 @@
  * real FTP session sees (NOOP round trips) while 50 argon2id checks run, and what importing the
  * module costs at start-up. Numbers are printed as `[measure]` lines; the assertions are loose
  * bounds that catch a check moved back onto the event loop or a library imported eagerly.
- * Bounded: under 40 s on two shared cores.
+ * Also logins per second over FTP for each scheme: real sessions that connect, send USER and
+ * PASS and get 230, against a server whose users hold those hashes.
+ * Bounded: under 70 s on two shared cores.
  */
 
 import { equal, ok } from "node:assert/strict";
@@ -12,6 +14,7 @@ import { PasswordBusyError, PasswordVerifier } from "../../src/identity/password
 import { startServer } from "../helpers/server.ts";
 import { hasCommand, needs } from "../helpers/tools.ts";
 import { report } from "../helpers/hardening_helpers.ts";
+import { RawClient } from "../helpers/raw_client.ts";
 
 interface Vector {
   source: string;
@@ -66,6 +69,47 @@ Deno.test("argon2id verifications per second with two workers", async () => {
         `${workers} worker(s) (${navigator.hardwareConcurrency} cores, shared)`,
     );
   }
+});
+
+/** Clients logging in at once, each on a new connection per login (what a burst of cron jobs does). */
+const LOGIN_CLIENTS = 4;
+
+Deno.test("logins per second over FTP for each scheme with its usual parameters", async () => {
+  // One user per vector, each with its hash; the server's own verifier (its default workers).
+  await using server = startServer({
+    users: DEFAULTS.map((vector, i) => ({ name: `u${i}`, passwordHash: vector.hash })),
+  });
+  const login = async (name: string, password: string) => {
+    await using client = await RawClient.connect(server.port);
+    await client.login(name, password); // expects 230
+    await client.expect("QUIT", 221);
+  };
+  const rows: string[] = [];
+  for (const [i, vector] of DEFAULTS.entries()) {
+    await login(`u${i}`, vector.password); // warm-up: the worker and the scheme's module loaded
+    // Each client logs in until ~1 s has passed, at least twice.
+    let logins = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: LOGIN_CLIENTS }, async () => {
+      for (let n = 0; n < 2 || performance.now() - started < 1000; n++) {
+        await login(`u${i}`, vector.password);
+        logins++;
+      }
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    const rate = logins / seconds;
+    rows.push(`| ${vector.format} | ${vector.source} | ${rate.toFixed(1)} |`);
+    report(
+      `logins over FTP, ${vector.format} [${vector.source}]: ${logins} in ${
+        seconds.toFixed(2)
+      } s, ` +
+        `${
+          rate.toFixed(1)
+        } logins/s (${LOGIN_CLIENTS} clients, ${navigator.hardwareConcurrency} cores, shared)`,
+    );
+    ok(logins >= 2 * LOGIN_CLIENTS);
+  }
+  report(`\n| Format | Parameters (made by) | Logins/s |\n|---|---|---|\n${rows.join("\n")}`);
 });
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A dead webhook receiver must not delay FTP replies. Measured on a real server: NOOP round
  * trips from a raw client, first with no ops attached, then with a webhook pointed at a receiver
- * that accepts connections and never answers, while every command produces an event.
+ * that accepts connections and never answers (or one that answers 500 at once, so that the
+ * webhook keeps retrying), while every command produces an event.
  *
  * Each round also emits one login event (an activity the webhook posts) on the server's own
  * event hub once it has one (`server.events`), else on a hub of the test's, on the same event
@@ -85,5 +86,66 @@ Deno.test("A hanging webhook receiver does not delay FTP replies (NOOP latency, 
     listener.close();
     await accepting;
     for (const conn of held) conn.close();
+  }
+});
+
+Deno.test("A webhook receiver answering 500 does not delay FTP replies (NOOP latency, measured)", async () => {
+  await using ftp = startTestServer({ storage: "memory" });
+  const events = ftp.server.events;
+  let answered = 0;
+  // Fails every request at once: the webhook retries with almost no back-off, so it is busy
+  // posting on the server's event loop all the while (the worst case of a failing receiver).
+  await using receiver = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      await request.body?.cancel();
+      answered++;
+      return new Response("boom", { status: 500 });
+    },
+  );
+  const client = await RawClient.connect(ftp.port);
+  let hook: Webhook | undefined;
+  try {
+    await client.login(ftp.user, ftp.password);
+    const emit = () =>
+      events.emit({
+        type: "login",
+        session: 1,
+        remote: "127.0.0.1",
+        user: "test",
+        ok: true,
+        anonymous: false,
+        secure: false,
+      });
+    await noopLatencies(client, emit); // warm up
+    const baseline = await noopLatencies(client, emit);
+    hook = new Webhook(events, {
+      url: `http://127.0.0.1:${receiver.addr.port}/`,
+      maxQueue: 100,
+      maxAttempts: 3,
+      backoffMs: 1,
+      maxBackoffMs: 5,
+    });
+    emit();
+    await until(() => answered > 0, 5000, "the receiver to answer 500");
+    const failing = await noopLatencies(client, emit);
+    const line = (name: string, v: number[]) =>
+      `${name}: p50 ${percentile(v, 0.5).toFixed(3)} ms, p99 ${percentile(v, 0.99).toFixed(3)} ms`;
+    report(`NOOP reply latency over ${ROUNDS} round trips, one event each`);
+    report(line("  no webhook        ", baseline));
+    report(line("  webhook 500       ", failing));
+    report(
+      `  receiver answered 500 ${answered} times; failed ${hook.stats.failed}, ` +
+        `retries ${hook.stats.retries}, dropped ${hook.stats.dropped}`,
+    );
+    ok(hook.stats.retries > 0 && hook.stats.failed > 0, "the webhook retried and gave up");
+    ok(
+      percentile(failing, 0.5) < percentile(baseline, 0.5) + 1,
+      "median reply latency grew by a millisecond or more",
+    );
+    ok(percentile(failing, 0.99) < 50);
+  } finally {
+    client.close();
+    await hook?.close(0);
   }
 });
