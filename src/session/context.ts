@@ -13,6 +13,7 @@ import type {
   LoginPort,
   RunningTransfer,
 } from "../commands/context.ts";
+import type { Endpoint } from "../data/address.ts";
 import type { Transfer, TransferSpec } from "../data/transfer.ts";
 import type { FileActionEvent } from "../events.ts";
 import type { Identity } from "../identity/identity.ts";
@@ -33,6 +34,8 @@ export interface SessionHandle {
   readonly state: SessionState;
   /** Made at the first use (an idle session has none). */
   readonly data: SessionDataSetup;
+  /** The data setup if it has been made, without making it. */
+  readonly dataIfMade: SessionDataSetup | undefined;
   readonly replies: ReplyWriter;
   /** Made at the first transfer. */
   readonly transfers: TransferRunner;
@@ -85,7 +88,9 @@ export class SessionContext implements CommandContext {
     return this.#session.services.tls !== null;
   }
   get data(): DataChannel {
-    return this.#session.data;
+    // USER closes a kept data connection: on a session that never prepared one, that must not
+    // make the setup (and keep it for the session's life) only to find nothing to close.
+    return this.#session.dataIfMade ?? new UnmadeDataChannel(this.#session);
   }
   get transfer(): RunningTransfer | null {
     return this.#session.transfer;
@@ -144,6 +149,39 @@ export class SessionContext implements CommandContext {
       ...event,
     });
   }
+}
+
+/**
+ * The data channel of a session that has not prepared one yet: what a fresh setup answers,
+ * and the setup made (and used) as soon as something is to be prepared.
+ */
+class UnmadeDataChannel implements DataChannel {
+  readonly #session: SessionHandle;
+
+  constructor(session: SessionHandle) {
+    this.#session = session;
+  }
+
+  get ready(): boolean {
+    return this.#session.data.ready;
+  }
+
+  get mode(): "passive" | "active" | "none" {
+    return this.#session.data.mode;
+  }
+
+  armPassive(): number {
+    return this.#session.data.armPassive();
+  }
+
+  setActive(target: Endpoint): void {
+    this.#session.data.setActive(target);
+  }
+
+  // Nothing prepared, nothing kept: nothing to forget or close.
+  cancel(): void {}
+  close(): void {}
+  dropKept(): void {}
 }
 
 /** The login steps of one session (see {@linkcode LoginPort}). */

@@ -16,7 +16,7 @@ import type { ByteConnection } from "../io.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
 import { parseCommand } from "../protocol/command.ts";
-import { LineReader } from "../protocol/line_reader.ts";
+import { LineReader, type LineResult } from "../protocol/line_reader.ts";
 import type { TlsChannel } from "../tls/socket.ts";
 import { tlsSupport } from "../tls/support.ts";
 import { SessionContext } from "./context.ts";
@@ -128,6 +128,11 @@ export class Session {
     return this.#data ??= this.#createDataSetup();
   }
 
+  /** The data setup if it has been made, without making it. */
+  get dataIfMade(): SessionDataSetup | undefined {
+    return this.#data;
+  }
+
   /** A passive listener is open (for the status page: asks without making the setup). */
   get passiveListening(): boolean {
     return this.#data?.listening ?? false;
@@ -212,8 +217,11 @@ export class Session {
     try {
       await this.replies.reply(Code.SERVICE_READY, this.services.options.banner);
       this.services.sessionStarted();
+      let line: LineResult | null = null;
       for (;;) {
-        const line = await (this.#nextLine ?? this.#reader.readLine());
+        // Not kept while the session waits for the next one: the last line may be a PASS.
+        line = null;
+        line = await (this.#nextLine ?? this.#reader.readLine());
         this.#nextLine = undefined;
         if (line === null) break;
         // A closing session reads on and discards until the client closes (lingering close).
