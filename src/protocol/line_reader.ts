@@ -101,12 +101,7 @@ export class LineReader {
     return new Promise((resolve) => (this.#readWaiters ??= []).push(resolve));
   }
 
-  /**
-   * Resolves to the next line, or null at end of stream.
-   *
-   * Not an async function: an idle session spends its life in this read, and a suspended async
-   * function holds a generator and its registers (about 0.5 KiB) besides the read itself.
-   */
+  /** Resolves to the next line, or null at end of stream. */
   readLine(): Promise<LineResult | null> {
     try {
       const next = this.#next();
@@ -116,27 +111,43 @@ export class LineReader {
     }
   }
 
-  /** The next line if what is buffered holds one; else the read that will find it. */
-  #next(): LineResult | Promise<LineResult | null> {
+  /**
+   * The next line in what has been read, or undefined when the source must be read first: then
+   * `received(await read())`, and `take()` again. For a caller that waits in the read itself
+   * (an idle session): a suspended {@linkcode LineReader.readLine} would hold a promise chain
+   * of its own besides the read.
+   */
+  take(): LineResult | undefined {
     const found = this.#scan();
-    if (found !== MORE) return found;
-    return this.#source.read(this.#chunk).then((n) => this.#filled(n));
+    return found === MORE ? undefined : found;
   }
 
-  /** A read of the source returned `n`. */
-  #filled(n: number | null): LineResult | Promise<LineResult | null> | null {
+  /** Reads the source once, into this reader's buffer; pass what it returns to `received`. */
+  read(): Promise<number | null> {
+    return this.#source.read(this.#chunk);
+  }
+
+  /** Takes what a {@linkcode LineReader.read} returned; false at end of stream. */
+  received(n: number | null): boolean {
     const waiters = this.#readWaiters;
     if (waiters !== null) {
       this.#readWaiters = null;
       for (const wake of waiters) wake();
     }
-    if (n === null) return null;
+    if (n === null) return false;
     // A read may return 0 bytes without meaning end of stream (Deno's Reader contract).
     if (n > 0) {
       this.#start = 0;
       this.#end = n;
     }
-    return this.#next();
+    return true;
+  }
+
+  /** The next line if what is buffered holds one; else the read that will find it. */
+  #next(): LineResult | Promise<LineResult | null> {
+    const found = this.#scan();
+    if (found !== MORE) return found;
+    return this.read().then((n) => this.received(n) ? this.#next() : null);
   }
 
   /** The next line in what has been read, or `MORE` when a read must come first. */

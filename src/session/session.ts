@@ -217,13 +217,22 @@ export class Session {
     try {
       await this.replies.reply(Code.SERVICE_READY, this.services.options.banner);
       this.services.sessionStarted();
-      let line: LineResult | null = null;
+      const reader = this.#reader;
+      let line: LineResult | null | undefined;
       for (;;) {
         // Not kept while the session waits for the next one: the last line may be a PASS.
         line = null;
-        line = await (this.#nextLine ?? this.#reader.readLine());
-        this.#nextLine = undefined;
-        if (line === null) break;
+        if (this.#nextLine !== undefined) {
+          line = await this.#nextLine;
+          this.#nextLine = undefined;
+        } else {
+          // Not `await reader.readLine()`: an idle session waits right here, in the socket's
+          // read, with no promise chain of the reader's besides it.
+          while ((line = reader.take()) === undefined) {
+            if (!reader.received(await reader.read())) break;
+          }
+        }
+        if (line === null || line === undefined) break;
         // A closing session reads on and discards until the client closes (lingering close).
         if (this.closed) continue;
         this.lastActivity = Date.now();
