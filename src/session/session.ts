@@ -63,7 +63,7 @@ export class Session {
   readonly replies: ReplyWriter;
   /*
    * What only some sessions need is made on first use: an idle logged-in session holds little
-   * more than its state, its reply writer and the read it waits in (see bench/README.md, "idle").
+   * more than its state, its reply writer and the read it waits in (`deno task bench --only idle`).
    */
   /** See {@linkcode Session.data}. */
   #data: SessionDataSetup | undefined;
