@@ -14,13 +14,13 @@ import { applyFaults, type FaultableSeams } from "./faults/decorators.ts";
 import type { IdentityProvider } from "./identity/identity.ts";
 import { Admissions } from "./identity/admission.ts";
 import { type RootOpener, StaticIdentityProvider } from "./identity/static.ts";
-import { writeAll } from "./io.ts";
+import { type ByteWriter, writeAll } from "./io.ts";
 import { log } from "./log.ts";
 import { acceptLoop } from "./net/accept.ts";
 import { type ResolvedOptions, resolveOptions, type ServeOptions } from "./options.ts";
 import { Code } from "./protocol/codes.ts";
 import { encodeReply } from "./protocol/reply.ts";
-import type { SessionServices } from "./session/services.ts";
+import type { ReplyChannel, SessionServices } from "./session/services.ts";
 import { type ControlChannel, Session } from "./session/session.ts";
 import { LocalStorage } from "./storage/local.ts";
 import type { SharedState } from "./workers/shared.ts";
@@ -306,7 +306,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     const seams: FaultableSeams = {
       identity,
       commands: COMMANDS,
-      createReplyChannel: (writer) => ({ write: (bytes) => writeAll(writer, bytes) }),
+      createReplyChannel: (writer) => new WriterChannel(writer),
       createDataSetup: (context) => new DataSetup(context),
     };
     const faults = this.#options.faults;
@@ -339,8 +339,8 @@ export class FtpServer implements AsyncDisposable, OpsHost {
         ...(session.lastCommand === undefined ? {} : { command: session.lastCommand }),
         secure: session.state.secure,
       });
-      if (session.data.listening) passiveListeners++;
-      const transfer = session.transfers.current;
+      if (session.passiveListening) passiveListeners++;
+      const transfer = session.transfer;
       if (transfer !== null) {
         const { spec } = transfer;
         transfers.push({
@@ -462,7 +462,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     });
     const closeIdle = () => {
       for (const session of this.#sessions) {
-        if (!session.transfers.current) {
+        if (!session.transfer) {
           session.close(Code.SERVICE_UNAVAILABLE, "Server shutting down.", SHUTDOWN_LINGER_MS);
         }
       }
@@ -470,7 +470,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
     closeIdle();
     while (this.#sessions.size > 0 && Date.now() < deadline) {
       const transfers = [...this.#sessions].flatMap((s) => {
-        const transfer = s.transfers.current;
+        const transfer = s.transfer;
         return transfer ? [transfer.done] : [];
       });
       if (transfers.length === 0) break;
@@ -854,4 +854,17 @@ function serverUrl(addr: Deno.NetAddr, options: ResolvedOptions): string {
  */
 export function withoutCredentials(url: string): string {
   return url.replace(/\/\/[^/@]*@/, "//");
+}
+
+/** The plain reply channel: a class, so a session holds one small object and no closure. */
+class WriterChannel implements ReplyChannel {
+  readonly #writer: ByteWriter;
+
+  constructor(writer: ByteWriter) {
+    this.#writer = writer;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return writeAll(this.#writer, bytes);
+  }
 }

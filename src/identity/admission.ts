@@ -58,6 +58,11 @@ const LOGIN_INCORRECT = "Login incorrect.";
 export class Admissions {
   readonly #users = new Map<string, UserState>();
   readonly #sessionsOf: (user: string) => number;
+  /** What each identity was admitted as, and with which quota count (see #admitted). */
+  readonly #shared = new WeakMap<
+    Identity,
+    { usage: QuotaUsage | undefined; identity: Identity }
+  >();
 
   /** @param sessionsOf how many sessions the user has logged in right now. */
   constructor(sessionsOf: (user: string) => number) {
@@ -76,22 +81,37 @@ export class Admissions {
     if (max !== undefined && this.#sessionsOf(identity.name) >= max) {
       return refuse(Code.SERVICE_UNAVAILABLE, "Too many sessions for this user; try later.", true);
     }
+    return { identity: this.#admitted(identity) };
+  }
+
+  /**
+   * The identity a session works with: its storage under the quota and the real-path rules.
+   * The wrappers hold no state of a session, so all sessions of one identity share them (an
+   * idle session of a quota user holds no storage objects of its own), for as long as the
+   * quota's count is the same one.
+   */
+  #admitted(identity: Identity): Identity {
+    const { quotaBytes, quotaFiles } = identity.limits ?? {};
+    const quota = quotaBytes !== undefined || quotaFiles !== undefined;
+    // Every login asks for the count: a failed one is started again (see #usageOf).
+    const usage = quota ? this.#usageOf(identity) : undefined;
+    const shared = this.#shared.get(identity);
+    if (shared !== undefined && shared.usage === usage) return shared.identity;
+    let storage = identity.storage;
+    if (usage !== undefined) {
+      const limits = {
+        ...(quotaBytes === undefined ? {} : { bytes: quotaBytes }),
+        ...(quotaFiles === undefined ? {} : { files: quotaFiles }),
+      };
+      storage = new QuotaStorage(storage, limits, usage);
+    }
     // Rules are judged where a path really leads, too (a symlink inside the root must not carry
     // a client out of a drop box's rule): outermost, so that nothing is counted or opened for
     // a refused operation. A user with uniform rules keeps the storage as it is.
-    const storage = withRealPathRules(this.#quotaStorage(identity), identity.rules);
-    return { identity: storage === identity.storage ? identity : { ...identity, storage } };
-  }
-
-  /** The identity's storage under its quota, or the storage itself without one. */
-  #quotaStorage(identity: Identity): Storage {
-    const { quotaBytes, quotaFiles } = identity.limits ?? {};
-    if (quotaBytes === undefined && quotaFiles === undefined) return identity.storage;
-    const limits = {
-      ...(quotaBytes === undefined ? {} : { bytes: quotaBytes }),
-      ...(quotaFiles === undefined ? {} : { files: quotaFiles }),
-    };
-    return new QuotaStorage(identity.storage, limits, this.#usageOf(identity));
+    storage = withRealPathRules(storage, identity.rules);
+    const admitted = storage === identity.storage ? identity : { ...identity, storage };
+    this.#shared.set(identity, { usage, identity: admitted });
+    return admitted;
   }
 
   /** The user's bandwidth buckets, shared by the user's sessions; undefined without limits. */

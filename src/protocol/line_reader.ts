@@ -36,6 +36,8 @@ const CR = 0x0d;
 const IAC = 0xff;
 const IP = 0xf4;
 const decoder = new TextDecoder("utf-8", { fatal: true });
+/** {@linkcode LineReader} found no whole line in what it holds: it must read on. */
+const MORE = Symbol("more");
 
 /**
  * Reads lines from a {@linkcode ByteReader}. One instance per connection; it keeps only a small
@@ -55,7 +57,7 @@ export class LineReader {
   /** An interrupt was reported for the line being read. */
   #interrupted = false;
   /** Called when the next read of the source returns (see {@linkcode LineReader.nextRead}). */
-  #readWaiters: (() => void)[] = [];
+  #readWaiters: (() => void)[] | null = null;
   readonly maxLength: number;
 
   constructor(source: ByteReader, maxLength = 4096, chunkSize = 512) {
@@ -96,23 +98,62 @@ export class LineReader {
    * for a caller that must know a read happened, not what it brought.
    */
   nextRead(): Promise<void> {
-    return new Promise((resolve) => this.#readWaiters.push(resolve));
+    return new Promise((resolve) => (this.#readWaiters ??= []).push(resolve));
   }
 
   /** Resolves to the next line, or null at end of stream. */
-  async readLine(): Promise<LineResult | null> {
+  readLine(): Promise<LineResult | null> {
+    try {
+      const next = this.#next();
+      return next instanceof Promise ? next : Promise.resolve(next);
+    } catch (error) {
+      return Promise.reject(error); // a source whose read throws: rejects, as an async one would
+    }
+  }
+
+  /**
+   * The next line in what has been read, or undefined when the source must be read first: then
+   * `received(await read())`, and `take()` again. For a caller that waits in the read itself
+   * (an idle session): a suspended {@linkcode LineReader.readLine} would hold a promise chain
+   * of its own besides the read.
+   */
+  take(): LineResult | undefined {
+    const found = this.#scan();
+    return found === MORE ? undefined : found;
+  }
+
+  /** Reads the source once, into this reader's buffer; pass what it returns to `received`. */
+  read(): Promise<number | null> {
+    return this.#source.read(this.#chunk);
+  }
+
+  /** Takes what a {@linkcode LineReader.read} returned; false at end of stream. */
+  received(n: number | null): boolean {
+    const waiters = this.#readWaiters;
+    if (waiters !== null) {
+      this.#readWaiters = null;
+      for (const wake of waiters) wake();
+    }
+    if (n === null) return false;
+    // A read may return 0 bytes without meaning end of stream (Deno's Reader contract).
+    if (n > 0) {
+      this.#start = 0;
+      this.#end = n;
+    }
+    return true;
+  }
+
+  /** The next line if what is buffered holds one; else the read that will find it. */
+  #next(): LineResult | Promise<LineResult | null> {
+    const found = this.#scan();
+    if (found !== MORE) return found;
+    return this.read().then((n) => this.received(n) ? this.#next() : null);
+  }
+
+  /** The next line in what has been read, or `MORE` when a read must come first. */
+  #scan(): LineResult | typeof MORE {
     for (;;) {
-      if (this.#start === this.#end) {
-        const n = await this.#source.read(this.#chunk);
-        if (this.#readWaiters.length > 0) {
-          for (const wake of this.#readWaiters.splice(0)) wake();
-        }
-        if (n === null) return null;
-        // A read may return 0 bytes without meaning end of stream (Deno's Reader contract).
-        if (n === 0) continue;
-        this.#start = 0;
-        this.#end = n;
-      }
+      if (this.#start === this.#end) return MORE;
       if (this.#afterCR) {
         this.#afterCR = false;
         if (this.#chunk[this.#start] === LF) {

@@ -10,11 +10,13 @@
 
 import { dispatch } from "../commands/dispatch.ts";
 import { normalizeHost } from "../data/address.ts";
+import type { SessionDataSetup } from "../data/setup.ts";
+import type { Transfer } from "../data/transfer.ts";
 import type { ByteConnection } from "../io.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
 import { parseCommand } from "../protocol/command.ts";
-import { LineReader } from "../protocol/line_reader.ts";
+import { LineReader, type LineResult } from "../protocol/line_reader.ts";
 import type { TlsChannel } from "../tls/socket.ts";
 import { tlsSupport } from "../tls/support.ts";
 import { SessionContext } from "./context.ts";
@@ -43,6 +45,8 @@ const INTERRUPT_SETTLE_MS = 20;
 const CLOSE_WRITE_TIMEOUT_MS = 1_000;
 /** How long a closing session keeps reading (and discarding) after its FIN, at most. */
 export const LINGER_MS = 1_000;
+/** The start of every reply and command chain: one settled promise, shared by all sessions. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** One client's control connection. */
 export class Session {
@@ -56,12 +60,19 @@ export class Session {
   readonly openedAt: number = Date.now();
   /** The protocol state. */
   readonly state: SessionState;
-  /** What PASV/EPSV or PORT/EPRT prepared for the next transfer. */
-  readonly data: ReturnType<SessionServices["createDataSetup"]>;
   readonly replies: ReplyWriter;
-  readonly transfers: TransferRunner;
-  /** Aborted when the session ends: storage calls and external logins give up then. */
-  readonly #lifetime = new AbortController();
+  /*
+   * What only some sessions need is made on first use: an idle logged-in session holds little
+   * more than its state, its reply writer and the read it waits in (`deno task bench --only idle`).
+   */
+  /** See {@linkcode Session.data}. */
+  #data: SessionDataSetup | undefined;
+  /** See {@linkcode Session.transfers}. */
+  #transfers: TransferRunner | undefined;
+  /** See {@linkcode Session.signal}; made when first asked for. */
+  #lifetime: AbortController | undefined;
+  /** The session's lifetime is over: a signal asked for from now on starts aborted. */
+  #lifetimeOver = false;
   lastActivity: number = Date.now();
   /** The session has begun to close: commands are no longer run. */
   closed = false;
@@ -79,9 +90,10 @@ export class Session {
   #nextLine: ReturnType<LineReader["readLine"]> | undefined;
   /** Commands waiting for a running transfer, and the chain that runs them in order. */
   #waiting = 0;
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = SETTLED;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #sleepers = new Set<() => void>();
+  /** Wakes the running delays early; null while there are none. */
+  #sleepers: Set<() => void> | null = null;
   /** The session has been cleaned up: nothing may start a timer any more. */
   #ended = false;
   #noDelay = false;
@@ -108,11 +120,62 @@ export class Session {
     this.remotePort = conn.remoteAddr.port;
     this.localHost = normalizeHost(conn.localAddr.hostname);
     this.replies = new ReplyWriter(this.#replyChannel(channel), this.id, services.transcript);
-    this.data = services.createDataSetup({
+    this.#context = new SessionContext(this);
+  }
+
+  /** What PASV/EPSV or PORT/EPRT prepared for the next transfer (made at the first use). */
+  get data(): SessionDataSetup {
+    return this.#data ??= this.#createDataSetup();
+  }
+
+  /** The data setup if it has been made, without making it. */
+  get dataIfMade(): SessionDataSetup | undefined {
+    return this.#data;
+  }
+
+  /** A passive listener is open (for the status page: asks without making the setup). */
+  get passiveListening(): boolean {
+    return this.#data?.listening ?? false;
+  }
+
+  /** Runs this session's transfers (made at the first transfer). */
+  get transfers(): TransferRunner {
+    return this.#transfers ??= this.#createTransferRunner();
+  }
+
+  /** The running transfer, or null. */
+  get transfer(): Transfer | null {
+    return this.#transfers?.current ?? null;
+  }
+
+  /** Aborts the running transfer and waits for its 426; or cancels a passive arm. */
+  abortTransfer(): Promise<boolean> {
+    if (this.#transfers !== undefined) return this.#transfers.abort();
+    this.#data?.cancel();
+    return Promise.resolve(false);
+  }
+
+  /** Aborted when the session ends. */
+  get signal(): AbortSignal {
+    if (this.#lifetime === undefined) {
+      this.#lifetime = new AbortController();
+      if (this.#lifetimeOver) this.#lifetime.abort();
+    }
+    return this.#lifetime.signal;
+  }
+
+  #endLifetime(): void {
+    this.#lifetimeOver = true;
+    this.#lifetime?.abort();
+  }
+
+  #createDataSetup(): SessionDataSetup {
+    const { services } = this;
+    return services.createDataSetup({
       localHost: this.localHost,
       remoteHost: this.remoteHost,
-      passivePorts: options.passivePorts,
-      dataTimeoutMs: options.dataTimeoutMs,
+      passivePorts: services.options.passivePorts,
+      dataTimeoutMs: services.options.dataTimeoutMs,
       refused: (stranger) =>
         log.security.warning(
           "Refused data connection from {stranger} to session {session} of {remote}",
@@ -126,23 +189,20 @@ export class Session {
           range: `${range.from}-${range.to}`,
         }),
     });
-    this.transfers = new TransferRunner({
+  }
+
+  #createTransferRunner(): TransferRunner {
+    return new TransferRunner({
       sessionId: this.id,
       remoteHost: this.remoteHost,
       state: this.state,
-      services,
+      services: this.services,
       replies: this.replies,
       data: this.data,
       beforeFirstTransfer: () => this.setNoDelay(),
       ended: (now) => (this.lastActivity = now),
       closed: () => this.closed,
     });
-    this.#context = new SessionContext(this);
-  }
-
-  /** Aborted when the session ends. */
-  get signal(): AbortSignal {
-    return this.#lifetime.signal;
   }
 
   /** Serves the connection until QUIT, close, or error. Never rejects. */
@@ -157,10 +217,22 @@ export class Session {
     try {
       await this.replies.reply(Code.SERVICE_READY, this.services.options.banner);
       this.services.sessionStarted();
+      const reader = this.#reader;
+      let line: LineResult | null | undefined;
       for (;;) {
-        const line = await (this.#nextLine ?? this.#reader.readLine());
-        this.#nextLine = undefined;
-        if (line === null) break;
+        // Not kept while the session waits for the next one: the last line may be a PASS.
+        line = null;
+        if (this.#nextLine !== undefined) {
+          line = await this.#nextLine;
+          this.#nextLine = undefined;
+        } else {
+          // Not `await reader.readLine()`: an idle session waits right here, in the socket's
+          // read, with no promise chain of the reader's besides it.
+          while ((line = reader.take()) === undefined) {
+            if (!reader.received(await reader.read())) break;
+          }
+        }
+        if (line === null || line === undefined) break;
         // A closing session reads on and discards until the client closes (lingering close).
         if (this.closed) continue;
         this.lastActivity = Date.now();
@@ -231,7 +303,7 @@ export class Session {
     // A line with no verb goes the way of an unknown verb (500), in its turn.
     const { verb, arg } = parseCommand(text) ?? { verb: "", arg: "" };
     const spec = this.services.commands.get(verb);
-    const running = this.transfers.current !== null;
+    const running = this.transfer !== null;
     const served = spec?.duringTransfer === "always" ||
       (spec?.duringTransfer === "without-argument" && arg === "");
     if (running && served) return await this.#run(verb, arg);
@@ -242,21 +314,25 @@ export class Session {
     this.#waiting++;
     const turn = this.#queue.then(async () => {
       try {
-        while (this.transfers.current) await this.transfers.current.done;
+        while (this.transfer) await this.transfer.done;
         if (!this.closed) await this.#run(verb, arg);
       } finally {
         this.#waiting--;
       }
     });
     this.#queue = turn.catch(() => {});
+    // Once nothing waits, the chain starts afresh: an idle session keeps no settled promise.
+    turn.finally(() => {
+      if (this.#waiting === 0) this.#queue = SETTLED;
+    }).catch(() => {});
     if (this.#waiting >= MAX_WAITING_COMMANDS || spec?.switchesChannel) await turn;
   }
 
   async #run(verb: string, arg: string): Promise<void> {
     this.lastCommand = verb === "PASS" ? "PASS ****" : arg === "" ? verb : `${verb} ${arg}`;
-    const before = this.transfers.current;
+    const before = this.transfer;
     await dispatch(this.#context, this.services.commands, verb, arg);
-    const started = this.transfers.current;
+    const started = this.transfer;
     const report = (code: number) =>
       this.services.events.emit({
         type: "command",
@@ -320,7 +396,7 @@ export class Session {
   tick(now: number): void {
     if (this.#ended) return;
     const { options } = this.services;
-    const transfer = this.transfers.current;
+    const transfer = this.transfer;
     // A client that reads nothing can leave a reply unwritten for ever: writes have a deadline
     // too, and so has an aborted transfer that cannot get its 426 out. Then the channel is cut.
     const writingSince = this.replies.writingSince;
@@ -357,7 +433,7 @@ export class Session {
       this.close(Code.SERVICE_UNAVAILABLE, "Timeout: closing control connection.");
       return;
     }
-    this.data.tick(now, transfer !== null);
+    this.#data?.tick(now, transfer !== null);
   }
 
   /**
@@ -369,9 +445,9 @@ export class Session {
   close(code?: number, text?: string, lingerMs = LINGER_MS): void {
     if (this.closed) return;
     this.closed = true;
-    this.#lifetime.abort();
-    for (const wake of [...this.#sleepers]) wake();
-    const transfer = this.transfers.current;
+    this.#endLifetime();
+    this.#wakeSleepers();
+    const transfer = this.transfer;
     transfer?.abort("shutdown");
     if (transfer === null && code === undefined) return this.#shut(lingerMs);
     const last = (transfer?.done ?? Promise.resolve()).then(() =>
@@ -419,14 +495,21 @@ export class Session {
   delay(ms: number): Promise<void> {
     if (this.#ended) return Promise.resolve();
     return new Promise((resolve) => {
+      const sleepers = this.#sleepers ??= new Set();
       const wake = () => {
         clearTimeout(timer);
-        this.#sleepers.delete(wake);
+        sleepers.delete(wake);
+        if (sleepers.size === 0 && this.#sleepers === sleepers) this.#sleepers = null;
         resolve();
       };
       const timer = setTimeout(wake, ms);
-      this.#sleepers.add(wake);
+      sleepers.add(wake);
     });
+  }
+
+  #wakeSleepers(): void {
+    const sleepers = this.#sleepers;
+    if (sleepers !== null) { for (const wake of [...sleepers]) wake(); }
   }
 
   #replyChannel(channel: ControlChannel) {
@@ -445,11 +528,11 @@ export class Session {
   #cleanup(): void {
     this.closed = true;
     this.#ended = true;
-    this.#lifetime.abort();
+    this.#endLifetime();
     clearTimeout(this.#lingerTimer);
-    for (const wake of [...this.#sleepers]) wake();
-    this.transfers.current?.abort("shutdown");
-    this.data.close();
+    this.#wakeSleepers();
+    this.transfer?.abort("shutdown");
+    this.#data?.close();
     this.#closeChannel();
     this.services.events.emit({
       type: "session-closed",

@@ -425,3 +425,33 @@ Deno.test("LineReader.readLine() drops a lone IAC whose command byte went out of
     await t.step(name, async () => deepEqual(await read(chunks), expected));
   }
 });
+
+Deno.test("LineReader.take() gives the buffered lines, then asks for a read", async () => {
+  const source = new ScriptedReader(["USER a\r\nPASS b\r\nNO", "", "OP\r\n"]);
+  const reader = new LineReader(source, 4096, 64);
+  const lines: (LineResult | null)[] = [];
+  let reads = 0;
+  for (;;) {
+    const line = reader.take();
+    if (line !== undefined) {
+      lines.push(line);
+      continue;
+    }
+    reads++;
+    if (!reader.received(await reader.read())) break;
+  }
+  deepEqual(lines, [
+    { kind: "line", text: "USER a" },
+    { kind: "line", text: "PASS b" },
+    { kind: "line", text: "NOOP" },
+  ]);
+  equal(reads, 4); // the three chunks (one of them empty), then the end of stream
+  equal(source.reads, 4);
+});
+
+Deno.test("LineReader.received() wakes nextRead() waiters, at the end of stream too", async () => {
+  const reader = new LineReader(new ScriptedReader([]));
+  const woken = reader.nextRead();
+  equal(reader.received(await reader.read()), false);
+  await woken;
+});
