@@ -19,11 +19,6 @@ interface OpenSession extends LogContext {
 
 /** Open sessions by id (ids are per server, so an id may name one session of each server). */
 const open = new Map<number, OpenSession[]>();
-/**
- * Failed logins whose fail2ban line (written where failures are counted, with the address and
- * the user name only) has not come yet, oldest first; one per session at most.
- */
-const failures: LogContext[] = [];
 let removeResolver: (() => void) | undefined;
 let hubs = 0;
 
@@ -37,8 +32,6 @@ function forget(hub: EventHub, id: number): void {
   const list = open.get(id)?.filter((entry) => entry.hub !== hub) ?? [];
   if (list.length === 0) open.delete(id);
   else open.set(id, list);
-  const pending = failures.findIndex((entry) => entry.session === id);
-  if (pending >= 0) failures.splice(pending, 1);
 }
 
 /** Keeps the registry of one hub's sessions up to date; runs before the event's own line. */
@@ -58,38 +51,23 @@ function track(hub: EventHub, event: FtpEvent): void {
       const entry = open.get(event.session)?.find((entry) => entry.hub === hub);
       // USER logs the session out before PASS is checked: after a failure nobody is logged in.
       if (entry !== undefined) entry.user = event.ok ? event.user : null;
-      if (event.ok) return;
-      const earlier = failures.findIndex((failure) => failure.session === event.session);
-      if (earlier >= 0) failures.splice(earlier, 1);
-      failures.push({ session: event.session, remote: event.remote, user: event.user });
-      if (failures.length > 1000) failures.shift();
       return;
     }
   }
 }
 
 /**
- * The context of a record: by its session id (checked against its address when it has one), or
- * for a record with an address and a user name but no session (the failed-login line, a refused
- * login), the session that failed that login, else the only session open from that address.
- * Records with an address only (a refused connection, before any session) get none.
+ * The context of a record, by its session id (checked against its address when it has one; the
+ * failed-login and refused-login lines carry the id too). Records without one (a refused
+ * connection, before any session) get none.
  */
 function resolve(properties: Readonly<Record<string, unknown>>): LogContext | undefined {
-  const { session, remote, user } = properties;
-  if (typeof session === "number") {
-    const matching = (open.get(session) ?? []).filter((entry) =>
-      remote === undefined || entry.remote === remote
-    );
-    return matching.length === 1 ? matching[0] : undefined;
-  }
-  if (session !== undefined || typeof remote !== "string" || typeof user !== "string") return;
-  const failed = failures.findIndex((entry) => entry.remote === remote && entry.user === user);
-  if (failed >= 0) {
-    const [entry] = failures.splice(failed, 1);
-    return { session: entry.session, remote, user: null };
-  }
-  const from = [...open.values()].flat().filter((entry) => entry.remote === remote);
-  return from.length === 1 ? { session: from[0].session, remote, user: from[0].user } : undefined;
+  const { session, remote } = properties;
+  if (typeof session !== "number") return undefined;
+  const matching = (open.get(session) ?? []).filter((entry) =>
+    remote === undefined || entry.remote === remote
+  );
+  return matching.length === 1 ? matching[0] : undefined;
 }
 
 /** Passive-port exhaustion is logged at most this often, with how often it happened. */

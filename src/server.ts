@@ -247,7 +247,7 @@ export class FtpServer implements AsyncDisposable, OpsHost {
       nextSessionId: () => (this.#sessionIds += this.#sessionIdStep),
       sessionStarted: () => this.#startSweeper(),
       sessionEnded: (session) => this.#sessionEnded(session),
-      loginFailed: (remote, user) => this.#loginFailed(remote, user),
+      loginFailed: (remote, user, session) => this.#loginFailed(remote, user, session),
       isBanned: (ip) =>
         this.#shared?.isBanned(ip) ?? (this.#failures.get(ip)?.bannedUntil ?? 0) > Date.now(),
       admitLogin: (identity, session) => this.#admissions.admit(identity, session),
@@ -635,10 +635,11 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   }
 
   /** Counts a failed login against the client's IP; bans it after too many. */
-  #loginFailed(ip: string, user: string): number {
+  #loginFailed(ip: string, user: string, session: number): number {
     const options = this.#options;
-    // One line per failure, with the address, in a fixed form for fail2ban.
-    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip });
+    // One line per failure, with the address, in a fixed form for fail2ban (the session number
+    // is appended after it, src/log.ts).
+    log.security.warning("Login failed from {remote}: user {user}", { user, remote: ip, session });
     // In a worker, the count is every worker's (shared memory), and so is the ban.
     const { count, banned } = this.#shared?.loginFailed(ip) ?? this.#countFailure(ip);
     if (banned) {

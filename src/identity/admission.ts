@@ -70,7 +70,10 @@ export class Admissions {
   }
 
   /** Checks the user's conditions; the identity to use, or why not. */
-  admit(identity: Identity, session: { remoteHost: string; secure: boolean }): Admission {
+  admit(
+    identity: Identity,
+    session: { remoteHost: string; secure: boolean; id?: number },
+  ): Admission {
     if (identity.requireTls && !session.secure) {
       return refuseLogin(identity, session, "the user must log in over TLS");
     }
@@ -165,13 +168,14 @@ function refuse(code: number, text: string, close: boolean): Admission {
 /** A refusal that looks like a wrong password to the client; the log says why. */
 function refuseLogin(
   identity: Identity,
-  session: { remoteHost: string },
+  session: { remoteHost: string; id?: number },
   why: string,
 ): Admission {
   log.security.warning("Login of {user} from {remote} refused: {why}", {
     user: identity.name,
     remote: session.remoteHost,
     why,
+    ...(session.id === undefined ? {} : { session: session.id }),
   });
   // `failedLogin`: for a PASS handler that knows it, the refusal is also delayed and counted
   // (towards the session's attempts and the address's ban) as a wrong password is: a reply that

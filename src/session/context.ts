@@ -219,13 +219,13 @@ class SessionLogin implements LoginPort {
   }
 
   failed(user: string): number {
-    const { services, remoteHost } = this.#session;
-    return services.loginFailed(remoteHost, user);
+    const { services, remoteHost, id } = this.#session;
+    return services.loginFailed(remoteHost, user, id);
   }
 
   admit(identity: Identity): Admission {
-    const { services, remoteHost, state } = this.#session;
-    const admission = services.admitLogin(identity, { remoteHost, secure: state.secure });
+    const { services, remoteHost, state, id } = this.#session;
+    const admission = services.admitLogin(identity, { remoteHost, secure: state.secure, id });
     this.#loginEvent(
       state.pendingUser ?? identity.name,
       !("refusal" in admission),

@@ -54,11 +54,14 @@ export interface SessionServices {
   /** Called once when a session has ended. */
   sessionEnded(session: { remoteHost: string }): void;
   /** Records a failed login; returns how long to wait before answering. */
-  loginFailed(remote: string, user: string): number;
+  loginFailed(remote: string, user: string, session: number): number;
   /** True while an address is banned for failed logins. */
   isBanned(remote: string): boolean;
   /** A user's own conditions at login (see `LoginPort.admit`). */
-  admitLogin(identity: Identity, session: { remoteHost: string; secure: boolean }): Admission;
+  admitLogin(
+    identity: Identity,
+    session: { remoteHost: string; secure: boolean; id?: number },
+  ): Admission;
   /** The bandwidth buckets of a logged-in user, when the user has limits. */
   throttleFor(identity: Identity): Throttle | undefined;
 }
