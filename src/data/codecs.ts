@@ -11,6 +11,8 @@
 import { fromNetworkAscii } from "./ascii.ts";
 import { skipBytes } from "./ascii_offset.ts";
 import { prepend, readerStream } from "../io.ts";
+import { FileBlockFramer } from "./mode/file_blocks.ts";
+import { isIdentity } from "./representation/representation.ts";
 import {
   MarkReplies,
   pipelineOptions,
@@ -30,14 +32,27 @@ export async function send(
   source: ReadableStream<Uint8Array>,
   io: PipelineIo,
 ): Promise<PipelineOutcome> {
-  const pipeline = sendPipeline(
-    pipelineOptions(parameters.representation, parameters.structure, parameters.mode, {
+  const options = pipelineOptions(
+    parameters.representation,
+    parameters.structure,
+    parameters.mode,
+    {
       ...(parameters.codePage ? { codePage: parameters.codePage } : {}),
       ...(parameters.deflateLevel === undefined ? {} : { level: parameters.deflateLevel }),
       restartInterval: parameters.restartInterval ?? 0,
       startOffset: parameters.storedOffset ?? 0,
-    }),
+    },
   );
+  if (options.mode === "block" && isIdentity(options)) {
+    // The bytes go as they are stored: frame them on the pump's raw path (see file_blocks.ts).
+    const interval = options.restartInterval ?? 0;
+    const framer = new FileBlockFramer(
+      interval > 0 ? { interval, startOffset: options.startOffset ?? 0 } : undefined,
+    );
+    await io.pump(source, io.connection, undefined, framer);
+    return { keepsConnection: true, substituted: 0 };
+  }
+  const pipeline = sendPipeline(options);
   let stream = through(source, pipeline.stages);
   const skip = parameters.skip ?? 0;
   if (skip > 0) stream = stream.pipeThrough(skipBytes(skip));

@@ -6,6 +6,7 @@
  */
 
 import type { CountingConnection } from "./counting.ts";
+import type { Framer } from "./pump.ts";
 import type { CodePage } from "./representation/ebcdic_tables.ts";
 import type { Representation, Structure, TransmissionMode } from "./representation.ts";
 
@@ -59,6 +60,7 @@ export interface PipelineIo {
     source: ReadableStream<Uint8Array> | CountingConnection,
     sink: WritableStream<Uint8Array> | CountingConnection,
     onChunk?: (bytes: number) => void,
+    framer?: Framer,
   ): Promise<number>;
   /** Sends a `110 MARK` reply (block and compressed uploads). */
   mark(text: string): void;

@@ -260,13 +260,14 @@ export class Transfer {
     const io: PipelineIo = {
       connection,
       ...(initial ? { initial } : {}),
-      pump: (source, sink, onChunk) =>
+      pump: (source, sink, onChunk, framer) =>
         pump(
           source,
           sink,
           onChunk,
           signal,
           plan.direction === "receive" ? () => this.#host.confirmUpload() : undefined,
+          framer,
         ),
       mark: (text) => this.#marks.mark(text),
     };
