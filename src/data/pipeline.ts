@@ -42,7 +42,7 @@ function loadCodecs(): Promise<Codecs> {
  * Whether the parameters need no codec: stream mode, file structure (a listing, whose
  * representation is null, is one stream whatever STRU says), and TYPE I, L 8 or A N/T.
  */
-function plain(parameters: TransferParameters): "image" | "ascii" | null {
+function plain(parameters: SessionParameters): "image" | "ascii" | null {
   const { representation, structure, mode } = parameters;
   if (mode !== "S") return null;
   if (representation === null) return "image";
@@ -51,6 +51,23 @@ function plain(parameters: TransferParameters): "image" | "ascii" | null {
   if (type === "I" || (type === "L" && byteSize === 8)) return "image";
   if (type === "A" && format !== "C") return "ascii";
   return null;
+}
+
+/** TYPE, STRU and MODE: what decides whether a transfer needs a codec. */
+type SessionParameters = Pick<TransferParameters, "representation" | "structure" | "mode">;
+
+/**
+ * Starts loading the codecs as soon as the session's TYPE, STRU and MODE need them (called by
+ * those commands), so that the first such transfer does not wait for the load (about 10 ms);
+ * a failure to load is reported by that transfer.
+ *
+ * @example
+ * ```ts ignore
+ * prepare(ctx.state); // after MODE B
+ * ```
+ */
+export function prepare(parameters: SessionParameters): void {
+  if (plain(parameters) === null) loadCodecs().catch(() => {});
 }
 
 /**
