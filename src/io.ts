@@ -83,3 +83,25 @@ export function readerStream(
     },
   });
 }
+
+/** `first`, then the rest of `stream` (a kept data connection's leftover, then its reads). */
+export function prepend(
+  first: Uint8Array,
+  stream: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  let sent = false;
+  return new ReadableStream({
+    async pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(first);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}

@@ -10,7 +10,8 @@
  *   renamed from, to read and write (a rename needs both); the transcript and the transfer
  *   log, to append to. On Linux also read on `/proc/self/fd`, through which directories are
  *   listed by open handle (see storage/local.ts). Read on ftpgate's own source directory when
- *   an optional part is loaded from it (see app/lazy.ts) or a password worker starts;
+ *   an optional part is loaded from it (see app/lazy.ts) or a password worker starts, and
+ *   otherwise on the codecs and digests in it that a client's MODE B, TYPE E or HASH loads;
  * - net: everything when active mode is on (PORT/EPRT connect to the client's address, which is
  *   not known in advance) or when listening on a wildcard address (passive listeners bind to
  *   whichever local address the client reached); otherwise the listen address, the HTTP port's
@@ -29,6 +30,7 @@
 
 import type { OpsOptions } from "./ops/mod.ts";
 import type { TlsSource } from "./tls/context.ts";
+import { SESSION_SOURCES } from "./app/lazy.ts";
 import { LIBC_PATHS } from "./storage/libc.ts";
 
 /** A user's tree, as far as permissions go. */
@@ -124,7 +126,7 @@ export function permissionFlags(
   const transcript = config.serve.transcript;
   const ops = config.ops ?? {};
   const secrets = [ops.http?.tokenFile, ops.webhook?.secretFile].filter(isString);
-  const source = extra.sourceDir !== undefined && needsSource(config) ? [extra.sourceDir] : [];
+  const source = sourceGrant(config, extra.sourceDir);
   const read = unique([
     ...roots.read,
     ...pinning,
@@ -170,7 +172,8 @@ export function permissionFlags(
 }
 
 /**
- * Whether the server loads code from its source directory at run time: an optional part
+ * Whether the server loads code from all of its source directory at run time (beyond what a
+ * session loads on a client's request, granted always): an optional part
  * (FTPS, a config file, the ops modules, an identity hook, the S3 back end) or a password
  * worker for hashed passwords.
  */
@@ -181,6 +184,17 @@ export function needsSource(config: PermissionInput): boolean {
     (config.run?.workers ?? 1) !== 1 ||
     (config.serve.users ?? []).some((user) => user.passwordHash !== undefined) ||
     [config.serve.root, ...allRoots(config).map((root) => root.path)].some(isS3);
+}
+
+/**
+ * What to grant of ftpgate's source directory: all of it when {@linkcode needsSource} says so;
+ * otherwise the codecs and digests that any session may load (a client's MODE B, TYPE E or
+ * HASH, see app/lazy.ts), which are there to be loaded whatever the configuration.
+ */
+function sourceGrant(config: PermissionInput, sourceDir: string | undefined): string[] {
+  if (sourceDir === undefined) return [];
+  if (needsSource(config)) return [sourceDir];
+  return SESSION_SOURCES.map((path) => `${sourceDir.replace(/[\\/]$/, "")}/${path}`);
 }
 
 /** The local directories among the roots, to read, and to write (not read-only mounts). */

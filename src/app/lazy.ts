@@ -1,6 +1,8 @@
 /**
  * The optional parts of the application — FTPS (node:tls), the config loader (zod), the S3
- * back end, the ops modules, the HTTP identity hook, the subcommands — loaded only when used.
+ * back end, the ops modules, the HTTP identity hook, the subcommands, and what a session loads
+ * on a client's request (the TYPE E / STRU R / MODE B, C, Z codecs, the REST offsets of TYPE A,
+ * the HASH digests) — loaded only when used.
  *
  * Why not a plain `await import("../config/load.ts")`: Deno puts every statically analyzable
  * dynamic import into the module graph it loads at start, so each one costs start-up time even
@@ -23,6 +25,10 @@ const PARTS = {
   checkConfig: "./check_config.ts",
   hashPassword: "../identity/passwords/hash_password_command.ts",
   workers: "../workers/pool.ts",
+  // What any session may load, whatever the configuration: see SESSION_SOURCES.
+  codecs: "../data/codecs.ts",
+  asciiOffset: "../data/ascii_offset.ts",
+  hashDigest: "../commands/hash_digest.ts",
 } as const;
 
 /** A part's name. */
@@ -30,6 +36,14 @@ export type PartName = keyof typeof PARTS;
 
 /** The source directory a permission must cover for the parts (`src/`). */
 export const SOURCE_DIR: URL = new URL("../", import.meta.url);
+
+/**
+ * Where the parts that any session may load live, relative to `src/` (the codecs import only
+ * modules under `data/`; the digests only `node:` built-ins): a client may send MODE B or HASH
+ * to any server, so `deno task start` grants read on these even when it does not grant `src/`
+ * ({@linkcode SOURCE_DIR}) for the other parts.
+ */
+export const SESSION_SOURCES: readonly string[] = ["data", "commands/hash_digest.ts"];
 
 /**
  * Every lazily loaded module, as paths relative to the repository: what `deno compile` must

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { loadPart } from "../app/lazy.ts";
 import { FtpError, StorageError, toReply } from "../errors.ts";
 import { log } from "../log.ts";
 import { Code } from "../protocol/codes.ts";
@@ -22,7 +23,6 @@ import { capabilitiesAt } from "../storage/storage.ts";
 import { type BackgroundProgress, runInBackground } from "./background.ts";
 import type { CommandContext, Reply } from "./context.ts";
 import { identityOf, resolveFor, storageOf } from "./guards.ts";
-import { digestStream } from "./hash_digest.ts";
 import {
   type ByteRange,
   DEFAULT_HASH_ALGORITHM,
@@ -167,6 +167,8 @@ async function compute(
   // Without offsets (a back end that can only stream from the start) the skipped part is read
   // and dropped: slower, but the same bytes and still one chunk in memory.
   const seek = range.start > 0 && capabilitiesAt(storage, job.path).readAtOffset;
+  // Loaded on the first hash (src/app/lazy.ts): most sessions never send one.
+  const { digestStream } = await loadPart<typeof import("./hash_digest.ts")>("hashDigest");
   const file = await storage.read(job.path, { offset: seek ? range.start : 0, signal });
   const hex = await digestStream(file.readable, job.algorithm, {
     skip: seek ? 0 : range.start,

@@ -12,6 +12,7 @@ import {
   parsePortArgument,
 } from "../data/address.ts";
 import type { Endpoint } from "../data/address.ts";
+import { prepare } from "../data/pipeline.ts";
 import { describeRepresentation, IMAGE, type Representation } from "../data/representation.ts";
 import { FtpError } from "../errors.ts";
 import { inNetworks } from "../net/cidr.ts";
@@ -47,6 +48,7 @@ function type(ctx: CommandContext, arg: string): Reply {
     throw new FtpError(Code.PARAMETER_NOT_IMPLEMENTED, `TYPE ${arg} not supported: only L 8.`);
   }
   ctx.state.representation = parsed;
+  prepare(ctx.state);
   const name = describeRepresentation(parsed);
   return reply(Code.OK, `Switching to ${name === "BINARY" ? "Binary" : name} mode.`);
 }
@@ -55,6 +57,7 @@ function stru(ctx: CommandContext, arg: string): Reply {
   const value = arg.toUpperCase();
   if (value === "F" || value === "R") {
     ctx.state.structure = value;
+    prepare(ctx.state);
     return reply(Code.OK, `Structure set to ${value === "F" ? "File" : "Record"}.`);
   }
   // Page structure (RFC 959 §3.1.2.3) describes TOPS-20 files; nothing stores pages today.
@@ -75,6 +78,7 @@ function mode(ctx: CommandContext, arg: string): Reply {
     // A kept connection carries the old mode's framing (RFC 959 §3.4: modes B and C keep it).
     if (ctx.state.mode !== value) ctx.data.dropKept();
     ctx.state.mode = value;
+    prepare(ctx.state);
     return reply(Code.OK, `Mode set to ${MODES[value]}.`);
   }
   throw new FtpError(Code.SYNTAX_ERROR, `Syntax: MODE S|B|C${ctx.options.modeZ ? "|Z" : ""}.`);

@@ -8,7 +8,7 @@
 
 import type { TransferParameters } from "../data/pipeline.ts";
 import type { TransferPlan, TransferSpec } from "../data/transfer.ts";
-import { storedOffset } from "../data/ascii_offset.ts";
+import { loadPart } from "../app/lazy.ts";
 import { describeRepresentation, isText } from "../data/representation.ts";
 import { FtpError, StorageError } from "../errors.ts";
 import { Code } from "../protocol/codes.ts";
@@ -184,6 +184,9 @@ async function stor(ctx: CommandContext, arg: string): Promise<void> {
   let storedAt = offset;
   let resumeAfterCR = false;
   if (offset > 0 && restartKind(ctx) === "converted") {
+    const { storedOffset } = await loadPart<typeof import("../data/ascii_offset.ts")>(
+      "asciiOffset",
+    );
     const { readable } = await storage.read(path, { signal: ctx.signal });
     const found = await storedOffset(readable, offset);
     if (found === null) throw beyondEnd(offset);

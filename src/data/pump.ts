@@ -9,6 +9,11 @@
  * halve the syscalls of the default 64 KiB chunks (measured: 1 GiB RETR 0.61 s CPU with
  * `pipeTo`, 0.55 s with this loop).
  *
+ * A {@linkcode Framer} puts a mode's framing around the data on its way to the sink (MODE B for
+ * TYPE I, STRU F): no stream either, and one write per chunk with its headers. The file is then
+ * read until the buffer is full or the file ends, so that the last chunk is known as the last
+ * and carries the end of file (for a 4 KiB file: two reads, one write, as in stream mode).
+ *
  * Errors say which side failed, because the reply depends on it: a network failure is 426, a
  * storage failure is the storage's reply (452 for a full disk).
  *
@@ -31,6 +36,17 @@ export class PumpError extends Error {
 import { type ByteReader, type ByteWriter, writeAll } from "../io.ts";
 import { type RawReader, takeRawReader } from "../storage/raw_reader.ts";
 
+/**
+ * A mode's framing of the data, chunk by chunk, for a sending {@linkcode pump}: what it returns
+ * is written in place of the chunk.
+ */
+export interface Framer {
+  /** The wire bytes for the next chunk of data; `last`: no data follows (the end goes on it). */
+  frame(chunk: Uint8Array, last: boolean): Uint8Array;
+  /** The end of the data, when no chunk was known to be the last (an empty file, a stream). */
+  end(): Uint8Array;
+}
+
 const BUFFER_SIZE = 1 << 20;
 /** Buffers kept for reuse; transfers beyond this many at once allocate and drop their own. */
 const POOL_LIMIT = 16;
@@ -39,13 +55,15 @@ const pool: ArrayBuffer[] = [];
 /** One end being read: a chunk at a time, views into the pooled buffer. */
 interface Source {
   next(): Promise<Uint8Array | null>;
+  /** Whether the chunk `next` returned was the last (false when the source cannot tell). */
+  ended?(): boolean;
   cancel(reason: unknown): void;
   /** The buffer to return to the pool, if it is still ours. */
   buffer(): ArrayBuffer | undefined;
 }
 
 interface Sink {
-  write(chunk: Uint8Array): Promise<void>;
+  write(chunk: Uint8Array, last: boolean): Promise<void>;
   close(): Promise<void>;
   abort(reason: unknown): void;
 }
@@ -60,7 +78,8 @@ interface Sink {
  *   disk or network must not pin the transfer).
  * @param beforeClose runs when the source has ended, before the sink is closed (committed); a
  *   rejection aborts the sink instead (it counts as the sink's failure).
- * @returns the number of bytes copied.
+ * @param framer frames the data for the sink (see {@linkcode Framer}).
+ * @returns the number of bytes copied (data, without the framing).
  */
 export async function pump(
   source: ReadableStream<Uint8Array> | ByteReader,
@@ -68,14 +87,16 @@ export async function pump(
   onChunk?: (bytes: number) => void,
   signal?: AbortSignal,
   beforeClose?: () => Promise<void>,
+  framer?: Framer,
 ): Promise<number> {
   const raw = "getReader" in source ? takeRawReader(source) : null;
   const from = raw !== null
-    ? fileSource(raw)
+    ? fileSource(raw, framer !== undefined)
     : "getReader" in source
     ? streamSource(source)
     : rawSource(source);
-  const to = "getWriter" in sink ? streamSink(sink) : rawSink(sink);
+  const plain = "getWriter" in sink ? streamSink(sink) : rawSink(sink);
+  const to = framer ? framedSink(plain, framer) : plain;
   const onAbort = () => {
     from.cancel(signal?.reason);
     to.abort(signal?.reason);
@@ -95,7 +116,7 @@ export async function pump(
       if (chunk === null) break;
       if (chunk.length === 0) continue;
       try {
-        await to.write(chunk);
+        await to.write(chunk, from.ended?.() ?? false);
       } catch (error) {
         throw new PumpError("sink", error);
       }
@@ -156,18 +177,32 @@ function streamSource(stream: ReadableStream<Uint8Array>): Source {
   };
 }
 
-/** A storage's synchronous reader (a local file): no stream, no promise per read. */
-function fileSource(reader: RawReader): Source {
+/**
+ * A storage's synchronous reader (a local file): no stream, no promise per read. With `fill`,
+ * each chunk is read until the buffer is full or the file ends, so `ended` knows the last one.
+ */
+function fileSource(reader: RawReader, fill: boolean): Source {
   const buffer = new Uint8Array(takeBuffer());
+  let atEnd = false;
   return {
     next: () => {
+      if (atEnd) return Promise.resolve(null);
       try {
-        const n = reader.readSync(buffer);
-        return Promise.resolve(n === null ? null : buffer.subarray(0, n));
+        let n = 0;
+        do {
+          const read = reader.readSync(n === 0 ? buffer : buffer.subarray(n));
+          if (read === null) {
+            atEnd = fill;
+            break;
+          }
+          n += read;
+        } while (fill && n < buffer.length);
+        return Promise.resolve(n === 0 ? null : buffer.subarray(0, n));
       } catch (error) {
         return Promise.reject(error);
       }
     },
+    ended: () => atEnd,
     cancel: () => reader.close(),
     buffer: () => buffer.buffer,
   };
@@ -191,6 +226,22 @@ function streamSink(stream: WritableStream<Uint8Array>): Sink {
     write: (chunk) => writer.write(chunk),
     close: () => writer.close(),
     abort: (reason) => void writer.abort(reason).catch(() => {}),
+  };
+}
+
+/** Each chunk framed; the end framed at the close unless the last chunk carried it. */
+function framedSink(sink: Sink, framer: Framer): Sink {
+  let ended = false;
+  return {
+    write: (chunk, last) => {
+      ended ||= last;
+      return sink.write(framer.frame(chunk, last), false);
+    },
+    close: async () => {
+      if (!ended) await sink.write(framer.end(), false);
+      await sink.close();
+    },
+    abort: (reason) => sink.abort(reason),
   };
 }
 

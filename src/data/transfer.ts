@@ -20,7 +20,7 @@ import {
   type TransferParameters,
 } from "./pipeline.ts";
 import { pump, PumpError } from "./pump.ts";
-import { CodecError } from "./representation/errors.ts";
+import type { CodecError } from "./representation/errors.ts";
 import { MarkSender } from "./mark_sender.ts";
 
 /** What a transfer moves, and where. */
@@ -260,13 +260,14 @@ export class Transfer {
     const io: PipelineIo = {
       connection,
       ...(initial ? { initial } : {}),
-      pump: (source, sink, onChunk) =>
+      pump: (source, sink, onChunk, framer) =>
         pump(
           source,
           sink,
           onChunk,
           signal,
           plan.direction === "receive" ? () => this.#host.confirmUpload() : undefined,
+          framer,
         ),
       mark: (text) => this.#marks.mark(text),
     };
@@ -329,7 +330,7 @@ export class Transfer {
       // A codec's own failure (framing RFC 959 does not define: 451; a stream cut short before
       // its EOF: 426) names what was wrong; "connection closed" would blame the peer's close
       // for a connection this server closes because it cannot follow the framing.
-      if (error.cause instanceof CodecError) return replyFor(error.cause);
+      if (isCodecError(error.cause)) return replyFor(error.cause);
       const networkSide = this.#plan?.direction === "send" ? "sink" : "source";
       if (error.side === networkSide) {
         return {
@@ -360,6 +361,14 @@ export class Transfer {
     } catch { /* already closed */ }
     this.#connection = null;
   }
+}
+
+/**
+ * By name: the codecs are loaded only when a transfer needs them (see pipeline.ts), and a
+ * CodecError is an FtpError whose reply is already right.
+ */
+function isCodecError(error: unknown): error is CodecError {
+  return error instanceof FtpError && error.name === "CodecError";
 }
 
 function replyFor(error: unknown): { code: number; text: string; unexpected: boolean } {

@@ -104,8 +104,64 @@ async function readyOrWhy(task: CliProcess): Promise<ReadyLine> {
   }
 }
 
+/**
+ * TYPE A (built in), then what a start without a config grants read on ftpgate's source for
+ * (src/app/lazy.ts SESSION_SOURCES): the codecs of TYPE E and MODE B, the REST offsets of
+ * TYPE A, the HASH digests. Each loads by URL on its first use, so each fails without the grant.
+ */
+async function whatAnyClientMayAsk(
+  port: number,
+  user: string,
+  password: string,
+  file: string,
+  text: string,
+): Promise<void> {
+  await using raw = await RawClient.connect(port);
+  await raw.login(user, password);
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  await raw.expect("TYPE A", 200);
+  equal(decode(await raw.download(`RETR ${file}`)), text);
+  await raw.expect("REST 6", 350);
+  equal(decode(await raw.download(`RETR ${file}`)), text.slice(6));
+  await raw.expect("TYPE E", 200);
+  const ebcdic = await raw.download(`RETR ${file}`);
+  equal(ebcdic.length, text.length);
+  equal(ebcdic[0], 0x88, "h in EBCDIC (code page 037)");
+  await raw.expect("TYPE I", 200);
+  await raw.expect("MODE B", 200);
+  const data = await raw.epsv();
+  await raw.expect(`RETR ${file}`, 150);
+  equal(decode(await readBlocks(data)), text);
+  equal((await raw.read()).code, 250, "MODE B keeps the data connection");
+  data.close();
+  await raw.expect("MODE S", 200);
+  const hash = await raw.expect(`HASH ${file}`, 213);
+  match(hash.text, /^SHA-256 0-\d+ [0-9a-f]{64} /);
+}
+
+/** The data of MODE B blocks (RFC 959 §3.4.2) up to the one with the EOF descriptor. */
+async function readBlocks(conn: Deno.Conn): Promise<Uint8Array> {
+  const exact = async (length: number) => {
+    const out = new Uint8Array(length);
+    for (let got = 0; got < length;) {
+      const n = await conn.read(out.subarray(got));
+      if (n === null) throw new Error("the data connection closed inside a block");
+      got += n;
+    }
+    return out;
+  };
+  const parts: number[] = [];
+  for (;;) {
+    const [descriptor, high, low] = await exact(3);
+    const block = await exact(high * 256 + low);
+    if ((descriptor & 0x10) === 0) parts.push(...block); // not a restart marker
+    if (descriptor & 0x40) return new Uint8Array(parts);
+  }
+}
+
 Deno.test({
-  name: "deno task start resolves relative paths from the caller's directory and grants them",
+  name:
+    "deno task start resolves relative paths from the caller's directory and grants them, and what any client may ask",
   ignore: !linux,
   async fn() {
     await using dir = localDir();
@@ -133,6 +189,7 @@ Deno.test({
       await using client = await connectFtp(line.url);
       equal(await downloadText(client, "hello.txt"), "hello from pub");
     }
+    await whatAnyClientMayAsk(line.port, "alice", "secret", "hello.txt", "hello from pub");
     const exit = await stopCli(task, 15_000);
     ok(!/NotCapable|permission/i.test(exit.stderr), exit.stderr);
     ok(!Deno.readDirSync(dir.path).some((entry) => entry.name.startsWith("ready.json")));
@@ -489,7 +546,8 @@ Deno.test({
     const servers = [...Deno.readTextFileSync("/etc/resolv.conf").matchAll(/^nameserver\s+(\S+)/gm)]
       .map((match) => match[1].includes(":") ? `[${match[1]}]:53` : `${match[1]}:53`);
     deepEqual(granted(run, "net"), ["127.0.0.1", ...servers]);
-    equal(granted(run, "read"), undefined, "memory: needs no file");
+    // memory: needs no file; only the codecs and digests that any client may ask for.
+    deepEqual(granted(run, "read"), [`${REPO}src/data`, `${REPO}src/commands/hash_digest.ts`]);
   },
 });
 

@@ -265,9 +265,19 @@ Deno.test("needsSource() is true exactly when a part loads from src/ at run time
   equal(needsSource({ serve: { ...base.serve, root: "s3://b" } }), true);
   equal(needsSource({ serve: { ...base.serve, users: [{ passwordHash: "$2b$..." }] } }), true);
   equal(needsSource({ serve: { ...base.serve, users: [{ root: "/a" }] } }), false);
-  // Only then is the source directory granted.
+  // Only then is the source directory granted; otherwise only what a client's MODE B, TYPE E
+  // or HASH loads (src/app/lazy.ts).
   deepEqual(
     permissionFlags(base, [], { linux: false, sourceDir: "/opt/ftpgate/src" }),
+    [
+      "--allow-net",
+      "--allow-read=/srv/ftp,/opt/ftpgate/src/data,/opt/ftpgate/src/commands/hash_digest.ts",
+      "--allow-write=/srv/ftp",
+    ],
+  );
+  // A binary embeds them: no source directory, no grant.
+  deepEqual(
+    permissionFlags(base, [], { linux: false }),
     ["--allow-net", "--allow-read=/srv/ftp", "--allow-write=/srv/ftp"],
   );
 });
