@@ -10,7 +10,6 @@
  * @module
  */
 
-import { withListingTtl } from "../storage/ttl_listing.ts";
 import type { MountConfig, UserConfig } from "../identity/static.ts";
 import type { Storage } from "../storage/storage.ts";
 import { loadPart } from "./lazy.ts";
@@ -90,13 +89,13 @@ export class S3Roots {
     let storage = this.#open.get(url);
     if (storage === undefined) {
       storage = loadPart<typeof import("../storage/s3/mod.ts")>("s3").then((
-        { openS3Storage, parseS3Faults },
+        { openS3Storage, parseS3Faults, withListingTtl },
       ) =>
         openS3Storage(url, {
           ...settings.s3,
           ...(settings.s3Faults.length > 0 ? { faults: parseS3Faults(settings.s3Faults) } : {}),
-        })
-      ).then((s3) => withListingTtl(s3, settings.s3.listCacheMs ?? 0));
+        }).then((s3) => withListingTtl(s3, settings.s3.listCacheMs ?? 0))
+      );
       this.#open.set(url, storage);
       // A failed open is not kept: the next reload tries again.
       storage.catch(() => this.#open.delete(url));

@@ -208,3 +208,40 @@ Deno.test({
     ok(!/NotCapable|Requires .* access/.test(exit.stderr), exit.stderr);
   },
 });
+
+Deno.test({
+  name: "--s3-list-cache S: a listing is served from memory (another instance's key shows late)",
+  ignore: noRgw,
+  async fn() {
+    await using bucket = await testBucket("cli list cache");
+    await using cli = startCli([
+      "--root",
+      `s3://${rgw!.bucket}/${bucket.prefix}`,
+      "--s3-endpoint",
+      rgw!.endpoint,
+      "--s3-region",
+      rgw!.region,
+      "--s3-list-cache",
+      "60",
+      "--user",
+      "u:p",
+      "--port",
+      "0",
+      "--ready-file",
+      "-",
+    ], { env: awsEnv() });
+    const line = await cli.ready();
+    await using client = await connectFtp(line.url);
+    await uploadBytes(client, "/a.txt", "a");
+    const names = async () => (await client.list("/")).map((entry) => entry.name).sort().join(" ");
+    equal(await names(), "a.txt");
+    // Another gateway (the bucket's storage used directly) adds a key: within the TTL, not shown.
+    const writer = (await bucket.storage.write("/b.txt")).getWriter();
+    await writer.write(new TextEncoder().encode("b"));
+    await writer.close();
+    equal(await names(), "a.txt", "served from the cache");
+    await uploadBytes(client, "/c.txt", "c"); // this instance's own change drops it
+    equal(await names(), "a.txt b.txt c.txt");
+    await stopCli(cli, 15_000);
+  },
+});

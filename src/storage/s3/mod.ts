@@ -15,6 +15,8 @@
  * @module
  */
 
+// The listing TTL cache is applied by the app around an object store: loaded with this part.
+export { withListingTtl } from "../ttl_listing.ts";
 export {
   openS3Storage,
   S3_CAPABILITIES,
