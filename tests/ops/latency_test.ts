@@ -48,6 +48,21 @@ function loginEmitter(events: EventHub): () => void {
     });
 }
 
+/**
+ * Logs `client` in, warms up, and measures the NOOP latencies with no webhook attached; the
+ * emitter goes on emitting one login event a round for the measurements that follow.
+ */
+async function baselineLatencies(
+  client: RawClient,
+  login: { user: string; password: string },
+  events: EventHub,
+): Promise<{ emit: () => void; baseline: number[] }> {
+  await client.login(login.user, login.password);
+  const emit = loginEmitter(events);
+  await noopLatencies(client, emit); // warm up
+  return { emit, baseline: await noopLatencies(client, emit) };
+}
+
 function latencyLine(name: string, v: number[]): string {
   return `${name}: p50 ${percentile(v, 0.5).toFixed(3)} ms, p99 ${
     percentile(v, 0.99).toFixed(3)
@@ -84,10 +99,7 @@ Deno.test("A hanging webhook receiver does not delay FTP replies (NOOP latency, 
   const client = await RawClient.connect(ftp.port);
   let hook: Webhook | undefined;
   try {
-    await client.login(ftp.user, ftp.password);
-    const emit = loginEmitter(events);
-    await noopLatencies(client, emit); // warm up
-    const baseline = await noopLatencies(client, emit);
+    const { emit, baseline } = await baselineLatencies(client, ftp, events);
     hook = new Webhook(events, {
       url: `http://127.0.0.1:${listener.addr.port}/`,
       timeoutMs: 60_000,
@@ -126,10 +138,7 @@ Deno.test("A webhook receiver answering 500 does not delay FTP replies (NOOP lat
   const client = await RawClient.connect(ftp.port);
   let hook: Webhook | undefined;
   try {
-    await client.login(ftp.user, ftp.password);
-    const emit = loginEmitter(events);
-    await noopLatencies(client, emit); // warm up
-    const baseline = await noopLatencies(client, emit);
+    const { emit, baseline } = await baselineLatencies(client, ftp, events);
     hook = new Webhook(events, {
       url: `http://127.0.0.1:${receiver.addr.port}/`,
       maxQueue: 100,
