@@ -180,6 +180,34 @@ export async function stopCli(cli: CliProcess, timeoutMs = 10_000): Promise<CliE
 }
 
 /**
+ * Runs ftpgate on memory storage with one user and no delay after a failed login (`--root memory:
+ * --port 0 --user USER --login-failure-delay 0`, then `extra`, then `--ready-file -`), runs `work`
+ * against its port, stops it (asserting exit 0) and returns everything it logged (its stderr).
+ */
+export async function memoryCliLog(
+  user: string,
+  extra: string[],
+  work: (port: number) => Promise<void>,
+): Promise<string> {
+  await using cli = startCli([
+    "--root",
+    "memory:",
+    "--port",
+    "0",
+    "--user",
+    user,
+    "--login-failure-delay",
+    "0",
+    ...extra,
+    "--ready-file",
+    "-",
+  ]);
+  const { port } = await cli.ready();
+  await work(port);
+  return (await stopCli(cli)).stderr;
+}
+
+/**
  * `scripts/launch.ts plan ARGS` run from `cwd`: the `deno run` and `deno compile` command lines
  * that `deno task start` and `deno task compile` would run there.
  */

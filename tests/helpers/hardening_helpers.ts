@@ -134,6 +134,51 @@ function snapshot(base: string): Map<string, EntrySnapshot> {
 // Clients
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Swaps the directory `d` with a symlink to the canary directory and back, for `ms`: a
+ * directory cannot be renamed over a symlink, so it takes two renames each way (what a local
+ * user with write access to the root can do).
+ */
+export const DIR_SWAPPER = `
+const root = Deno.env.get("ROOT"), canary = Deno.env.get("CANARY");
+const end = Date.now() + Number(Deno.env.get("MS"));
+let swaps = 0;
+while (Date.now() < end) {
+  Deno.renameSync(root + "/d", root + "/.d-real");
+  Deno.symlinkSync(canary, root + "/d");
+  Deno.removeSync(root + "/d");
+  Deno.renameSync(root + "/.d-real", root + "/d");
+  swaps++;
+}
+console.log(swaps);
+`;
+
+/** A `deno eval` script racing the server from another process: {@linkcode startSwapper}. */
+export interface Swapper {
+  /** True until the script has exited. */
+  readonly running: boolean;
+  /** The script's exit and output (stdout and stderr piped). */
+  readonly output: Promise<Deno.CommandOutput>;
+}
+
+/** Runs `script` with `deno eval` in another process, with `env` (and `NO_COLOR=1`). */
+export function startSwapper(script: string, env: Record<string, string>): Swapper {
+  const output = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn().output();
+  let running = true;
+  output.finally(() => (running = false));
+  return {
+    get running() {
+      return running;
+    },
+    output,
+  };
+}
+
 /** Connects, logs in as the test user and switches to TYPE I. */
 export function loginBinary(port: number, host = "127.0.0.1"): Promise<RawClient> {
   return loginAs(port, USER, PASSWORD, host);

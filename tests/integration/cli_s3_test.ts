@@ -7,6 +7,7 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import {
+  type CliProcess,
   connectFtp,
   downloadText,
   downloadTextAs,
@@ -26,17 +27,31 @@ function awsEnv(): Record<string, string> {
   };
 }
 
+/**
+ * ftpgate serving `root` through the gateway (`--root ROOT --s3-endpoint ENDPOINT`, then `extra`,
+ * then `--port 0 --ready-file -`), with the credentials in its environment.
+ */
+function startS3Cli(root: string, extra: string[]): CliProcess {
+  return startCli([
+    "--root",
+    root,
+    "--s3-endpoint",
+    rgw!.endpoint,
+    ...extra,
+    "--port",
+    "0",
+    "--ready-file",
+    "-",
+  ], { env: awsEnv() });
+}
+
 Deno.test({
   name: "--root s3:// serves the bucket: FTP uploads read back through S3, /readyz probes it",
   ignore: noRgw,
   async fn() {
     await using bucket = await testBucket("cli root");
     const root = `s3://${rgw!.bucket}/${bucket.prefix}`;
-    await using cli = startCli([
-      "--root",
-      root,
-      "--s3-endpoint",
-      rgw!.endpoint,
+    await using cli = startS3Cli(root, [
       "--s3-region",
       rgw!.region,
       "--s3-part-size",
@@ -45,11 +60,7 @@ Deno.test({
       "u:p",
       "--http-port",
       "0",
-      "--port",
-      "0",
-      "--ready-file",
-      "-",
-    ], { env: awsEnv() });
+    ]);
     const line = await cli.ready() as Awaited<ReturnType<typeof cli.ready>> & { httpUrl: string };
     const big = crypto.getRandomValues(new Uint8Array(65536));
     const payload = new Uint8Array(6 * 1024 * 1024); // above one 5 MiB part: a multipart upload
@@ -124,18 +135,10 @@ Deno.test({
   async fn() {
     await using bucket = await testBucket("cli fault");
     await bucket.storage.objects.put(`${bucket.prefix}slow.txt`, new TextEncoder().encode("zzz"));
-    await using cli = startCli([
-      "--root",
-      `s3://${rgw!.bucket}/${bucket.prefix}`,
-      "--s3-endpoint",
-      rgw!.endpoint,
+    await using cli = startS3Cli(`s3://${rgw!.bucket}/${bucket.prefix}`, [
       "--fault",
       "s3-slow-get=400",
-      "--port",
-      "0",
-      "--ready-file",
-      "-",
-    ], { env: awsEnv() });
+    ]);
     const line = await cli.ready();
     {
       await using client = await connectFtp({
@@ -214,22 +217,14 @@ Deno.test({
   ignore: noRgw,
   async fn() {
     await using bucket = await testBucket("cli list cache");
-    await using cli = startCli([
-      "--root",
-      `s3://${rgw!.bucket}/${bucket.prefix}`,
-      "--s3-endpoint",
-      rgw!.endpoint,
+    await using cli = startS3Cli(`s3://${rgw!.bucket}/${bucket.prefix}`, [
       "--s3-region",
       rgw!.region,
       "--s3-list-cache",
       "60",
       "--user",
       "u:p",
-      "--port",
-      "0",
-      "--ready-file",
-      "-",
-    ], { env: awsEnv() });
+    ]);
     const line = await cli.ready();
     await using client = await connectFtp(line.url);
     await uploadBytes(client, "/a.txt", "a");

@@ -6,7 +6,7 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { REPO, startCli, stopCli } from "../helpers/cli_helpers.ts";
+import { memoryCliLog, REPO } from "../helpers/cli_helpers.ts";
 import { localDir } from "../helpers/clients.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 import { needs, runCommand } from "../helpers/tools.ts";
@@ -27,38 +27,26 @@ const FORGED_USERS = [
 ];
 
 /** Starts a server, fails to log in once per user name (plus one good login), returns stderr. */
-async function failedLoginLog(format: "text" | "json", host: string): Promise<string> {
-  await using cli = startCli([
-    "--root",
-    "memory:",
+function failedLoginLog(format: "text" | "json", host: string): Promise<string> {
+  const extra = [
     "--host",
     host,
-    "--port",
-    "0",
-    "--user",
-    "alice:right",
-    "--login-failure-delay",
-    "0",
     "--max-login-attempts",
     "100",
     "--ban-after",
     "1000",
     "--log-format",
     format,
-    "--ready-file",
-    "-",
-  ]);
-  const line = await cli.ready();
-  {
-    await using raw = await RawClient.connect(line.port, host);
+  ];
+  return memoryCliLog("alice:right", extra, async (port) => {
+    await using raw = await RawClient.connect(port, host);
     for (const user of ["bob", ...FORGED_USERS]) {
       await raw.expect(`USER ${user}`, 331);
       await raw.expect("PASS wrong", 530);
     }
     await raw.login("alice", "right");
     await raw.expect("QUIT", 221);
-  }
-  return (await stopCli(cli)).stderr;
+  });
 }
 
 /** The addresses fail2ban-regex finds in `text`, one per matched line. */

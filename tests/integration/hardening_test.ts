@@ -34,6 +34,7 @@ import {
   connectFrom,
   containsBytes,
   dataCommand,
+  DIR_SWAPPER,
   equalBytes,
   hasPython,
   KiB,
@@ -43,6 +44,7 @@ import {
   names,
   report,
   ResettingUpload,
+  startSwapper,
   transferredBytes,
 } from "../helpers/hardening_helpers.ts";
 import { writeAll } from "../../src/io.ts";
@@ -303,20 +305,17 @@ async function swapRace(atomicUploads: boolean, ms: number): Promise<void> {
   using canary = new Canary();
   await using reader = await loginBinary(t.port);
   await using writer = await loginBinary(t.port);
-  const swapper = new Deno.Command(Deno.execPath(), {
-    args: ["eval", SWAPPER],
-    env: { ROOT: t.root, CANARY: canary.file, REAL: real, MS: String(ms), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const swapped = swapper.output();
-  let running = true;
-  swapped.finally(() => (running = false));
+  const swapper = startSwapper(SWAPPER, {
+    ROOT: t.root,
+    CANARY: canary.file,
+    REAL: real,
+    MS: String(ms),
+  });
   const stats = { retrOk: 0, retrRefused: 0, storOk: 0, storRefused: 0 };
   const canaryBytes = utf8(CANARY_CONTENT);
   const isPrefixOf = (data: string, of: string) => of.startsWith(data);
   const retrLoop = async () => {
-    while (running) {
+    while (swapper.running) {
       const result = await dataCommand(reader, "RETR victim");
       ok(!containsBytes(result.data, canaryBytes), "RETR returned the canary's content");
       canary.assertNotRevealed(result.said, [t.root]);
@@ -331,7 +330,7 @@ async function swapRace(atomicUploads: boolean, ms: number): Promise<void> {
     }
   };
   const storLoop = async () => {
-    while (running) {
+    while (swapper.running) {
       const result = await dataCommand(writer, "STOR victim", utf8(uploaded));
       if (result.code === 226) stats.storOk++;
       else {
@@ -341,7 +340,7 @@ async function swapRace(atomicUploads: boolean, ms: number): Promise<void> {
     }
   };
   await withTimeout(Promise.all([retrLoop(), storLoop()]), ms + 20_000, "the race loops");
-  const output = await swapped;
+  const output = await swapper.output;
   ok(output.success, new TextDecoder().decode(output.stderr));
   const swaps = Number(new TextDecoder().decode(output.stdout).trim());
   report(
@@ -363,25 +362,6 @@ Deno.test("jail: the swap race with atomicUploads writes nothing outside either"
   await swapRace(true, 2_000);
 });
 
-/**
- * Swaps the directory `d` with a symlink to the canary directory and back, for `ms`: a
- * directory cannot be renamed over a symlink, so it takes two renames each way (what a local
- * user with write access to the root can do).
- */
-const DIR_SWAPPER = `
-const root = Deno.env.get("ROOT"), canary = Deno.env.get("CANARY");
-const end = Date.now() + Number(Deno.env.get("MS"));
-let swaps = 0;
-while (Date.now() < end) {
-  Deno.renameSync(root + "/d", root + "/.d-real");
-  Deno.symlinkSync(canary, root + "/d");
-  Deno.removeSync(root + "/d");
-  Deno.renameSync(root + "/.d-real", root + "/d");
-  swaps++;
-}
-console.log(swaps);
-`;
-
 Deno.test({
   name: "jail: a directory swapped for a symlink while it is listed never shows what is outside",
   // Regression (fixed): LocalStorage.list() checks the real path of the directory, then reads the directory by
@@ -397,18 +377,10 @@ Deno.test({
     await using t = startServer({ files: { "d/inner.txt": "inner", "inside.txt": INSIDE } });
     using canary = new Canary();
     await using c = await loginBinary(t.port);
-    const swapper = new Deno.Command(Deno.execPath(), {
-      args: ["eval", DIR_SWAPPER],
-      env: { ROOT: t.root, CANARY: canary.dir, MS: "8000", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const swapped = swapper.output();
-    let running = true;
-    swapped.finally(() => (running = false));
+    const swapper = startSwapper(DIR_SWAPPER, { ROOT: t.root, CANARY: canary.dir, MS: "8000" });
     let listings = 0;
     const leaks: string[] = [];
-    while (running) {
+    while (swapper.running) {
       for (const line of ["LIST d", "NLST d", "MLSD d"]) {
         const result = await dataCommand(c, line);
         listings++;
@@ -418,7 +390,7 @@ Deno.test({
       const stat = await c.command("STAT d");
       if (stat.lines.join("\n").includes(CANARY_HIDDEN)) leaks.push("STAT d");
     }
-    const output = await swapped;
+    const output = await swapper.output;
     ok(output.success, new TextDecoder().decode(output.stderr));
     report(
       `directory swap race: ${new TextDecoder().decode(output.stdout).trim()} swaps, ` +

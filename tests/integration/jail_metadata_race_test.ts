@@ -5,7 +5,7 @@
  * be the checked file instead.
  */
 import { ok } from "node:assert/strict";
-import { Canary, loginBinary, report } from "../helpers/hardening_helpers.ts";
+import { Canary, loginBinary, report, startSwapper } from "../helpers/hardening_helpers.ts";
 import { withTimeout } from "../helpers/protocol_helpers.ts";
 import { startServer } from "../helpers/server.ts";
 
@@ -29,18 +29,10 @@ Deno.test("jail: MFMT and SITE CHMOD racing a symlink swap never touch a file ou
   await using t = startServer({ files: { victim: "inside" } });
   using canary = new Canary();
   await using c = await loginBinary(t.port);
-  const swapper = new Deno.Command(Deno.execPath(), {
-    args: ["eval", SWAPPER],
-    env: { ROOT: t.root, CANARY: canary.file, MS: String(ms), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const swapped = swapper.output();
-  let running = true;
-  swapped.finally(() => (running = false));
+  const swapper = startSwapper(SWAPPER, { ROOT: t.root, CANARY: canary.file, MS: String(ms) });
   const counts = { ok: 0, refused: 0 };
   const race = async () => {
-    for (let i = 0; running; i++) {
+    for (let i = 0; swapper.running; i++) {
       const line = i % 2 === 0 ? "MFMT 20010101000000 victim" : "SITE CHMOD 777 victim";
       const reply = await c.command(line);
       if (reply.code === 213 || reply.code === 200) counts.ok++;
@@ -48,7 +40,7 @@ Deno.test("jail: MFMT and SITE CHMOD racing a symlink swap never touch a file ou
     }
   };
   await withTimeout(race(), ms + 20_000, "the race loop");
-  const output = await swapped;
+  const output = await swapper.output;
   ok(output.success, new TextDecoder().decode(output.stderr));
   report(
     `metadata swap race: ${new TextDecoder().decode(output.stdout).trim()} swaps; ` +

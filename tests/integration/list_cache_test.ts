@@ -8,7 +8,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { serve } from "../../src/server.ts";
 import { RawClient } from "../helpers/raw_client.ts";
-import { Canary, CANARY_HIDDEN } from "../helpers/hardening_helpers.ts";
+import { Canary, CANARY_HIDDEN, DIR_SWAPPER, startSwapper } from "../helpers/hardening_helpers.ts";
 
 const USER = "cache";
 const PASSWORD = "cache-pass";
@@ -252,38 +252,15 @@ Deno.test("list cache: bounded in directories, and a second listing is served wi
   }
 });
 
-/** Swaps `root/d` between the real directory and a symlink to the canary directory. */
-const DIR_SWAPPER = `
-const root = Deno.env.get("ROOT"), canary = Deno.env.get("CANARY");
-const end = Date.now() + Number(Deno.env.get("MS"));
-let swaps = 0;
-while (Date.now() < end) {
-  Deno.renameSync(root + "/d", root + "/.d-real");
-  Deno.symlinkSync(canary, root + "/d");
-  Deno.removeSync(root + "/d");
-  Deno.renameSync(root + "/.d-real", root + "/d");
-  swaps++;
-}
-console.log(swaps);
-`;
-
 Deno.test("list cache: a cached directory swapped for a symlink to outside while listed never shows what is outside", async () => {
   await using f = await fixture({ "d/inner.txt": "inner" });
   using canary = new Canary();
   await warm(f);
-  const swapper = new Deno.Command(Deno.execPath(), {
-    args: ["eval", DIR_SWAPPER],
-    env: { ROOT: f.root, CANARY: canary.dir, MS: "3000", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const swapped = swapper.output();
-  let running = true;
-  swapped.finally(() => (running = false));
+  const swapper = startSwapper(DIR_SWAPPER, { ROOT: f.root, CANARY: canary.dir, MS: "3000" });
   let listings = 0;
   let inner = 0;
   const leaks: string[] = [];
-  while (running) {
+  while (swapper.running) {
     for (const line of ["LIST d", "MLSD d"]) {
       const data = await f.client.epsv();
       const reply = await f.client.command(line);
@@ -295,7 +272,7 @@ Deno.test("list cache: a cached directory swapped for a symlink to outside while
       if (bytes.includes(CANARY_HIDDEN) || reply.text.includes(CANARY_HIDDEN)) leaks.push(line);
     }
   }
-  const output = await swapped;
+  const output = await swapper.output;
   ok(output.success, new TextDecoder().decode(output.stderr));
   deepEqual(leaks, [], `a listing showed the canary directory (${listings} listings)`);
   ok(inner > 0, "some listings saw the real directory");

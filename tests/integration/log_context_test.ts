@@ -6,7 +6,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import { startCli, stopCli } from "../helpers/cli_helpers.ts";
+import { memoryCliLog } from "../helpers/cli_helpers.ts";
 import { RawClient } from "../helpers/raw_client.ts";
 
 /** The sessions' work; returns the session numbers the server gave them, in order. */
@@ -32,26 +32,8 @@ async function work(port: number): Promise<void> {
   }
 }
 
-async function sessionLog(format: "text" | "json"): Promise<string> {
-  await using cli = startCli([
-    "--root",
-    "memory:",
-    "--port",
-    "0",
-    "--user",
-    "alice:right",
-    "--login-failure-delay",
-    "0",
-    "--log-level",
-    "debug",
-    "--log-format",
-    format,
-    "--ready-file",
-    "-",
-  ]);
-  const { port } = await cli.ready();
-  await work(port);
-  return (await stopCli(cli)).stderr;
+function sessionLog(format: "text" | "json"): Promise<string> {
+  return memoryCliLog("alice:right", ["--log-level", "debug", "--log-format", format], work);
 }
 
 interface JsonRecord {

@@ -5,7 +5,7 @@
  */
 
 import { equal, ok } from "node:assert/strict";
-import { startCli, stopCli } from "../helpers/cli_helpers.ts";
+import { memoryCliLog } from "../helpers/cli_helpers.ts";
 import { RawClient, writeAllAndClose } from "../helpers/raw_client.ts";
 
 /** ESC [2J clears the screen, ESC [H homes the cursor, ESC ]0; sets the window title. */
@@ -29,24 +29,9 @@ function rawControls(bytes: Uint8Array): string[] {
 }
 
 /** Runs the hostile session against a server logging in `format`; returns its stderr bytes. */
-async function hostileSessionLog(format: "text" | "json"): Promise<string> {
-  await using cli = startCli([
-    "--root",
-    "memory:",
-    "--port",
-    "0",
-    "--user",
-    "alice:right",
-    "--login-failure-delay",
-    "0",
-    "--log-format",
-    format,
-    "--ready-file",
-    "-",
-  ]);
-  const line = await cli.ready();
-  {
-    await using raw = await RawClient.connect(line.port);
+function hostileSessionLog(format: "text" | "json"): Promise<string> {
+  return memoryCliLog("alice:right", ["--log-format", format], async (port) => {
+    await using raw = await RawClient.connect(port);
     await raw.expect(`USER ${HOSTILE_USER}`, 331);
     await raw.expect("PASS wrong", 530);
     // Invalid UTF-8, and a surrogate encoded as UTF-8 (CESU): refused, and no broken record.
@@ -61,8 +46,7 @@ async function hostileSessionLog(format: "text" | "json"): Promise<string> {
     await writeAllAndClose(data, new TextEncoder().encode("payload"));
     equal((await raw.read()).code, 226);
     await raw.expect("QUIT", 221);
-  }
-  return (await stopCli(cli)).stderr;
+  });
 }
 
 Deno.test("--log-format text escapes control characters in user names and paths", async () => {

@@ -9,6 +9,7 @@ import { type PathRule, PERMISSIONS } from "../../src/mod.ts";
 import { python } from "../helpers/clients.ts";
 import { PASSWORD, startServer, type TestServer, USER } from "../helpers/server.ts";
 import { tempDir } from "../helpers/files.ts";
+import { names } from "../helpers/hardening_helpers.ts";
 import { needs } from "../helpers/tools.ts";
 
 const ignore = needs("python3");
@@ -84,7 +85,10 @@ function serverWithLinks(rules: PathRule[] | undefined): TestServer {
   return t;
 }
 
-const codes = (replies: [string, string][]) => replies.map(([code]) => code);
+/** Asserts the replies' codes, in order; a failure shows every reply. */
+function assertCodes(replies: [string, string][], expected: string[]): void {
+  deepEqual(replies.map(([code]) => code), expected, JSON.stringify(replies));
+}
 
 Deno.test({
   name:
@@ -111,11 +115,11 @@ Deno.test({
       ["retr", "/pub/readme.txt"],
       ["list", "NLST /pub"],
     ]);
-    deepEqual(codes(replies), [
+    assertCodes(replies, [
       ...Array(14).fill("550"),
       "226",
       "226",
-    ], JSON.stringify(replies));
+    ]);
     // Refused as a rule refuses, and alike for a name the drop box holds and one it does not.
     for (const [, text] of replies.slice(0, 14)) match(text, /^550 .*Permission denied/);
     const unnamed = (text: string) => text.replace(/"[^"]*"/, "PATH");
@@ -151,7 +155,7 @@ Deno.test({
       ["cmd", "RNFR /pub/readme.txt"],
       ["cmd", "RNTO /pub/latest/readme.txt"],
     ]);
-    deepEqual(codes(replies), [
+    assertCodes(replies, [
       "226",
       "550",
       "550",
@@ -163,7 +167,7 @@ Deno.test({
       "550",
       "350",
       "550",
-    ], JSON.stringify(replies));
+    ]);
     equal(Deno.readTextFileSync(`${t.root}/inbox/new.txt`), "new upload");
     equal(Deno.readTextFileSync(`${t.root}/inbox/secret.txt`), "dropped");
     equal(Deno.readTextFileSync(`${t.root}/pub/readme.txt`), "hi");
@@ -194,7 +198,7 @@ Deno.test({
       ["cmd", "CDUP"],
       ["stor", "ro/other.txt", "no"],
     ]);
-    deepEqual(codes(replies), [
+    assertCodes(replies, [
       "250",
       "257",
       "226",
@@ -210,7 +214,7 @@ Deno.test({
       "550",
       "250",
       "550",
-    ], JSON.stringify(replies));
+    ]);
     match(replies[1][1], /"\/pub\/ro"/);
     equal(replies[2][1], "keep");
     equal(replies[3][1], "keep.txt");
@@ -220,9 +224,7 @@ Deno.test({
     const permOf = (listing: string) => /perm=([a-z]*);[^\n]*keep\.txt/i.exec(listing)?.[1];
     equal(permOf(replies[4][1]), "r", replies[4][1]);
     match(replies[5][1], / keep\.txt$/);
-    deepEqual(Array.from(Deno.readDirSync(`${t.root}/ro`)).map((entry) => entry.name), [
-      "keep.txt",
-    ]);
+    deepEqual(names(`${t.root}/ro`), ["keep.txt"]);
     equal(Deno.readTextFileSync(`${t.root}/ro/keep.txt`), "keep");
   },
 });
@@ -244,14 +246,9 @@ Deno.test({
       ["stor", "/pub/moved/new.txt", "no"],
       ["cmd", "DELE /pub/moved/keep.txt"],
     ]);
-    deepEqual(
-      codes(replies),
-      ["550", "250", "250", "350", "250", "226", "550", "550"],
-      JSON.stringify(replies),
-    );
+    assertCodes(replies, ["550", "250", "250", "350", "250", "226", "550", "550"]);
     equal(replies[5][1], "keep");
-    const pub = Array.from(Deno.readDirSync(`${t.root}/pub`)).map((entry) => entry.name).sort();
-    deepEqual(pub, ["moved", "readme.txt"]);
+    deepEqual(names(`${t.root}/pub`), ["moved", "readme.txt"]);
     equal(Deno.readLinkSync(`${t.root}/pub/moved`), "../ro");
     equal(Deno.readTextFileSync(`${t.root}/inbox/secret.txt`), "dropped");
     equal(Deno.readTextFileSync(`${t.root}/ro/keep.txt`), "keep");
@@ -306,11 +303,7 @@ Deno.test({
         ["stor", "/pub/to-drop/secret.txt", "over"],
         ["retr", "/pub/a.txt"],
       ]);
-      deepEqual(
-        codes(replies),
-        ["550", "550", "550", "550", "226", "550", "226"],
-        JSON.stringify(replies),
-      );
+      assertCodes(replies, ["550", "550", "550", "550", "226", "550", "226"]);
       equal(replies[6][1], "a");
       equal(Deno.readTextFileSync(`${root}/drop-data/new.txt`), "new");
       equal(Deno.readTextFileSync(`${root}/drop-data/secret.txt`), "dropped");
