@@ -24,9 +24,9 @@
 import { ByteBuffer } from "../representation/bytes.ts";
 import { CodecError } from "../representation/errors.ts";
 import type { Structure } from "../representation/representation.ts";
-import { EMPTY } from "../representation/stage.ts";
-import { type FrameDecoder, type Framing, FramingStream } from "./frames.ts";
-import { MarkerSchedule, MAX_MARKER, type RestartOptions, validMarker } from "./markers.ts";
+import { EscapedFraming } from "./escaped_framing.ts";
+import { type FrameDecoder, FramingStream } from "./frames.ts";
+import { MAX_MARKER, type RestartOptions, validMarker } from "./markers.ts";
 import type { RestartMarker } from "./restart.ts";
 
 /** Descriptor bit: the end of the block is the end of a record. */
@@ -94,60 +94,36 @@ export class BlockEncoder extends FramingStream {
  * // [0, 0, 2, 0x68, 0x69] and [64, 0, 0]
  * ```
  */
-export class BlockFraming implements Framing {
-  readonly #records: boolean;
-  readonly #markers: MarkerSchedule;
-  /** Internal bytes consumed so far (escapes count, as the checkpoints count them). */
-  #offset = 0;
+export class BlockFraming extends EscapedFraming {
   /** STRU R: data of the block being built (unescaped). */
   readonly #block = new ByteBuffer(4096);
-  #pendingEscape = false;
-  #ended = false;
 
   constructor(options: BlockEncoderOptions = {}) {
-    this.#records = options.structure === "record";
-    this.#markers = new MarkerSchedule(options.restart);
+    super(options.structure, options.restart);
   }
 
-  /** Frames the next internal-form bytes. */
-  push(input: Uint8Array): Uint8Array {
-    if (input.length === 0) return EMPTY;
-    if (this.#ended) throw new CodecError("trailing-data", "data after the EOF escape");
-    const out = new ByteBuffer(input.length + 3 * Math.ceil(input.length / MAX_BLOCK) + 64);
-    let from = 0;
-    while (from < input.length) {
-      const at = this.#markers.next(this.#offset, this.#offset + input.length - from);
-      const to = at === -1 ? input.length : from + (at - this.#offset);
-      if (to > from) {
-        if (this.#records) this.#recordData(input, from, to, out);
-        else this.#data(input, from, to, out);
-        this.#offset += to - from;
-        from = to;
-      }
-      if (at === -1) continue;
-      const marker = this.#markers.take();
-      // None after the EOF escape (the next bytes on the connection are the next file's), and
-      // none inside an escape (only checkpoint-less record streams can ask for that).
-      if (this.#ended || this.#pendingEscape) continue;
-      this.#endBlock(out, 0);
-      const text = new TextEncoder().encode(marker);
-      header(out, BLOCK_MARKER, text.length);
-      out.append(text);
-    }
-    if (this.#records) this.#endBlock(out, 0);
-    return out.view();
+  protected capacity(length: number): number {
+    return length + 3 * Math.ceil(length / MAX_BLOCK) + 64;
   }
 
-  /** The end of the file: the EOF block. */
-  flush(): Uint8Array {
-    if (this.#pendingEscape) throw new CodecError("truncated", "input ends inside an escape");
+  protected marker(out: ByteBuffer, text: Uint8Array): void {
+    this.#endBlock(out, 0);
+    header(out, BLOCK_MARKER, text.length);
+    out.append(text);
+  }
+
+  protected override afterRecords(out: ByteBuffer): void {
+    this.#endBlock(out, 0);
+  }
+
+  protected finish(): Uint8Array {
     const out = new ByteBuffer(16);
-    if (!this.#ended) this.#endBlock(out, BLOCK_EOF, true);
+    if (!this.ended) this.#endBlock(out, BLOCK_EOF, true);
     return out.view();
   }
 
   /** STRU F: every byte is data. */
-  #data(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
+  protected fileData(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
     for (let i = from; i < to; i += MAX_BLOCK) {
       const end = Math.min(to, i + MAX_BLOCK);
       header(out, 0, end - i);
@@ -155,29 +131,7 @@ export class BlockFraming implements Framing {
     }
   }
 
-  /** STRU R: data and escapes. */
-  #recordData(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
-    let i = from;
-    if (this.#pendingEscape && i < to) {
-      this.#pendingEscape = false;
-      this.#control(input[i++], out);
-    }
-    while (i < to) {
-      if (this.#ended) throw new CodecError("trailing-data", "data after the EOF escape");
-      const escape = input.indexOf(ESCAPE, i);
-      const end = escape === -1 || escape >= to ? to : escape;
-      this.#append(input, i, end, out);
-      if (end === to) break;
-      if (escape === to - 1) {
-        this.#pendingEscape = true;
-        break;
-      }
-      this.#control(input[escape + 1], out);
-      i = escape + 2;
-    }
-  }
-
-  #append(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
+  protected recordData(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
     const block = this.#block;
     while (from < to) {
       const take = Math.min(to - from, MAX_BLOCK - block.length);
@@ -187,20 +141,14 @@ export class BlockFraming implements Framing {
     }
   }
 
-  #control(byte: number, out: ByteBuffer): void {
-    if (byte === ESCAPE) {
-      this.#block.byte(ESCAPE);
-      if (this.#block.length === MAX_BLOCK) this.#endBlock(out, 0);
-      return;
-    }
-    if (byte === 0 || byte > 3) {
-      throw new CodecError("malformed", `escape 0xff 0x${byte.toString(16)} in the record form`);
-    }
-    if (byte & 1) this.#endBlock(out, BLOCK_EOR, true);
-    if (byte & 2) {
-      this.#endBlock(out, BLOCK_EOF, true);
-      this.#ended = true;
-    }
+  protected escapedByte(out: ByteBuffer): void {
+    this.#block.byte(0xff);
+    if (this.#block.length === MAX_BLOCK) this.#endBlock(out, 0);
+  }
+
+  protected control(eor: boolean, eof: boolean, out: ByteBuffer): void {
+    if (eor) this.#endBlock(out, BLOCK_EOR, true);
+    if (eof) this.#endBlock(out, BLOCK_EOF, true);
   }
 
   /** Writes the block being built (STRU R) with `descriptor`; an empty one only if `always`. */

@@ -29,10 +29,10 @@
 import { ByteBuffer } from "../representation/bytes.ts";
 import { CodecError } from "../representation/errors.ts";
 import type { Structure } from "../representation/representation.ts";
-import { EMPTY } from "../representation/stage.ts";
 import { BLOCK_EOF, BLOCK_EOR, BLOCK_MARKER, BLOCK_SUSPECT } from "./block.ts";
-import { type FrameDecoder, type Framing, FramingStream } from "./frames.ts";
-import { MarkerSchedule, type RestartOptions, validMarker } from "./markers.ts";
+import { EscapedFraming } from "./escaped_framing.ts";
+import { type FrameDecoder, FramingStream } from "./frames.ts";
+import { type RestartOptions, validMarker } from "./markers.ts";
 import type { RestartMarker } from "./restart.ts";
 
 const ESCAPE = 0xff; // of the record form
@@ -88,60 +88,51 @@ export class CompressedEncoder extends FramingStream {
  * // [] (runs wait for what follows), then [1, 0x61, 0xc4, 0, 0x40]
  * ```
  */
-export class CompressedFraming implements Framing {
+export class CompressedFraming extends EscapedFraming {
   readonly #filler: number;
-  readonly #records: boolean;
-  readonly #markers: MarkerSchedule;
-  #offset = 0;
   readonly #string = new Uint8Array(MAX_STRING);
   #stringLength = 0;
   #runByte = -1;
   #runCount = 0;
-  #pendingEscape = false;
-  #ended = false;
 
   constructor(options: CompressedEncoderOptions) {
+    super(options.structure, options.restart);
     this.#filler = options.filler;
-    this.#records = options.structure === "record";
-    this.#markers = new MarkerSchedule(options.restart);
   }
 
-  /** Encodes the next internal-form bytes (a run or string may wait for the next chunk). */
-  push(input: Uint8Array): Uint8Array {
-    if (input.length === 0) return EMPTY;
-    if (this.#ended) throw new CodecError("trailing-data", "data after the EOF escape");
-    const out = new ByteBuffer(input.length + Math.ceil(input.length / MAX_STRING) + 64);
-    let from = 0;
-    while (from < input.length) {
-      const at = this.#markers.next(this.#offset, this.#offset + input.length - from);
-      const to = at === -1 ? input.length : from + (at - this.#offset);
-      if (to > from) {
-        if (this.#records) this.#recordData(input, from, to, out);
-        else this.#data(input, from, to, out);
-        this.#offset += to - from;
-        from = to;
-      }
-      if (at === -1) continue;
-      const marker = this.#markers.take();
-      // None after the EOF escape (the next bytes on the connection are the next file's), and
-      // none inside an escape (only checkpoint-less record streams can ask for that).
-      if (this.#ended || this.#pendingEscape) continue;
-      const text = new TextEncoder().encode(marker);
-      this.#escape(out, BLOCK_MARKER);
-      out.byte(text.length);
-      out.append(text);
-    }
-    return out.view();
+  protected capacity(length: number): number {
+    return length + Math.ceil(length / MAX_STRING) + 64;
+  }
+
+  protected marker(out: ByteBuffer, text: Uint8Array): void {
+    this.#escape(out, BLOCK_MARKER);
+    out.byte(text.length);
+    out.append(text);
   }
 
   /** The end of the file: what was held, and the EOF escape. */
-  flush(): Uint8Array {
-    if (this.#pendingEscape) throw new CodecError("truncated", "input ends inside an escape");
+  protected finish(): Uint8Array {
     const out = new ByteBuffer(256);
     this.#closeRun(out);
     this.#flushString(out);
-    if (!this.#ended) this.#escape(out, BLOCK_EOF);
+    if (!this.ended) this.#escape(out, BLOCK_EOF);
     return out.view();
+  }
+
+  protected fileData(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
+    this.#data(input, from, to, out);
+  }
+
+  protected recordData(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
+    this.#data(input, from, to, out);
+  }
+
+  protected escapedByte(out: ByteBuffer): void {
+    this.#data(ESCAPE_BYTE, 0, 1, out);
+  }
+
+  protected control(eor: boolean, eof: boolean, out: ByteBuffer): void {
+    this.#escape(out, (eor ? BLOCK_EOR : 0) | (eof ? BLOCK_EOF : 0));
   }
 
   #data(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
@@ -165,39 +156,6 @@ export class CompressedFraming implements Framing {
     }
     this.#runByte = runByte;
     this.#runCount = runCount;
-  }
-
-  #recordData(input: Uint8Array, from: number, to: number, out: ByteBuffer): void {
-    let i = from;
-    if (this.#pendingEscape && i < to) {
-      this.#pendingEscape = false;
-      this.#control(input[i++], out);
-    }
-    while (i < to) {
-      if (this.#ended) throw new CodecError("trailing-data", "data after the EOF escape");
-      const escape = input.indexOf(ESCAPE, i);
-      const end = escape === -1 || escape >= to ? to : escape;
-      this.#data(input, i, end, out);
-      if (end === to) break;
-      if (escape === to - 1) {
-        this.#pendingEscape = true;
-        break;
-      }
-      this.#control(input[escape + 1], out);
-      i = escape + 2;
-    }
-  }
-
-  #control(byte: number, out: ByteBuffer): void {
-    if (byte === ESCAPE) {
-      this.#data(ESCAPE_BYTE, 0, 1, out);
-      return;
-    }
-    if (byte === 0 || byte > 3) {
-      throw new CodecError("malformed", `escape 0xff 0x${byte.toString(16)} in the record form`);
-    }
-    this.#escape(out, (byte & 1 ? BLOCK_EOR : 0) | (byte & 2 ? BLOCK_EOF : 0));
-    if (byte & 2) this.#ended = true;
   }
 
   /** Writes an escape, after everything before it. */
