@@ -24,6 +24,8 @@ export interface BackgroundCommand {
   readonly bytes: number;
   /** The bytes it will do, when known, for STAT. */
   readonly total: number | undefined;
+  /** Its reply's code, once written (the command event reports it). */
+  readonly code: number | undefined;
   /** Stops it: its reply will be 426. */
   abort(): void;
   /** Resolves once its reply has been written (or the session has closed). Never rejects. */
@@ -61,6 +63,7 @@ export function runInBackground(
   ctx.signal.addEventListener("abort", stop, { once: true });
   let bytes = 0;
   let total: number | undefined;
+  let code: number | undefined;
   const task: BackgroundProgress = {
     signal: controller.signal,
     progress(done, all) {
@@ -90,6 +93,7 @@ export function runInBackground(
     }
     ctx.signal.removeEventListener("abort", stop);
     if (ctx.closed) return;
+    code = result.code;
     await ctx.reply(result.code, result.text).catch(() => {});
   };
   const command: BackgroundCommand = {
@@ -100,6 +104,9 @@ export function runInBackground(
     },
     get total() {
       return total;
+    },
+    get code() {
+      return code;
     },
     abort: stop,
     done: Promise.resolve().then(answer).finally(() => {

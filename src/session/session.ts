@@ -8,6 +8,7 @@
  * @module
  */
 
+import { backgroundCommand } from "../commands/background.ts";
 import { dispatch } from "../commands/dispatch.ts";
 import { normalizeHost } from "../data/address.ts";
 import type { SessionDataSetup } from "../data/setup.ts";
@@ -331,8 +332,10 @@ export class Session {
   async #run(verb: string, arg: string): Promise<void> {
     this.lastCommand = verb === "PASS" ? "PASS ****" : arg === "" ? verb : `${verb} ${arg}`;
     const before = this.transfer;
+    const beside = backgroundCommand(this.#context);
     await dispatch(this.#context, this.services.commands, verb, arg);
     const started = this.transfer;
+    const besideNow = backgroundCommand(this.#context);
     const report = (code: number) =>
       this.services.events.emit({
         type: "command",
@@ -343,7 +346,10 @@ export class Session {
       });
     // A transfer command is answered by its final reply (226, 426...), not by the 150.
     if (started !== null && started !== before) started.done.then(() => report(started.finalCode));
-    else report(this.replies.lastCode);
+    // So is one that runs beside the loop (HASH): by its 213/426, not by the reply before it.
+    else if (besideNow !== undefined && besideNow !== beside) {
+      besideNow.done.then(() => report(besideNow.code ?? this.replies.lastCode));
+    } else report(this.replies.lastCode);
   }
 
   /**

@@ -322,3 +322,21 @@ f.quit()
   equal(out.code, 0, out.stderr);
   ok(out.stderr.includes(`< 250 ${await reference("MD5", bytes)}`), out.stderr);
 });
+
+Deno.test("the command event of a HASH reports its own reply (213, 550), not the reply before it", async () => {
+  await using t = startServer({ files: { "f.txt": "hash me" } });
+  const codes: [string, number][] = [];
+  t.server.events.on((event) => {
+    if (event.type === "command" && event.verb !== "QUIT") codes.push([event.verb, event.code]);
+  });
+  await using c = await loginAs(t.port, USER, PASSWORD);
+  await c.expect("HASH f.txt", 213);
+  await c.expect("XMD5 missing.txt", 550);
+  await c.expect("NOOP", 200);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  deepEqual(codes.filter(([verb]) => !["USER", "PASS", "TYPE"].includes(verb)), [
+    ["HASH", 213],
+    ["XMD5", 550],
+    ["NOOP", 200],
+  ]);
+});
