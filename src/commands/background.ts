@@ -26,6 +26,8 @@ export interface BackgroundCommand {
   readonly total: number | undefined;
   /** Its reply's code, once written (the command event reports it). */
   readonly code: number | undefined;
+  /** When it last made progress (its start, at first): the session's stall check reads it. */
+  readonly lastProgress: number;
   /** Stops it: its reply will be 426. */
   abort(): void;
   /** Resolves once its reply has been written (or the session has closed). Never rejects. */
@@ -64,9 +66,11 @@ export function runInBackground(
   let bytes = 0;
   let total: number | undefined;
   let code: number | undefined;
+  let lastProgress = Date.now();
   const task: BackgroundProgress = {
     signal: controller.signal,
     progress(done, all) {
+      if (done !== bytes) lastProgress = Date.now();
       bytes = done;
       if (all !== undefined) total = all;
     },
@@ -107,6 +111,9 @@ export function runInBackground(
     },
     get code() {
       return code;
+    },
+    get lastProgress() {
+      return lastProgress;
     },
     abort: stop,
     done: Promise.resolve().then(answer).finally(() => {

@@ -82,6 +82,10 @@ export async function digestStream(
   const { signal, progress } = options;
   const reader = readable.getReader();
   let finished = false;
+  // A read that never returns (a stalled storage) must not outlive an ABOR: cancelling the
+  // stream ends the pending read at once.
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const digest = await digester(algorithm);
     let skip = options.skip ?? 0;
@@ -115,6 +119,7 @@ export async function digestStream(
     signal?.throwIfAborted();
     return digest.hex();
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     if (!finished) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }

@@ -137,6 +137,7 @@ class FaultyStorage implements Storage {
 /** Passes the first `limit` bytes through, then never delivers another byte. */
 export function stallAfter(limit: number): TransformStream<Uint8Array, Uint8Array> {
   let passed = 0;
+  let release: (() => void) | undefined;
   return new TransformStream({
     transform(chunk, controller) {
       const room = limit - passed;
@@ -146,7 +147,12 @@ export function stallAfter(limit: number): TransformStream<Uint8Array, Uint8Arra
         controller.enqueue(part);
       }
       // The stall: a transform that never finishes holds everything behind it.
-      return passed >= limit ? new Promise<void>(() => {}) : undefined;
+      return passed >= limit ? new Promise<void>((resolve) => (release = resolve)) : undefined;
+    },
+    // Until the reader gives up: then the file behind it is let go (closed), as a real
+    // storage's would be.
+    cancel() {
+      release?.();
     },
   });
 }

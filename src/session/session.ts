@@ -353,6 +353,18 @@ export class Session {
   }
 
   /**
+   * Whether a command runs beside the loop (HASH) and is moving; one that has read nothing for
+   * the stall timeout (a storage that stopped answering) is aborted, as a stalled transfer is.
+   */
+  #besideRunning(now: number, stallTimeoutMs: number): boolean {
+    const beside = backgroundCommand(this.#context);
+    if (beside === undefined) return false;
+    if (now - beside.lastProgress < stallTimeoutMs) return true;
+    beside.abort();
+    return false;
+  }
+
+  /**
    * Upgrades the control connection to TLS after the 234 reply (AUTH TLS). Bytes the client
    * sent after the AUTH line already belong to the handshake.
    */
@@ -430,6 +442,8 @@ export class Session {
         ? now - transfer.lastProgress >= options.stallTimeoutMs
         : now - transfer.startedAt >= 2 * options.dataTimeoutMs + 1_000;
       if (stalled) transfer.abort("stall");
+    } else if (this.#besideRunning(now, options.stallTimeoutMs)) {
+      this.lastActivity = now; // a HASH that reads on is not an idle session
     } else if (idle > 0 && !this.closed && now - this.lastActivity >= idle) {
       // Once: a closing session is not idle any more (`closed` skips this branch).
       log.session.info("Session {session} from {remote} timed out", {

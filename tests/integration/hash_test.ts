@@ -340,3 +340,25 @@ Deno.test("the command event of a HASH reports its own reply (213, 550), not the
     ["NOOP", 200],
   ]);
 });
+
+Deno.test("a HASH that reads on keeps its session past the idle timeout; one whose storage stalls is aborted (426)", async () => {
+  {
+    await using t = startServer({ idleTimeoutMs: 300 });
+    sparseFile(`${t.root}/huge.bin`, 2048 * MiB);
+    await using c = await loginAs(t.port, USER, PASSWORD);
+    const started = performance.now();
+    const reply = await c.expect("XSHA256 huge.bin", 250); // a 421 "Timeout" would fail this
+    ok(performance.now() - started > 300, "the hash took longer than the idle timeout");
+    match(reply.text, /^[0-9a-f]{64}$/);
+  }
+  {
+    await using t = startServer({
+      files: { "f.bin": new Uint8Array(256 * 1024) },
+      faults: { stallRetrAfterBytes: 1024 },
+      stallTimeoutMs: 300,
+    });
+    await using c = await loginAs(t.port, USER, PASSWORD);
+    equal((await c.expect("HASH f.bin", 426)).code, 426);
+    await c.expect("NOOP", 200);
+  }
+});
