@@ -171,11 +171,15 @@ export class FtpServer implements AsyncDisposable, OpsHost {
   /** Replaced identity providers finishing their logins, and when they stop. */
   readonly #retiring = new Map<IdentityProvider, ReturnType<typeof setTimeout>>();
   /** Per-user conditions and state: sessions at once, quotas, bandwidth. */
-  readonly #admissions = new Admissions((user) => {
-    let count = 0;
-    for (const session of this.#sessions) if (session.state.identity?.name === user) count++;
-    return count;
-  });
+  readonly #admissions = new Admissions(
+    (user) => {
+      let count = 0;
+      for (const session of this.#sessions) if (session.state.identity?.name === user) count++;
+      return count;
+    },
+    // Every storage call of a session, for ftpgate_storage_operation_duration_seconds.
+    (event) => this.events.emit(event),
+  );
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown: Promise<void> | null = null;
   #resolveFinished!: () => void;

@@ -107,8 +107,14 @@ class FaultyStorage implements Storage {
   get capabilities() {
     return this.#inner.capabilities;
   }
+  get backend() {
+    return this.#inner.backend;
+  }
   capabilitiesAt(path: string) {
     return this.#inner.capabilitiesAt?.(path) ?? this.#inner.capabilities;
+  }
+  backendAt(path: string): string {
+    return this.#inner.backendAt?.(path) ?? this.#inner.backend ?? "custom";
   }
   stat: Storage["stat"] = (path, options) => this.#inner.stat(path, options);
   list: Storage["list"] = (path, options) => this.#inner.list(path, options);

@@ -19,6 +19,8 @@
  * @module
  */
 
+import type { StorageOperationEvent } from "../events.ts";
+import { withTiming } from "../storage/timed.ts";
 import type { Admission } from "../commands/context.ts";
 import { type Throttle, throttleAt } from "../limits/throttled.ts";
 import { StorageError } from "../errors.ts";
@@ -64,9 +66,18 @@ export class Admissions {
     { usage: QuotaUsage | undefined; identity: Identity }
   >();
 
-  /** @param sessionsOf how many sessions the user has logged in right now. */
-  constructor(sessionsOf: (user: string) => number) {
+  readonly #timing: ((event: StorageOperationEvent) => void) | undefined;
+
+  /**
+   * @param sessionsOf how many sessions the user has logged in right now.
+   * @param timing receives every storage call of the admitted sessions (for the metrics).
+   */
+  constructor(
+    sessionsOf: (user: string) => number,
+    timing?: (event: StorageOperationEvent) => void,
+  ) {
     this.#sessionsOf = sessionsOf;
+    this.#timing = timing;
   }
 
   /** Checks the user's conditions; the identity to use, or why not. */
@@ -100,7 +111,9 @@ export class Admissions {
     const usage = quota ? this.#usageOf(identity) : undefined;
     const shared = this.#shared.get(identity);
     if (shared !== undefined && shared.usage === usage) return shared.identity;
-    let storage = identity.storage;
+    let storage = this.#timing === undefined
+      ? identity.storage
+      : withTiming(identity.storage, this.#timing);
     if (usage !== undefined) {
       const limits = {
         ...(quotaBytes === undefined ? {} : { bytes: quotaBytes }),

@@ -144,6 +144,7 @@ const LIST_BATCH = 16384;
  * ```
  */
 export class LocalStorage implements Storage, Disposable {
+  readonly backend = "local";
   /** Everything: offsets, append, renames, permission bits, inode ids. Replacing a file is atomic only with `atomicUploads`. */
   readonly capabilities: StorageCapabilities;
   /** The real (symlink-free) path of the root directory. */

@@ -62,6 +62,7 @@ const CHUNK_SIZE = 256 * 1024;
  * ```
  */
 export class MemoryStorage implements Storage {
+  readonly backend = "memory";
   /** Everything (a finished upload replaces the old bytes in one step). */
   readonly capabilities: StorageCapabilities = FULL_CAPABILITIES;
   readonly #root: DirNode;

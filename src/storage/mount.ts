@@ -118,6 +118,14 @@ export class MountTable implements Storage {
       : located.mount.storage.capabilitiesAt?.(located.inner) ?? located.mount.storage.capabilities;
   }
 
+  /** The back end of the mount that holds `path` (`mount` for the directories leading to one). */
+  backendAt(path: string): string {
+    const located = this.#locate(path);
+    if (located === null) return "mount";
+    const { storage } = located.mount;
+    return storage.backendAt?.(located.inner) ?? storage.backend ?? "custom";
+  }
+
   async stat(path: string, options?: OperationOptions): Promise<FileStat> {
     const located = this.#locate(path);
     if (located !== null) {

@@ -158,6 +158,10 @@ export type WriteHandle = WritableStream<Uint8Array>;
 export interface Storage {
   /** What this back end can do (for a composite: anywhere in it; see {@linkcode capabilitiesAt}). */
   readonly capabilities: StorageCapabilities;
+  /** The back end's kind, as metrics label it: `local`, `memory`, `s3`. */
+  readonly backend?: string;
+  /** A composite's back end at `path` (a mount table asks the mount). */
+  backendAt?(path: string): string;
   /** A composite's capabilities at one path; absent for a back end that is the same everywhere. */
   capabilitiesAt?(path: string): StorageCapabilities;
   /**

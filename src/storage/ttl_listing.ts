@@ -63,8 +63,14 @@ class TtlListingStorage implements Storage {
   get capabilities() {
     return this.#inner.capabilities;
   }
+  get backend() {
+    return this.#inner.backend;
+  }
   capabilitiesAt(path: string) {
     return this.#inner.capabilitiesAt?.(path) ?? this.#inner.capabilities;
+  }
+  backendAt(path: string): string {
+    return this.#inner.backendAt?.(path) ?? this.#inner.backend ?? "custom";
   }
   close(): Promise<void> {
     this.#listings.clear();

@@ -101,6 +101,16 @@ wiredTest("Metrics move by exact amounts around curl transfers", async () => {
       equal(d("ftpgate_commands_total", { verb: "RETR", class: "2xx" }), 1);
       equal(d("ftpgate_commands_total", { verb: "USER", class: "3xx" }), 2);
       equal(d("ftpgate_commands_total", { verb: "PASS", class: "2xx" }), 2);
+      // The storage calls behind them, timed per back end and call (a temporary directory).
+      const storageCalls = (operation: string) =>
+        d("ftpgate_storage_operation_duration_seconds_count", { backend: "local", operation });
+      equal(storageCalls("read"), 1, "the RETR's read");
+      equal(storageCalls("write"), 1, "the STOR's write");
+      ok(storageCalls("stat") >= 1, "curl's SIZE and the uploads' checks");
+      equal(
+        d("ftpgate_storage_operation_failures_total", { backend: "local", operation: "read" }),
+        0,
+      );
     } finally {
       await Deno.remove(local, { recursive: true });
     }

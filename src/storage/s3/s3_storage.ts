@@ -109,6 +109,7 @@ function signalOf(options?: OperationOptions): { signal?: AbortSignal } {
  * ```
  */
 export class S3Storage implements Storage {
+  readonly backend = "s3";
   readonly capabilities: StorageCapabilities = S3_CAPABILITIES;
   /** The bucket and prefix served as `/`. */
   readonly location: S3Location;
