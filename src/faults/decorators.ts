@@ -21,6 +21,7 @@ import type {
   WriteHandle,
   WriteOptions,
 } from "../storage/storage.ts";
+import { StorageDecorator } from "../storage/decorator.ts";
 import type { Faults } from "./parse.ts";
 
 /** The seams a fault set decorates. */
@@ -90,51 +91,23 @@ function withStorageFaults(inner: IdentityProvider, faults: Faults): IdentityPro
 }
 
 /** `stallRetrAfterBytes` and `failStorAfter` around a storage. */
-class FaultyStorage implements Storage {
-  readonly #inner: Storage;
+class FaultyStorage extends StorageDecorator {
   readonly #faults: Faults;
 
-  readonly realVirtualPath?: Storage["realVirtualPath"];
-
   constructor(inner: Storage, faults: Faults) {
-    this.#inner = inner;
+    super(inner);
     this.#faults = faults;
-    if (inner.realVirtualPath !== undefined) {
-      this.realVirtualPath = (path, options) => inner.realVirtualPath!(path, options);
-    }
   }
 
-  get capabilities() {
-    return this.#inner.capabilities;
-  }
-  get backend() {
-    return this.#inner.backend;
-  }
-  capabilitiesAt(path: string) {
-    return this.#inner.capabilitiesAt?.(path) ?? this.#inner.capabilities;
-  }
-  backendAt(path: string): string {
-    return this.#inner.backendAt?.(path) ?? this.#inner.backend ?? "custom";
-  }
-  stat: Storage["stat"] = (path, options) => this.#inner.stat(path, options);
-  list: Storage["list"] = (path, options) => this.#inner.list(path, options);
-  mkdir: Storage["mkdir"] = (path, options) => this.#inner.mkdir(path, options);
-  remove: Storage["remove"] = (path, options) => this.#inner.remove(path, options);
-  rmdir: Storage["rmdir"] = (path, options) => this.#inner.rmdir(path, options);
-  rename: Storage["rename"] = (from, to, options) => this.#inner.rename(from, to, options);
-  setMtime: Storage["setMtime"] = (path, mtime, options) =>
-    this.#inner.setMtime(path, mtime, options);
-  chmod: Storage["chmod"] = (path, mode, options) => this.#inner.chmod(path, mode, options);
-
-  async read(path: string, options?: ReadOptions): Promise<ReadHandle> {
-    const handle = await this.#inner.read(path, options);
+  override async read(path: string, options?: ReadOptions): Promise<ReadHandle> {
+    const handle = await this.inner.read(path, options);
     const limit = this.#faults.stallRetrAfterBytes;
     if (limit === undefined) return handle;
     return { size: handle.size, readable: handle.readable.pipeThrough(stallAfter(limit)) };
   }
 
-  async write(path: string, options?: WriteOptions): Promise<WriteHandle> {
-    const sink = await this.#inner.write(path, options);
+  override async write(path: string, options?: WriteOptions): Promise<WriteHandle> {
+    const sink = await this.inner.write(path, options);
     const failure = this.#faults.failStorAfter;
     return failure === undefined ? sink : failAfter(sink, failure.bytes, failure.code);
   }

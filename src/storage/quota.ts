@@ -33,16 +33,8 @@
  */
 
 import { StorageError } from "../errors.ts";
-import type {
-  FileStat,
-  OperationOptions,
-  ReadHandle,
-  ReadOptions,
-  Storage,
-  StorageCapabilities,
-  WriteHandle,
-  WriteOptions,
-} from "./storage.ts";
+import { StorageDecorator } from "./decorator.ts";
+import type { OperationOptions, Storage, WriteHandle, WriteOptions } from "./storage.ts";
 import { joinPath } from "./vpath.ts";
 
 /** What a quota allows; absent fields are unlimited. */
@@ -254,21 +246,14 @@ async function countTree(storage: Storage): Promise<{ bytes: number; files: numb
  * const storage = new QuotaStorage(inner, { bytes: 1024 }, QuotaUsage.scan(inner));
  * ```
  */
-export class QuotaStorage implements Storage {
-  readonly #inner: Storage;
+export class QuotaStorage extends StorageDecorator {
   readonly #limits: QuotaLimits;
   readonly #usage: QuotaUsage;
 
-  /** The inner back end's, when it has one (the quota does not move anything). */
-  readonly realVirtualPath?: (path: string, options?: OperationOptions) => Promise<string>;
-
   constructor(inner: Storage, limits: QuotaLimits, usage: QuotaUsage) {
-    this.#inner = inner;
+    super(inner);
     this.#limits = limits;
     this.#usage = usage;
-    if (inner.realVirtualPath !== undefined) {
-      this.realVirtualPath = (path, options) => inner.realVirtualPath!(path, options);
-    }
   }
 
   /** What the user's tree holds now. */
@@ -276,43 +261,7 @@ export class QuotaStorage implements Storage {
     return this.#usage;
   }
 
-  get capabilities(): StorageCapabilities {
-    return this.#inner.capabilities;
-  }
-
-  capabilitiesAt(path: string): StorageCapabilities {
-    return this.#inner.capabilitiesAt?.(path) ?? this.#inner.capabilities;
-  }
-
-  stat(path: string, options?: OperationOptions): Promise<FileStat> {
-    return this.#inner.stat(path, options);
-  }
-
-  list(path: string, options?: OperationOptions): AsyncIterable<FileStat> {
-    return this.#inner.list(path, options);
-  }
-
-  read(path: string, options?: ReadOptions): Promise<ReadHandle> {
-    return this.#inner.read(path, options);
-  }
-
-  mkdir(path: string, options?: OperationOptions): Promise<void> {
-    return this.#inner.mkdir(path, options);
-  }
-
-  rmdir(path: string, options?: OperationOptions): Promise<void> {
-    return this.#inner.rmdir(path, options);
-  }
-
-  setMtime(path: string, mtime: Date, options?: OperationOptions): Promise<void> {
-    return this.#inner.setMtime(path, mtime, options);
-  }
-
-  chmod(path: string, mode: number, options?: OperationOptions): Promise<void> {
-    return this.#inner.chmod(path, mode, options);
-  }
-
-  async remove(path: string, options?: OperationOptions): Promise<void> {
+  override async remove(path: string, options?: OperationOptions): Promise<void> {
     const usage = this.#usage;
     await usage.counted();
     await usage.exclusive([path], async () => {
@@ -320,16 +269,16 @@ export class QuotaStorage implements Storage {
       if (upload !== undefined && !upload.atomic) throw new StorageError("busy", path);
       // An atomic upload's old file is what the count holds at the path.
       const before = upload !== undefined ? upload.replaces : await this.#sizeOf(path, options);
-      await this.#inner.remove(path, options);
+      await this.inner.remove(path, options);
       if (before !== null) this.#forget(before);
       if (upload !== undefined) upload.replaces = null;
     });
   }
 
-  async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
+  override async rename(from: string, to: string, options?: OperationOptions): Promise<void> {
     const usage = this.#usage;
     await usage.counted();
-    if (from === to) return this.#inner.rename(from, to, options);
+    if (from === to) return this.inner.rename(from, to, options);
     await usage.exclusive([from, to], async () => {
       const moving = usage.pendingAt(from);
       const target = usage.pendingAt(to);
@@ -352,7 +301,7 @@ export class QuotaStorage implements Storage {
         : moving !== undefined
         ? moving.replaces
         : await this.#sizeOf(from, options);
-      await this.#inner.rename(from, to, options);
+      await this.inner.rename(from, to, options);
       if (replaced !== null) this.#forget(replaced);
       if (moving !== undefined) moving.replaces = null;
       if (target !== undefined) target.replaces = moved;
@@ -361,7 +310,7 @@ export class QuotaStorage implements Storage {
     });
   }
 
-  async write(path: string, options: WriteOptions = {}): Promise<WriteHandle> {
+  override async write(path: string, options: WriteOptions = {}): Promise<WriteHandle> {
     const usage = this.#usage;
     await usage.counted();
     const limits = this.#limits;
@@ -372,7 +321,7 @@ export class QuotaStorage implements Storage {
       if (before === null && limits.files !== undefined && usage.files >= limits.files) {
         throw new StorageError("quota", path);
       }
-      const sink = await this.#inner.write(path, options);
+      const sink = await this.inner.write(path, options);
       const upload: PendingUpload = {
         atomic,
         // The bytes that stay of the old file: all of it for APPE, the REST offset for STOR.
@@ -507,7 +456,7 @@ export class QuotaStorage implements Storage {
   /** The size of the file at `path`, or null when there is none. */
   async #sizeOf(path: string, options?: OperationOptions): Promise<number | null> {
     try {
-      const stat = await this.#inner.stat(path, options);
+      const stat = await this.inner.stat(path, options);
       return stat.type === "file" ? stat.size : null;
     } catch (error) {
       if (error instanceof StorageError && error.kind === "not-found") return null;

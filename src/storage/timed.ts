@@ -8,6 +8,7 @@
  */
 
 import type { StorageOperationEvent } from "../events.ts";
+import { StorageDecorator } from "./decorator.ts";
 import type {
   FileStat,
   OperationOptions,
@@ -36,30 +37,12 @@ export function withTiming(
   return new TimedStorage(inner, report);
 }
 
-class TimedStorage implements Storage {
-  readonly #inner: Storage;
+class TimedStorage extends StorageDecorator {
   readonly #report: (event: StorageOperationEvent) => void;
-  readonly realVirtualPath?: Storage["realVirtualPath"];
 
   constructor(inner: Storage, report: (event: StorageOperationEvent) => void) {
-    this.#inner = inner;
+    super(inner);
     this.#report = report;
-    if (inner.realVirtualPath !== undefined) {
-      this.realVirtualPath = (path, options) => inner.realVirtualPath!(path, options);
-    }
-  }
-
-  get capabilities() {
-    return this.#inner.capabilities;
-  }
-  get backend() {
-    return this.#inner.backend;
-  }
-  capabilitiesAt(path: string) {
-    return this.#inner.capabilitiesAt?.(path) ?? this.#inner.capabilities;
-  }
-  backendAt(path: string): string {
-    return this.#inner.backendAt?.(path) ?? this.#inner.backend ?? "custom";
   }
 
   async #timed<T>(operation: string, path: string, call: () => Promise<T>): Promise<T> {
@@ -80,39 +63,39 @@ class TimedStorage implements Storage {
     }
   }
 
-  stat(path: string, options?: OperationOptions): Promise<FileStat> {
-    return this.#timed("stat", path, () => this.#inner.stat(path, options));
+  override stat(path: string, options?: OperationOptions): Promise<FileStat> {
+    return this.#timed("stat", path, () => this.inner.stat(path, options));
   }
-  read(path: string, options?: ReadOptions): Promise<ReadHandle> {
-    return this.#timed("read", path, () => this.#inner.read(path, options));
+  override read(path: string, options?: ReadOptions): Promise<ReadHandle> {
+    return this.#timed("read", path, () => this.inner.read(path, options));
   }
-  write(path: string, options?: WriteOptions): Promise<WriteHandle> {
-    return this.#timed("write", path, () => this.#inner.write(path, options));
+  override write(path: string, options?: WriteOptions): Promise<WriteHandle> {
+    return this.#timed("write", path, () => this.inner.write(path, options));
   }
-  mkdir(path: string, options?: OperationOptions): Promise<void> {
-    return this.#timed("mkdir", path, () => this.#inner.mkdir(path, options));
+  override mkdir(path: string, options?: OperationOptions): Promise<void> {
+    return this.#timed("mkdir", path, () => this.inner.mkdir(path, options));
   }
-  remove(path: string, options?: OperationOptions): Promise<void> {
-    return this.#timed("remove", path, () => this.#inner.remove(path, options));
+  override remove(path: string, options?: OperationOptions): Promise<void> {
+    return this.#timed("remove", path, () => this.inner.remove(path, options));
   }
-  rmdir(path: string, options?: OperationOptions): Promise<void> {
-    return this.#timed("rmdir", path, () => this.#inner.rmdir(path, options));
+  override rmdir(path: string, options?: OperationOptions): Promise<void> {
+    return this.#timed("rmdir", path, () => this.inner.rmdir(path, options));
   }
-  rename(from: string, to: string, options?: OperationOptions): Promise<void> {
-    return this.#timed("rename", from, () => this.#inner.rename(from, to, options));
+  override rename(from: string, to: string, options?: OperationOptions): Promise<void> {
+    return this.#timed("rename", from, () => this.inner.rename(from, to, options));
   }
-  setMtime(path: string, mtime: Date, options?: OperationOptions): Promise<void> {
-    return this.#timed("setMtime", path, () => this.#inner.setMtime(path, mtime, options));
+  override setMtime(path: string, mtime: Date, options?: OperationOptions): Promise<void> {
+    return this.#timed("setMtime", path, () => this.inner.setMtime(path, mtime, options));
   }
-  chmod(path: string, mode: number, options?: OperationOptions): Promise<void> {
-    return this.#timed("chmod", path, () => this.#inner.chmod(path, mode, options));
+  override chmod(path: string, mode: number, options?: OperationOptions): Promise<void> {
+    return this.#timed("chmod", path, () => this.inner.chmod(path, mode, options));
   }
 
-  async *list(path: string, options?: OperationOptions): AsyncGenerator<FileStat> {
+  override async *list(path: string, options?: OperationOptions): AsyncGenerator<FileStat> {
     const started = performance.now();
     let ok = false;
     try {
-      yield* this.#inner.list(path, options);
+      yield* this.inner.list(path, options);
       ok = true;
     } finally {
       this.#report({

@@ -13,14 +13,8 @@
  * @module
  */
 
-import type {
-  FileStat,
-  OperationOptions,
-  ReadOptions,
-  Storage,
-  WriteHandle,
-  WriteOptions,
-} from "./storage.ts";
+import { StorageDecorator } from "./decorator.ts";
+import type { FileStat, OperationOptions, Storage, WriteHandle, WriteOptions } from "./storage.ts";
 import { parentPath } from "./vpath.ts";
 
 /** Entries of one listing beyond which it is not cached (it is read from the store each time). */
@@ -49,40 +43,22 @@ export function withListingTtl<S extends Storage>(inner: S, ttlMs: number): S {
   return new TtlListingStorage(inner, ttlMs) as unknown as S;
 }
 
-class TtlListingStorage implements Storage {
-  readonly #inner: Storage & { close?: () => Promise<void> };
+class TtlListingStorage extends StorageDecorator {
   readonly #ttlMs: number;
   /** Listings by directory path, oldest first (Map order). */
   readonly #listings = new Map<string, Cached>();
 
   constructor(inner: Storage, ttlMs: number) {
-    this.#inner = inner;
+    super(inner);
     this.#ttlMs = ttlMs;
   }
 
-  get capabilities() {
-    return this.#inner.capabilities;
-  }
-  get backend() {
-    return this.#inner.backend;
-  }
-  capabilitiesAt(path: string) {
-    return this.#inner.capabilitiesAt?.(path) ?? this.#inner.capabilities;
-  }
-  backendAt(path: string): string {
-    return this.#inner.backendAt?.(path) ?? this.#inner.backend ?? "custom";
-  }
   close(): Promise<void> {
     this.#listings.clear();
-    return this.#inner.close?.() ?? Promise.resolve();
+    return (this.inner as { close?: () => Promise<void> }).close?.() ?? Promise.resolve();
   }
 
-  stat: Storage["stat"] = (path, options) => this.#inner.stat(path, options);
-  read(path: string, options?: ReadOptions) {
-    return this.#inner.read(path, options);
-  }
-
-  list(path: string, options?: OperationOptions): AsyncIterable<FileStat> {
+  override list(path: string, options?: OperationOptions): AsyncIterable<FileStat> {
     const cached = this.#listings.get(path);
     if (cached !== undefined && Date.now() - cached.at < this.#ttlMs) {
       return iterate(cached.entries);
@@ -95,7 +71,7 @@ class TtlListingStorage implements Storage {
     const at = Date.now();
     const generation = this.#generation;
     let entries: FileStat[] | null = [];
-    for await (const entry of this.#inner.list(path, options)) {
+    for await (const entry of this.inner.list(path, options)) {
       if (entries !== null) {
         entries.push(entry);
         if (entries.length > MAX_ENTRIES_PER_LISTING) entries = null;
@@ -132,9 +108,9 @@ class TtlListingStorage implements Storage {
     }
   }
 
-  async write(path: string, options?: WriteOptions): Promise<WriteHandle> {
+  override async write(path: string, options?: WriteOptions): Promise<WriteHandle> {
     this.#changed(path);
-    const sink = await this.#inner.write(path, options);
+    const sink = await this.inner.write(path, options);
     const writer = sink.getWriter();
     const done = () => this.#changed(path);
     return new WritableStream<Uint8Array>({
@@ -144,18 +120,24 @@ class TtlListingStorage implements Storage {
     });
   }
 
-  mkdir: Storage["mkdir"] = (path, options) =>
-    this.#changing([path], () => this.#inner.mkdir(path, options));
-  remove: Storage["remove"] = (path, options) =>
-    this.#changing([path], () => this.#inner.remove(path, options));
-  rmdir: Storage["rmdir"] = (path, options) =>
-    this.#changing([path], () => this.#inner.rmdir(path, options));
-  rename: Storage["rename"] = (from, to, options) =>
-    this.#changing([from, to], () => this.#inner.rename(from, to, options));
-  setMtime: Storage["setMtime"] = (path, mtime, options) =>
-    this.#changing([path], () => this.#inner.setMtime(path, mtime, options));
-  chmod: Storage["chmod"] = (path, mode, options) =>
-    this.#changing([path], () => this.#inner.chmod(path, mode, options));
+  override mkdir(path: string, options?: OperationOptions): Promise<void> {
+    return this.#changing([path], () => this.inner.mkdir(path, options));
+  }
+  override remove(path: string, options?: OperationOptions): Promise<void> {
+    return this.#changing([path], () => this.inner.remove(path, options));
+  }
+  override rmdir(path: string, options?: OperationOptions): Promise<void> {
+    return this.#changing([path], () => this.inner.rmdir(path, options));
+  }
+  override rename(from: string, to: string, options?: OperationOptions): Promise<void> {
+    return this.#changing([from, to], () => this.inner.rename(from, to, options));
+  }
+  override setMtime(path: string, mtime: Date, options?: OperationOptions): Promise<void> {
+    return this.#changing([path], () => this.inner.setMtime(path, mtime, options));
+  }
+  override chmod(path: string, mode: number, options?: OperationOptions): Promise<void> {
+    return this.#changing([path], () => this.inner.chmod(path, mode, options));
+  }
 }
 
 async function* iterate(entries: readonly FileStat[]): AsyncGenerator<FileStat> {
